@@ -1,0 +1,74 @@
+"""The pipeline for one closed base candle: candle book → strategy → risk gate → broker → portfolio.
+
+The same object runs in every mode; only the broker and the source of candles differ.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ictbot.candles.book import CandleBook
+from ictbot.domain import Candle, Signal, Timeframe
+from ictbot.portfolio.ledger import Portfolio
+from ictbot.risk.gate import AccountView, RiskGate
+from ictbot.strategy.base import Strategy
+from ictbot.venues.simulated import SimulatedBroker
+
+DAY_MS = 86_400_000
+
+
+class Pipeline:
+    def __init__(
+        self,
+        symbols: list[str],
+        base: Timeframe,
+        strategy: Strategy,
+        gate: RiskGate,
+        broker: SimulatedBroker,
+        portfolio: Portfolio,
+    ) -> None:
+        self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
+        self.strategy = strategy
+        self.gate = gate
+        self.broker = broker
+        self.portfolio = portfolio
+        self.signals: list[Signal] = []
+        self.marks: dict[str, float] = {}
+        self._day = -1
+        self._day_start_equity = portfolio.initial_equity
+        self._reasons: dict[str, str] = {}
+
+    def on_base_candle(self, symbol: str, candle: Candle) -> bool:
+        """Process one closed base candle; returns ``False`` when it was already seen (never processed twice)."""
+        closed = self.book.add(symbol, candle)
+        if not closed:
+            return False
+        for fill in self.broker.on_candle(symbol, candle):
+            self.portfolio.apply(fill, entry_reason=self._reasons.get(fill.client_order_id, ""))
+        self.marks[symbol] = candle.close
+        day = candle.open_time // DAY_MS
+        if day != self._day:
+            self._day = day
+            self._day_start_equity = self.equity()
+        for timeframe, htf_candle in closed:
+            for signal in self.strategy.on_candle(symbol, timeframe, htf_candle):
+                self.signals.append(signal)
+                intent = self.gate.check(signal, self._account(signal.symbol))
+                if intent is not None:
+                    self._reasons[intent.client_order_id] = signal.reason
+                    self.broker.submit(intent)
+        return True
+
+    def equity(self) -> Decimal:
+        return self.portfolio.equity(self.marks)
+
+    def _account(self, symbol: str) -> AccountView:
+        equity = self.equity()
+        position = self.portfolio.positions.get(symbol)
+        return AccountView(
+            equity=equity,
+            open_positions=self.portfolio.open_position_count(),
+            pending_entries=self.broker.pending_entries(),
+            loss_today=max(Decimal(0), self._day_start_equity - equity),
+            symbol_busy=self.broker.has_exposure(symbol) or (position is not None and position.quantity != 0),
+        )

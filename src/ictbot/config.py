@@ -1,0 +1,192 @@
+"""The one settings model: YAML file + environment (``ICTBOT_…``, nested with ``__``) + ``.env``.
+
+Every component takes its part from here. Timeframes are not configured on their own: the candle book builds exactly
+the timeframes the strategy declares (``Settings.timeframes``). Defaults are the safe offline mode.
+Precedence, highest first: environment, ``.env``, YAML file, defaults.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ictbot.domain import Timeframe
+from ictbot.errors import ConfigError
+from ictbot.venues.symbols import KNOWN_SYMBOLS
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StrategySettings(_Section):
+    """Parameters of the strategy; its timeframes are the only timeframes the bot builds."""
+
+    name: Literal["fvg_retrace"] = "fvg_retrace"
+    entry_timeframe: Timeframe = Timeframe.M5
+    bias_timeframe: Timeframe = Timeframe.H1
+    reward_risk: float = Field(2.0, gt=0, description="target distance as a multiple of the stop distance (R)")
+    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap")
+    min_stop_pct: float = Field(0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price")
+    order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
+
+    @property
+    def timeframes(self) -> frozenset[Timeframe]:
+        return frozenset({self.entry_timeframe, self.bias_timeframe})
+
+    @model_validator(mode="after")
+    def _bias_above_entry(self) -> StrategySettings:
+        if self.bias_timeframe.ms <= self.entry_timeframe.ms:
+            raise ValueError(
+                f"bias_timeframe ({self.bias_timeframe}) must be longer than entry_timeframe ({self.entry_timeframe})"
+            )
+        return self
+
+
+class RiskSettings(_Section):
+    """Hard limits. Max position *margin* × leverage is the notional cap (defaults: 50 USDT × 3 = 150 USDT)."""
+
+    leverage: int = Field(3, ge=1, le=125, description="isolated leverage per symbol (x)")
+    risk_per_trade_pct: float = Field(0.5, gt=0, le=10, description="equity risked per trade (%)")
+    max_position_margin_usdt: float = Field(50.0, gt=0, description="margin per position (USDT)")
+    daily_loss_limit_usdt: float = Field(20.0, gt=0, description="realized+unrealized loss since 00:00 UTC (USDT)")
+    max_open_positions: int = Field(3, ge=1, description="positions open at once, all symbols")
+
+    @property
+    def max_notional_usdt(self) -> float:
+        return self.max_position_margin_usdt * self.leverage
+
+
+class BacktestSettings(_Section):
+    """Simulated account and fill model."""
+
+    initial_equity_usdt: float = Field(1000.0, gt=0)
+    maker_fee_rate: float = Field(0.0002, ge=0, lt=0.01, description="fraction of notional (0.0002 = 0.02 %)")
+    taker_fee_rate: float = Field(0.0005, ge=0, lt=0.01, description="fraction of notional (0.0005 = 0.05 %)")
+    slippage_ticks: int = Field(1, ge=0, description="ticks of adverse slippage on market and stop fills")
+
+
+class VenueSettings(_Section):
+    name: Literal["binance"] = "binance"
+    testnet: bool = True
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    token: SecretStr | None = None
+
+
+_yaml_values: ContextVar[dict[str, Any] | None] = ContextVar("ictbot_yaml_values", default=None)
+
+
+class Settings(BaseSettings):
+    """Everything the bot needs to run, validated at once."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ICTBOT_", env_nested_delimiter="__", env_file=".env", extra="forbid", frozen=True
+    )
+
+    mode: Literal["backtest", "replay", "paper", "live"] = "replay"
+    symbols: list[str] = Field(default_factory=lambda: ["BTCUSDT"], min_length=1)
+    strategy: StrategySettings = StrategySettings()
+    risk: RiskSettings = RiskSettings()
+    backtest: BacktestSettings = BacktestSettings()
+    venue: VenueSettings = VenueSettings()
+    api: ApiSettings = ApiSettings()
+    database_url: str = "sqlite:///ictbot-data/ictbot.sqlite"
+
+    @property
+    def timeframes(self) -> frozenset[Timeframe]:
+        """The timeframes the candle book builds: exactly those the strategy declares."""
+        return self.strategy.timeframes
+
+    @field_validator("symbols")
+    @classmethod
+    def _normalise_symbols(cls, symbols: list[str]) -> list[str]:
+        cleaned = [s.strip().upper().replace("/", "").replace(":USDT", "") for s in symbols]
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("a symbol is listed twice")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _min_notional_reachable(self) -> Settings:
+        cap = Decimal(str(self.risk.max_notional_usdt))
+        for symbol in self.symbols:
+            spec = KNOWN_SYMBOLS.get(symbol)
+            if spec is not None and cap < spec.min_notional:
+                raise ValueError(
+                    f"{symbol} needs orders of at least {spec.min_notional} USDT but risk.max_position_margin_usdt × "
+                    f"risk.leverage allows only {cap} USDT; raise one of them"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = InitSettingsSource(settings_cls, init_kwargs=_yaml_values.get() or {})
+        return init_settings, env_settings, dotenv_settings, yaml_source
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets shown as ``**********``."""
+        return self.model_dump(mode="json")
+
+
+_HINTS = {
+    "timeframe": "use one of " + ", ".join(tf.value for tf in Timeframe),
+    "leverage": "an integer from 1 to 125",
+    "symbols": "a list such as [BTCUSDT, ETHUSDT]",
+    "mode": "one of backtest, replay, paper, live",
+}
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``path`` (YAML), the environment and ``.env``; ``ConfigError`` lists every problem at once."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the config file must be a mapping of settings, e.g. `symbols: [BTCUSDT]`")
+        values = loaded
+    token = _yaml_values.set(values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path)) from None
+    finally:
+        _yaml_values.reset(token)
+
+
+def format_validation_error(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {path}" if path else ""
+    lines = [f"{exc.error_count()} invalid setting(s){where}:"]
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting; check the spelling against `ictbot check-config` output"
+        hint = next((h for key, h in _HINTS.items() if key in loc), None)
+        secret = any(word in loc for word in ("key", "secret", "token"))
+        shown = "" if error["type"] == "missing" or secret else f" (got {error.get('input')!r})"
+        lines.append(f"  {loc}: {message}{shown}" + (f" — {hint}" if hint else ""))
+    return "\n".join(lines)

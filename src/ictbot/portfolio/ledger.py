@@ -1,0 +1,109 @@
+"""Positions, realized PnL, fees and round-trip trades, in exact Decimal arithmetic.
+
+Cash = initial equity + Σ realized PnL − Σ fees holds by construction; equity adds the unrealized PnL at mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ictbot.domain import Fill, Position, Side
+
+
+@dataclass(slots=True)
+class Trade:
+    """One round trip from flat to flat on one symbol."""
+
+    symbol: str
+    side: Side
+    entry_time: int
+    entry_price: Decimal
+    quantity: Decimal
+    exit_time: int | None = None
+    exit_price: Decimal | None = None
+    fees: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+    exit_reason: str = ""
+    entry_reason: str = ""
+    _exit_qty: Decimal = Decimal(0)
+    _exit_value: Decimal = Decimal(0)
+
+    @property
+    def pnl(self) -> Decimal:
+        """Net result: realized price PnL minus every fee of the round trip."""
+        return self.realized - self.fees
+
+
+@dataclass
+class Portfolio:
+    initial_equity: Decimal
+    positions: dict[str, Position] = field(default_factory=dict)
+    realized: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    fills: list[Fill] = field(default_factory=list)
+    closed_trades: list[Trade] = field(default_factory=list)
+    open_trades: dict[str, Trade] = field(default_factory=dict)
+
+    @property
+    def cash(self) -> Decimal:
+        return self.initial_equity + self.realized - self.fees
+
+    def position(self, symbol: str) -> Position:
+        return self.positions.setdefault(symbol, Position(symbol))
+
+    def open_position_count(self) -> int:
+        return sum(1 for p in self.positions.values() if p.quantity != 0)
+
+    def equity(self, marks: dict[str, float]) -> Decimal:
+        unrealized = sum(
+            (p.unrealized_pnl(Decimal(str(marks[s]))) for s, p in self.positions.items() if p.quantity != 0),
+            Decimal(0),
+        )
+        return self.cash + unrealized
+
+    def apply(self, fill: Fill, entry_reason: str = "") -> Decimal:
+        """Book a fill; returns the PnL it realized."""
+        self.fills.append(fill)
+        self.fees += fill.fee
+        pos = self.position(fill.symbol)
+        delta = fill.quantity * fill.side.sign
+        realized = Decimal(0)
+        old = pos.quantity
+        if old == 0 or (old > 0) == (delta > 0):
+            total = abs(old) + abs(delta)
+            pos.entry_price = (pos.entry_price * abs(old) + fill.price * abs(delta)) / total
+            pos.quantity = old + delta
+        else:
+            closed = min(abs(old), abs(delta))
+            realized = (fill.price - pos.entry_price) * closed * (1 if old > 0 else -1)
+            pos.quantity = old + delta
+            if pos.quantity == 0:
+                pos.entry_price = Decimal(0)
+            elif (pos.quantity > 0) != (old > 0):
+                pos.entry_price = fill.price
+        self.realized += realized
+        self._track_trade(fill, old, pos.quantity, realized, entry_reason)
+        return realized
+
+    def _track_trade(self, fill: Fill, old: Decimal, new: Decimal, realized: Decimal, entry_reason: str) -> None:
+        trade = self.open_trades.get(fill.symbol)
+        if trade is None:
+            trade = Trade(fill.symbol, fill.side, fill.time, fill.price, abs(new), entry_reason=entry_reason)
+            self.open_trades[fill.symbol] = trade
+            trade.fees += fill.fee
+            return
+        trade.fees += fill.fee
+        trade.realized += realized
+        if abs(new) > abs(old) and (new > 0) == (old > 0):
+            trade.entry_price = self.positions[fill.symbol].entry_price
+            trade.quantity = abs(new)
+            return
+        trade._exit_qty += fill.quantity
+        trade._exit_value += fill.quantity * fill.price
+        if new == 0:
+            trade.exit_time = fill.time
+            trade.exit_price = trade._exit_value / trade._exit_qty
+            trade.exit_reason = fill.reason
+            self.closed_trades.append(trade)
+            del self.open_trades[fill.symbol]

@@ -1,0 +1,120 @@
+"""The simulated broker: resting entries with attached stop and target, matched against candles.
+
+Fill model (documented in docs/architecture.md):
+* A LIMIT entry rests from the candle after the signal; it fills at its price (maker) when the candle trades through
+  it, and is cancelled once ``expires_at`` passes unfilled. A MARKET entry fills at the next candle's open (taker).
+* After the entry, the stop fills at its price, or at the open if the candle opens beyond it, with adverse slippage
+  (taker); the target fills at its price (maker).
+* When one candle reaches both stop and target — or reaches the stop on the candle that filled the entry — the
+  stop is assumed first (conservative: the finest data cannot say which came first). A target on the entry candle
+  is not taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
+from ictbot.venues.symbols import SymbolSpec
+
+
+@dataclass(slots=True)
+class _Bracket:
+    intent: OrderIntent
+    filled: bool = False
+
+
+class SimulatedBroker:
+    def __init__(
+        self,
+        specs: dict[str, SymbolSpec],
+        maker_fee_rate: float,
+        taker_fee_rate: float,
+        slippage_ticks: int,
+        candle_ms: int,
+    ) -> None:
+        self.specs = specs
+        self.candle_ms = candle_ms
+        self.maker_fee_rate = Decimal(str(maker_fee_rate))
+        self.taker_fee_rate = Decimal(str(taker_fee_rate))
+        self.slippage_ticks = slippage_ticks
+        self._brackets: dict[str, list[_Bracket]] = {}
+        self.cancelled: list[OrderIntent] = []
+
+    def submit(self, intent: OrderIntent) -> None:
+        self._brackets.setdefault(intent.symbol, []).append(_Bracket(intent))
+
+    def pending_entries(self) -> int:
+        return sum(1 for lst in self._brackets.values() for b in lst if not b.filled)
+
+    def has_exposure(self, symbol: str) -> bool:
+        return bool(self._brackets.get(symbol))
+
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
+        """Match every order of ``symbol`` against one closed base candle; fills come in time order."""
+        brackets = self._brackets.get(symbol)
+        if not brackets:
+            return []
+        fills: list[Fill] = []
+        keep: list[_Bracket] = []
+        for bracket in brackets:
+            if not bracket.filled:
+                entry = self._try_entry(bracket, candle)
+                if entry is None:
+                    if (
+                        bracket.intent.expires_at is not None
+                        and candle.open_time + self.candle_ms >= bracket.intent.expires_at
+                    ):
+                        self.cancelled.append(bracket.intent)
+                    else:
+                        keep.append(bracket)
+                    continue
+                fills.append(entry)
+                bracket.filled = True
+                exit_fill = self._try_exit(bracket, candle, entry_candle=True)
+            else:
+                exit_fill = self._try_exit(bracket, candle, entry_candle=False)
+            if exit_fill is None:
+                keep.append(bracket)
+            else:
+                fills.append(exit_fill)
+        self._brackets[symbol] = keep
+        return fills
+
+    def _try_entry(self, bracket: _Bracket, candle: Candle) -> Fill | None:
+        intent = bracket.intent
+        if intent.order_type is OrderType.MARKET:
+            price = self._slipped(intent.symbol, Decimal(str(candle.open)), intent.side)
+            return self._fill(intent, intent.side, price, candle.open_time, maker=False, reason="entry")
+        touched = candle.low <= intent.price if intent.side is Side.BUY else candle.high >= intent.price
+        if not touched:
+            return None
+        return self._fill(intent, intent.side, intent.price, candle.open_time, maker=True, reason="entry")
+
+    def _try_exit(self, bracket: _Bracket, candle: Candle, entry_candle: bool) -> Fill | None:
+        intent = bracket.intent
+        exit_side = intent.side.opposite
+        stop = float(intent.stop)
+        if intent.side is Side.BUY:
+            stop_hit, target_hit = candle.low <= stop, candle.high >= float(intent.target)
+            gapped = candle.open <= stop and not entry_candle
+        else:
+            stop_hit, target_hit = candle.high >= stop, candle.low <= float(intent.target)
+            gapped = candle.open >= stop and not entry_candle
+        if stop_hit:
+            base = Decimal(str(candle.open)) if gapped else intent.stop
+            price = self._slipped(intent.symbol, base, exit_side)
+            return self._fill(intent, exit_side, price, candle.open_time, maker=False, reason="stop")
+        if target_hit and not entry_candle:
+            return self._fill(intent, exit_side, intent.target, candle.open_time, maker=True, reason="target")
+        return None
+
+    def _slipped(self, symbol: str, price: Decimal, side: Side) -> Decimal:
+        spec = self.specs[symbol]
+        return spec.round_price(price) + side.sign * self.slippage_ticks * spec.tick_size
+
+    def _fill(self, intent: OrderIntent, side: Side, price: Decimal, time: int, maker: bool, reason: str) -> Fill:
+        rate = self.maker_fee_rate if maker else self.taker_fee_rate
+        fee = intent.quantity * price * rate
+        return Fill(intent.client_order_id, intent.symbol, side, intent.quantity, price, fee, time, maker, reason)
