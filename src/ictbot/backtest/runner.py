@@ -32,6 +32,8 @@ class BacktestResult:
     specs: dict[str, SymbolSpec]
     candles: int
     final_equity: Decimal
+    start: int
+    end: int
 
     @property
     def trades(self) -> list[Trade]:
@@ -92,4 +94,6 @@ def run_backtest(
         specs=specs,
         candles=n,
         final_equity=pipeline.equity(),
+        start=min(int(f.open_time[0]) for f in by_symbol.values()),
+        end=max(int(f.open_time[-1]) for f in by_symbol.values()) + base.ms,
     )

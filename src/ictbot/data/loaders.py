@@ -27,7 +27,7 @@ from ictbot.domain import MINUTE_MS, Timeframe
 from ictbot.errors import DataError
 
 _FREQTRADE_NAME = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)(?:_[A-Z0-9]+)?-(?P<tf>\d+[mhdw])")
-_BINANCE_DUMP_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<tf>\d+[mhdw])-\d{4}-\d{2}")
+_BINANCE_DUMP_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<tf>\d+[mhdw])[-.]")
 _MS_LIMIT = 10**14  # open times above this are microseconds (Binance spot dumps since 2025)
 
 

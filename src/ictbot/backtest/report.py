@@ -1,0 +1,150 @@
+"""Backtest figures and their outputs: a Rich table, ``summary.json``, ``trades.csv`` and ``equity.csv``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ictbot.backtest.runner import BacktestResult
+from ictbot.data.frame import iso
+
+
+def summarize(result: BacktestResult) -> dict[str, Any]:
+    trades = result.trades
+    pnls = [t.pnl for t in trades]
+    wins = sum(1 for p in pnls if p > 0)
+    peak = np.maximum.accumulate(result.equity) if result.equity.size else result.equity
+    drawdown = peak - result.equity
+    worst = int(np.argmax(drawdown)) if drawdown.size else 0
+    max_dd = float(drawdown[worst]) if drawdown.size else 0.0
+    portfolio = result.portfolio
+    initial = portfolio.initial_equity
+    return {
+        "symbols": sorted(result.specs),
+        "strategy": result.settings.strategy.name,
+        "timeframes": sorted(tf.value for tf in result.settings.timeframes),
+        "start": iso(result.start),
+        "end": iso(result.end),
+        "candles": result.candles,
+        "signals": len(result.signals),
+        "rejected_signals": dict(Counter(r.reason for r in result.rejections)),
+        "trades": len(trades),
+        "open_positions": portfolio.open_position_count(),
+        "wins": wins,
+        "losses": len(trades) - wins,
+        "win_rate": round(wins / len(trades), 4) if trades else 0.0,
+        "exit_reasons": dict(Counter(t.exit_reason for t in trades)),
+        "initial_equity": str(initial),
+        "final_equity": str(result.final_equity),
+        "net_pnl": str(result.final_equity - initial),
+        "realized_pnl": str(portfolio.realized),
+        "fees": str(portfolio.fees),
+        "max_drawdown": round(max_dd, 6),
+        "max_drawdown_pct": round(100 * max_dd / float(peak[worst]), 4) if max_dd else 0.0,
+    }
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Backtest {', '.join(summary['symbols'])} · {summary['start']} → {summary['end']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "candles",
+        "signals",
+        "trades",
+        "win_rate",
+        "initial_equity",
+        "final_equity",
+        "net_pnl",
+        "fees",
+        "max_drawdown",
+        "max_drawdown_pct",
+        "exit_reasons",
+        "rejected_signals",
+    ):
+        value = summary[key]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+
+
+TRADE_COLUMNS = (
+    "symbol",
+    "side",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "quantity",
+    "fees",
+    "pnl",
+    "exit_reason",
+    "entry_reason",
+)
+
+
+def trades_csv(result: BacktestResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRADE_COLUMNS)
+    for t in result.trades:
+        writer.writerow(
+            [
+                t.symbol,
+                "long" if t.side.sign > 0 else "short",
+                iso(t.entry_time),
+                iso(t.exit_time or 0),
+                t.entry_price,
+                t.exit_price,
+                t.quantity,
+                t.fees,
+                t.pnl,
+                t.exit_reason,
+                t.entry_reason,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def equity_csv(result: BacktestResult) -> str:
+    lines = ["time,equity"]
+    lines += [f"{iso(int(t))},{e:.8f}" for t, e in zip(result.equity_time, result.equity, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result: BacktestResult, summary: dict[str, Any], out: Path) -> list[Path]:
+    """Write every output file; each appears whole or not at all (written aside, then renamed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "summary.json": json.dumps(summary, indent=2, default=_json_default) + "\n",
+        "trades.csv": trades_csv(result),
+        "equity.csv": equity_csv(result),
+    }
+    staged = []
+    try:
+        for name, text in contents.items():
+            tmp = out / f".{name}.partial"
+            tmp.write_text(text)
+            staged.append((tmp, out / name))
+        for tmp, final in staged:
+            tmp.replace(final)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [final for _, final in staged]
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")

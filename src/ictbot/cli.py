@@ -1,0 +1,146 @@
+"""The ``ictbot`` command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ictbot.candles.aggregate import resample
+from ictbot.config import Settings, load_settings
+from ictbot.data.frame import CandleFrame, iso
+from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.domain import Timeframe
+from ictbot.errors import ConfigError, IctbotError
+from ictbot.sample import sample_path
+
+app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(exc: IctbotError) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _parse_date(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@app.command("check-config")
+def check_config(
+    file: Annotated[Path | None, typer.Argument(help="YAML settings file (optional).")] = None,
+) -> None:
+    """Print the effective settings (secrets redacted), or every validation error at once (exit code 2)."""
+    try:
+        settings = load_settings(file)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    shown = settings.redacted()
+    shown["derived_timeframes"] = sorted((tf.value for tf in settings.timeframes), key=lambda v: Timeframe(v).ms)
+    console.print(yaml.safe_dump(shown, sort_keys=False), end="", highlight=False, markup=False)
+
+
+@app.command()
+def backtest(
+    data: Annotated[list[Path] | None, typer.Option("--data", help="Candle file; repeat for more symbols.")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol of a file whose name does not carry it.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First candle (UTC date/time).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="End, exclusive (UTC date/time).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for summary.json, trades.csv, equity.csv.")] = None,
+) -> None:
+    """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
+    from ictbot.backtest.report import print_summary, summarize, write_outputs
+    from ictbot.backtest.runner import run_backtest
+
+    start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
+    try:
+        settings = load_settings(config)
+        frames = [load_candles(path, symbol=symbol).between(start_ms, end_ms) for path in (data or [sample_path()])]
+        if not data:
+            console.print(f"No --data given: using the bundled sample {sample_path().name}", highlight=False)
+        settings = _with_symbols(settings, frames)
+        total = sum(len(f) for f in frames)
+        with Progress(
+            TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        ) as progress:
+            task = progress.add_task("candles", total=total)
+            result = run_backtest(settings, frames, progress=lambda n: progress.advance(task, n))
+        summary = summarize(result)
+        print_summary(summary, console)
+        if out is not None:
+            written = write_outputs(result, summary, out)
+            console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
+    except IctbotError as exc:
+        raise _fail(exc) from None
+
+
+def _with_symbols(settings: Settings, frames: list[CandleFrame]) -> Settings:
+    symbols = [f.symbol for f in frames if f.symbol]
+    return settings.model_copy(update={"symbols": symbols}) if symbols else settings
+
+
+@app.command()
+def run(config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None) -> None:
+    """Run the bot on its configuration. Until the live engine lands this backtests the bundled sample."""
+    backtest(data=None, symbol=None, config=config, start=None, end=None, out=None)
+
+
+@data_app.command("info")
+def data_info(
+    file: Path, symbol: Annotated[str | None, typer.Option(help="Symbol, if not in the name.")] = None
+) -> None:
+    """Symbol, timeframe, range, rows and gaps of a candle file."""
+    try:
+        frame = load_candles(file, symbol=symbol)
+    except IctbotError as exc:
+        raise _fail(exc) from None
+    gaps = frame.gaps()
+    console.print(f"file:      {file}", highlight=False)
+    console.print(f"symbol:    {frame.symbol or 'unknown (pass --symbol)'}", highlight=False)
+    console.print(f"timeframe: {frame.timeframe}", highlight=False)
+    console.print(f"range:     {iso(int(frame.open_time[0]))} → {iso(int(frame.open_time[-1]))}", highlight=False)
+    console.print(f"rows:      {len(frame)}", highlight=False)
+    console.print(f"gaps:      {len(gaps)} ({sum(g.missing for g in gaps)} missing candles)", highlight=False)
+    for gap in gaps[:10]:
+        console.print(f"  after {iso(gap.after)}: {gap.missing} missing", highlight=False)
+    if len(gaps) > 10:
+        console.print(f"  … and {len(gaps) - 10} more", highlight=False)
+
+
+@data_app.command("resample")
+def data_resample(
+    file: Path,
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Target timeframe, e.g. 15m.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .parquet file.")],
+) -> None:
+    """Aggregate a candle file to a higher timeframe (no partial or invented candles) and write Parquet."""
+    try:
+        target = Timeframe.parse(timeframe)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--timeframe") from None
+    try:
+        frame = resample(load_candles(file), target)
+        write_parquet(frame, out)
+    except IctbotError as exc:
+        raise _fail(exc) from None
+    console.print(f"Wrote {len(frame)} {target} candles to {out}", highlight=False)
