@@ -1,0 +1,129 @@
+"""The whole slice on real BTCUSDT data: trades happen, the books balance exactly, nothing looks ahead."""
+
+import csv
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from ictbot.backtest.runner import run_backtest
+from ictbot.cli import app
+from ictbot.config import load_settings
+from ictbot.data.loaders import load_candles
+from ictbot.domain import Side
+
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture(scope="module")
+def btc(data_dir):
+    return load_candles(data_dir / "BTC_USDT_USDT-1m-futures.feather")
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return load_settings()
+
+
+@pytest.fixture(scope="module")
+def result(btc, settings):
+    return run_backtest(settings, [btc])
+
+
+def test_full_btc_month_produces_trades_through_every_stage(result, btc):
+    assert result.candles == len(btc) == 43_199
+    assert len(result.signals) > 50
+    assert len(result.trades) > 30
+    assert {t.exit_reason for t in result.trades} == {"stop", "target"}
+    assert {t.side for t in result.trades} == {Side.BUY, Side.SELL}
+    assert result.rejections, "the 100 USDT minimum vs the 150 USDT cap rejects some BTC signals"
+
+
+def test_accounting_holds_exactly(result):
+    p = result.portfolio
+    fees = sum((f.fee for f in p.fills), Decimal(0))
+    assert p.fees == fees
+    assert p.cash == p.initial_equity + p.realized - fees
+    if p.open_position_count() == 0:
+        assert result.final_equity == p.cash
+    assert sum((t.realized for t in result.trades), Decimal(0)) == p.realized
+    assert sum((t.pnl for t in result.trades), Decimal(0)) == p.realized - sum(
+        (t.fees for t in result.trades), Decimal(0)
+    )
+
+
+def test_every_position_obeys_the_risk_cap_and_exchange_rounding(result, settings):
+    spec = result.specs["BTCUSDT"]
+    cap = Decimal(str(settings.risk.max_position_margin_usdt)) * settings.risk.leverage
+    for fill in result.portfolio.fills:
+        assert fill.quantity % spec.step_size == 0
+        assert fill.price % spec.tick_size == 0
+        assert fill.quantity >= spec.min_qty
+    for trade in result.trades:
+        assert trade.quantity * trade.entry_price <= cap
+        assert trade.quantity * trade.entry_price >= spec.min_notional
+    reasons = {r.reason for r in result.rejections}
+    assert reasons <= {"below_min_notional", "symbol_busy", "max_open_positions", "daily_loss_limit"}
+
+
+@pytest.mark.parametrize("days", [3, 9, 17, 26])
+def test_no_lookahead_prefix_run_matches_full_run(btc, settings, result, days):
+    """Running on history[:t] gives the same signals and fills as the full run for everything decided by t."""
+    cut = int(btc.open_time[0]) + days * 24 * HOUR_MS + 7 * 60_000
+    prefix = run_backtest(settings, [btc.between(None, cut)])
+    assert prefix.signals == [s for s in result.signals if s.created_at <= cut]
+    assert prefix.portfolio.fills == [f for f in result.portfolio.fills if f.time < cut]
+    assert prefix.trades == [t for t in result.trades if t.exit_time < cut]
+
+
+def test_backtest_command_writes_summary_trades_and_equity(tmp_path, data_dir):
+    out = tmp_path / "run"
+    args = [
+        "backtest",
+        "--data",
+        str(data_dir / "BTC_USDT_USDT-1m-futures.feather"),
+        "--from",
+        "2025-05-10",
+        "--to",
+        "2025-05-20",
+        "--out",
+        str(out),
+    ]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["start"] == "2025-05-10T00:00:00Z" and summary["end"] == "2025-05-20T00:00:00Z"
+    assert summary["candles"] == 10 * 1440
+    with (out / "trades.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == summary["trades"] > 0
+    assert set(rows[0]) >= {
+        "symbol",
+        "side",
+        "entry_time",
+        "exit_time",
+        "entry_price",
+        "exit_price",
+        "quantity",
+        "fees",
+        "pnl",
+        "exit_reason",
+    }
+    assert rows[0]["entry_time"].endswith("Z") and rows[0]["symbol"] == "BTCUSDT"
+    net = Decimal(summary["final_equity"]) - Decimal(summary["initial_equity"])
+    assert Decimal(summary["net_pnl"]) == net
+    if summary["open_positions"] == 0:
+        assert sum(Decimal(r["pnl"]) for r in rows) == net
+    equity_lines = (out / "equity.csv").read_text().splitlines()
+    assert equity_lines[0] == "time,equity" and len(equity_lines) == summary["candles"] + 1
+
+
+def test_backtest_on_bad_data_fails_clearly_and_writes_nothing(tmp_path):
+    bad = tmp_path / "BTCUSDT-1m-bad.csv"
+    bad.write_text("60000,1,2,0.5,1,1\n0,1,2,0.5,1,1\n")
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["backtest", "--data", str(bad), "--out", str(out)])
+    assert done.exit_code == 2
+    assert "row 2" in done.output and "sorted by open time" in done.output
+    assert not out.exists()

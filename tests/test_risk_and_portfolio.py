@@ -1,0 +1,125 @@
+"""Sizing within caps and exchange rounding; exact position and PnL accounting under any sequence of fills."""
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ictbot.config import RiskSettings
+from ictbot.domain import Fill, OrderType, Side, Signal
+from ictbot.portfolio.ledger import Portfolio
+from ictbot.risk.gate import AccountView, RiskGate, client_order_id
+from ictbot.venues.symbols import KNOWN_SYMBOLS
+
+RISK = RiskSettings()
+FREE = AccountView(Decimal(1000), 0, 0, Decimal(0), False)
+
+
+def _signal(symbol="BTCUSDT", side=Side.BUY, entry=100_000.0, stop=99_500.0, created_at=0):
+    target = entry + 2 * (entry - stop)
+    return Signal(symbol, side, entry, stop, target, created_at, "test", OrderType.LIMIT)
+
+
+def test_btc_size_is_capped_by_margin_times_leverage_and_rounded_down():
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    intent = gate.check(_signal(entry=104_000.0, stop=103_800.0), FREE)
+    # risk 5 USDT / 200 USDT stop = 0.025 BTC, but 150 USDT cap / 104,000 = 0.00144 → 0.001 BTC
+    assert intent is not None and intent.quantity == Decimal("0.001")
+    assert intent.price == Decimal("104000.0") and intent.stop == Decimal("103800.0")
+
+
+def test_btc_below_100_usdt_minimum_is_rejected_with_reason():
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    assert gate.check(_signal(entry=95_000.0, stop=94_800.0), FREE) is None
+    [rejection] = gate.rejections
+    assert rejection.reason == "below_min_notional"
+    assert "0.001 × 95000.00 = 95.00000 USDT < minimum notional 100 USDT" in rejection.detail
+
+
+def test_each_limit_rejects_with_its_own_reason():
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    assert gate.check(_signal(), AccountView(Decimal(1000), 0, 0, Decimal(20), False)) is None
+    assert gate.check(_signal(), AccountView(Decimal(1000), 2, 1, Decimal(0), False)) is None
+    assert gate.check(_signal(), AccountView(Decimal(1000), 0, 0, Decimal(0), True)) is None
+    assert gate.check(_signal(stop=100_100.0), FREE) is None
+    assert [r.reason for r in gate.rejections] == [
+        "daily_loss_limit",
+        "max_open_positions",
+        "symbol_busy",
+        "invalid_stop",
+    ]
+
+
+def test_client_order_id_is_deterministic_and_binance_compatible():
+    first, again, other = client_order_id(_signal()), client_order_id(_signal()), client_order_id(_signal(created_at=1))
+    assert first == again != other
+    assert len(first) <= 36 and first.replace("-", "").isalnum()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    symbol=st.sampled_from(["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]),
+    entry=st.floats(min_value=0.1, max_value=200_000),
+    stop_pct=st.floats(min_value=0.01, max_value=10),
+    equity=st.integers(min_value=10, max_value=1_000_000),
+    side=st.sampled_from([Side.BUY, Side.SELL]),
+)
+def test_size_never_exceeds_caps_and_always_respects_filters(symbol, entry, stop_pct, equity, side):
+    spec = KNOWN_SYMBOLS[symbol]
+    stop = entry * (1 - side.sign * stop_pct / 100)
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    intent = gate.check(_signal(symbol, side, entry, stop), AccountView(Decimal(equity), 0, 0, Decimal(0), False))
+    if intent is None:
+        assert gate.rejections[0].reason in {"below_min_qty", "below_min_notional", "invalid_stop"}
+        return
+    notional = intent.quantity * intent.price
+    assert intent.quantity % spec.step_size == 0 and intent.price % spec.tick_size == 0
+    assert intent.quantity >= spec.min_qty and notional >= spec.min_notional
+    assert notional <= Decimal(150)
+    assert intent.quantity * abs(intent.price - intent.stop) <= Decimal(equity) * Decimal("0.005")
+
+
+fills = st.lists(
+    st.tuples(
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(min_value=1, max_value=50),  # quantity in steps of 0.001
+        st.integers(min_value=9_000, max_value=11_000),  # price in ticks of 0.1... scaled below
+        st.integers(min_value=0, max_value=100),  # fee in 0.001 USDT
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sequence=fills)
+def test_position_and_pnl_invariants_under_any_sequence_of_fills(sequence):
+    portfolio = Portfolio(Decimal(1000))
+    signed = Decimal(0)
+    for i, (side, qty, price, fee) in enumerate(sequence):
+        fill = Fill(
+            f"o{i}", "BTCUSDT", side, Decimal(qty) / 1000, Decimal(price) * 10, Decimal(fee) / 1000, i, False, "x"
+        )
+        portfolio.apply(fill)
+        signed += fill.quantity * side.sign
+        position = portfolio.position("BTCUSDT")
+        assert position.quantity == signed
+        assert portfolio.cash == Decimal(1000) + portfolio.realized - portfolio.fees
+        assert portfolio.fees == sum((f.fee for f in portfolio.fills), Decimal(0))
+        assert (position.quantity == 0) == (position.entry_price == 0)
+        mark = Decimal(price) * 10
+        assert portfolio.equity({"BTCUSDT": float(mark)}) == portfolio.cash + position.unrealized_pnl(mark)
+    trades = portfolio.closed_trades
+    assert (
+        sum((t.realized for t in trades), Decimal(0))
+        + sum((t.realized for t in portfolio.open_trades.values()), Decimal(0))
+        == portfolio.realized
+    )
+
+
+def test_round_trip_realizes_price_difference_times_quantity():
+    portfolio = Portfolio(Decimal(100))
+    portfolio.apply(Fill("a", "ETHUSDT", Side.SELL, Decimal("0.5"), Decimal("2000"), Decimal("0.2"), 1, True, "entry"))
+    portfolio.apply(Fill("a", "ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("1990"), Decimal("0.5"), 2, False, "target"))
+    [trade] = portfolio.closed_trades
+    assert trade.realized == Decimal("5.0") and trade.fees == Decimal("0.7") and trade.pnl == Decimal("4.3")
+    assert trade.exit_reason == "target" and portfolio.cash == Decimal("104.3")
