@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from ictbot.config import RiskSettings
 from ictbot.domain import Fill, OrderType, Side, Signal
 from ictbot.portfolio.ledger import Portfolio
-from ictbot.risk.gate import AccountView, RiskGate, client_order_id
+from ictbot.risk.gate import DAY_MS, AccountView, RiskGate, TradingState, client_order_id
+from ictbot.risk.liquidation import isolated_liquidation_price
 from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 RISK = RiskSettings()
@@ -37,17 +38,57 @@ def test_btc_below_100_usdt_minimum_is_rejected_with_reason():
 
 
 def test_each_limit_rejects_with_its_own_reason():
-    gate = RiskGate(RISK, KNOWN_SYMBOLS)
-    assert gate.check(_signal(), AccountView(Decimal(1000), 0, 0, Decimal(20), False)) is None
-    assert gate.check(_signal(), AccountView(Decimal(1000), 2, 1, Decimal(0), False)) is None
-    assert gate.check(_signal(), AccountView(Decimal(1000), 0, 0, Decimal(0), True)) is None
-    assert gate.check(_signal(stop=100_100.0), FREE) is None
-    assert [r.reason for r in gate.rejections] == [
-        "daily_loss_limit",
-        "max_open_positions",
-        "symbol_busy",
-        "invalid_stop",
+    cases = [
+        (AccountView(Decimal(1000), 2, 1, Decimal(0), False), _signal(), "max_open_positions"),
+        (AccountView(Decimal(1000), 0, 0, Decimal(0), True), _signal(), "symbol_busy"),
+        (FREE, _signal(stop=100_100.0), "invalid_stop"),
+        (FREE, _signal("SOLUSDT", entry=200.0, stop=198.0), "below_min_qty"),  # 150 USDT buys 0.75 SOL; step 1
     ]
+    for account, signal, reason in cases:
+        gate = RiskGate(RISK, KNOWN_SYMBOLS)
+        assert gate.check(signal, account) is None
+        assert [r.reason for r in gate.rejections] == [reason]
+
+
+def test_daily_loss_limit_switches_to_reducing_until_the_next_utc_day():
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    day = 20_000 * DAY_MS
+    lost = AccountView(Decimal(980), 0, 0, Decimal(20), False)
+    assert gate.check(_signal(created_at=day + 3_600_000), lost) is None
+    assert gate.state is TradingState.REDUCING
+    # Later the same day, even with the loss recovered, no entries: exits only until 00:00 UTC.
+    assert gate.check(_signal(created_at=day + DAY_MS - 60_000), FREE) is None
+    assert [r.reason for r in gate.rejections] == ["daily_loss_limit", "daily_loss_limit"]
+    assert gate.check(_signal(created_at=day + DAY_MS), FREE) is not None
+    assert gate.state is TradingState.ACTIVE
+
+
+def test_halted_takes_no_entries_until_resumed():
+    gate = RiskGate(RISK, KNOWN_SYMBOLS)
+    gate.halt("operator pressed pause")
+    assert gate.check(_signal(), FREE) is None
+    assert gate.rejections[-1].reason == "halted" and "operator pressed pause" in gate.rejections[-1].detail
+    gate.resume()
+    assert gate.check(_signal(), FREE) is not None
+
+
+def test_orders_per_minute_limit_uses_a_rolling_minute():
+    gate = RiskGate(RiskSettings(max_orders_per_minute=2), KNOWN_SYMBOLS)
+    accepted = [gate.check(_signal(created_at=t), FREE) is not None for t in (0, 10_000, 59_000, 60_000, 70_000)]
+    assert accepted == [True, True, False, True, True]
+    assert [r.reason for r in gate.rejections] == ["max_orders_per_minute"]
+
+
+def test_liquidation_matches_binance_worked_example_and_guards_stops():
+    # Spec §8: long 1 BTC at 10,000, 10x, wallet 1,000, MMR 0.4 %, cum 0 → 9,036.14; the short mirror → 10,956.18.
+    long_lp = isolated_liquidation_price(Side.BUY, Decimal(1), Decimal(10_000), Decimal(1_000), Decimal("0.004"), 0)
+    short_lp = isolated_liquidation_price(Side.SELL, Decimal(1), Decimal(10_000), Decimal(1_000), Decimal("0.004"), 0)
+    assert round(long_lp, 2) == Decimal("9036.14") and round(short_lp, 2) == Decimal("10956.18")
+    gate = RiskGate(RiskSettings(leverage=100, max_position_margin_usdt=2), KNOWN_SYMBOLS)
+    # At 100x a long's liquidation is ~0.6 % below entry: a 1 % stop would be liquidated first.
+    assert gate.check(_signal(entry=104_000.0, stop=102_960.0), FREE) is None
+    assert gate.rejections[0].reason == "stop_beyond_liquidation"
+    assert "lower the leverage" in gate.rejections[0].detail
 
 
 def test_client_order_id_is_deterministic_and_binance_compatible():
@@ -70,7 +111,12 @@ def test_size_never_exceeds_caps_and_always_respects_filters(symbol, entry, stop
     gate = RiskGate(RISK, KNOWN_SYMBOLS)
     intent = gate.check(_signal(symbol, side, entry, stop), AccountView(Decimal(equity), 0, 0, Decimal(0), False))
     if intent is None:
-        assert gate.rejections[0].reason in {"below_min_qty", "below_min_notional", "invalid_stop"}
+        assert gate.rejections[0].reason in {
+            "below_min_qty",
+            "below_min_notional",
+            "invalid_stop",
+            "stop_beyond_liquidation",
+        }
         return
     notional = intent.quantity * intent.price
     assert intent.quantity % spec.step_size == 0 and intent.price % spec.tick_size == 0

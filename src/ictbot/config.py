@@ -57,6 +57,10 @@ class RiskSettings(_Section):
     max_position_margin_usdt: float = Field(50.0, gt=0, description="margin per position (USDT)")
     daily_loss_limit_usdt: float = Field(20.0, gt=0, description="realized+unrealized loss since 00:00 UTC (USDT)")
     max_open_positions: int = Field(3, ge=1, description="positions open at once, all symbols")
+    max_orders_per_minute: int = Field(10, ge=1, description="new entry orders accepted per rolling minute")
+    liquidation_buffer_pct: float = Field(
+        1.0, ge=0, le=50, description="the stop must be hit this % of price before the liquidation price"
+    )
 
     @property
     def max_notional_usdt(self) -> float:

@@ -1,6 +1,7 @@
 """Positions, realized PnL, fees and round-trip trades, in exact Decimal arithmetic.
 
 Cash = initial equity + Σ realized PnL − Σ fees holds by construction; equity adds the unrealized PnL at mark.
+Average entry prices are kept to 12 decimals so that every later product and sum stays exact.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ictbot.domain import Fill, Position, Side
+
+ENTRY_PRICE_QUANTUM = Decimal("1e-12")
 
 
 @dataclass(slots=True)
@@ -72,7 +75,8 @@ class Portfolio:
         old = pos.quantity
         if old == 0 or (old > 0) == (delta > 0):
             total = abs(old) + abs(delta)
-            pos.entry_price = (pos.entry_price * abs(old) + fill.price * abs(delta)) / total
+            average = (pos.entry_price * abs(old) + fill.price * abs(delta)) / total
+            pos.entry_price = average.quantize(ENTRY_PRICE_QUANTUM)
             pos.quantity = old + delta
         else:
             closed = min(abs(old), abs(delta))

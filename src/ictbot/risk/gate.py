@@ -3,19 +3,33 @@
 Size = risk % of equity ÷ stop distance, capped by max margin × leverage, rounded *down* to the symbol's step; prices
 rounded to its tick. A signal that cannot be sized within the limits is rejected with a stable reason code, and every
 rejection is kept for the report.
+
+Trading state: ACTIVE takes entries; REDUCING (daily loss limit reached) takes none until the next UTC day; HALTED
+(set by an operator or a supervisor) takes none until resumed. Exits are never the gate's business: they always pass.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ictbot.config import RiskSettings
 from ictbot.domain import OrderIntent, Side, Signal
 from ictbot.errors import RiskRejected
+from ictbot.risk.liquidation import liquidation_price_at_leverage
 from ictbot.venues.symbols import SymbolSpec
+
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+
+
+class TradingState(enum.Enum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,17 @@ class RiskGate:
         self.settings = settings
         self.specs = specs
         self.rejections: list[Rejection] = []
+        self.state = TradingState.ACTIVE
+        self.state_reason = ""
+        self._reducing_day: int | None = None
+        self._accepted_times: deque[int] = deque()
+
+    def halt(self, reason: str) -> None:
+        """Stop taking entries until ``resume``; the reason is reported with every rejection."""
+        self.state, self.state_reason = TradingState.HALTED, reason
+
+    def resume(self) -> None:
+        self.state, self.state_reason, self._reducing_day = TradingState.ACTIVE, "", None
 
     def rejection_counts(self) -> dict[str, int]:
         return dict(Counter(r.reason for r in self.rejections))
@@ -55,17 +80,39 @@ class RiskGate:
     def check(self, signal: Signal, account: AccountView) -> OrderIntent | None:
         """Return the sized intent, or ``None`` after recording why the signal was rejected."""
         try:
-            return self.size(signal, account)
+            self._check_state(signal.created_at, account)
+            self._check_order_rate(signal.created_at)
+            intent = self.size(signal, account)
         except RiskRejected as rejected:
             self.rejections.append(Rejection(signal.created_at, signal.symbol, rejected.reason, rejected.detail))
             return None
+        self._accepted_times.append(signal.created_at)
+        return intent
+
+    def _check_state(self, now: int, account: AccountView) -> None:
+        limit = self.settings.daily_loss_limit_usdt
+        if self.state is TradingState.REDUCING and now // DAY_MS != self._reducing_day:
+            self.state, self.state_reason, self._reducing_day = TradingState.ACTIVE, "", None
+        if self.state is TradingState.ACTIVE and account.loss_today >= Decimal(str(limit)):
+            self.state, self._reducing_day = TradingState.REDUCING, now // DAY_MS
+            self.state_reason = f"lost {account.loss_today} USDT today, limit {limit}; exits only until 00:00 UTC"
+        if self.state is TradingState.REDUCING:
+            raise RiskRejected("daily_loss_limit", self.state_reason)
+        if self.state is TradingState.HALTED:
+            raise RiskRejected("halted", self.state_reason or "trading is halted")
+
+    def _check_order_rate(self, now: int) -> None:
+        window = self._accepted_times
+        while window and window[0] <= now - MINUTE_MS:
+            window.popleft()
+        if len(window) >= self.settings.max_orders_per_minute:
+            raise RiskRejected(
+                "max_orders_per_minute",
+                f"{len(window)} entries in the last minute, limit {self.settings.max_orders_per_minute}",
+            )
 
     def size(self, signal: Signal, account: AccountView) -> OrderIntent:
         s = self.settings
-        if account.loss_today >= Decimal(str(s.daily_loss_limit_usdt)):
-            raise RiskRejected(
-                "daily_loss_limit", f"lost {account.loss_today} USDT today, limit {s.daily_loss_limit_usdt}"
-            )
         if account.open_positions + account.pending_entries >= s.max_open_positions:
             raise RiskRejected("max_open_positions", f"{s.max_open_positions} positions or entries already open")
         if account.symbol_busy:
@@ -89,6 +136,16 @@ class RiskGate:
                 "below_min_notional",
                 f"{quantity} × {entry} = {notional} USDT < minimum notional {spec.min_notional} USDT "
                 f"(cap {cap_notional} USDT = max margin × leverage)",
+            )
+        liquidation = liquidation_price_at_leverage(signal.symbol, signal.side, quantity, entry, s.leverage)
+        buffer = entry * Decimal(str(s.liquidation_buffer_pct)) / 100
+        if (signal.side is Side.BUY and stop <= liquidation + buffer) or (
+            signal.side is Side.SELL and stop >= liquidation - buffer
+        ):
+            raise RiskRejected(
+                "stop_beyond_liquidation",
+                f"stop {stop} is within {s.liquidation_buffer_pct} % of the liquidation price "
+                f"{liquidation.quantize(spec.tick_size)} at {s.leverage}x; lower the leverage or tighten the stop",
             )
         return OrderIntent(
             client_order_id=client_order_id(signal),

@@ -7,6 +7,8 @@ direction, a limit order rests at the gap's near edge, the stop sits beyond the 
 
 from __future__ import annotations
 
+import copy
+
 from ictbot.config import StrategySettings
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 from ictbot.ict.fvg import FairValueGap, FvgDetector
@@ -59,5 +61,5 @@ class FvgRetraceStrategy:
             reason=f"{'bullish' if side is Side.BUY else 'bearish'} FVG retrace with {s.bias_timeframe} bias",
             order_type=OrderType.LIMIT,
             expires_at=decided_at + s.order_ttl_candles * tf_ms,
-            evidence=(gap,),
+            evidence=(copy.copy(gap),),  # a snapshot: detector records keep evolving after the signal
         )

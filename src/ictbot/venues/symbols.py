@@ -64,3 +64,73 @@ def symbol_spec(symbol: str, reference_price: float | None = None) -> SymbolSpec
     tick = Decimal(1).scaleb(tick_exp)
     step = Decimal(1).scaleb(step_exp)
     return SymbolSpec(symbol, tick, step, step, Decimal(5))
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageBracket:
+    """One notional tier of Binance's maintenance-margin table (``GET /fapi/v1/leverageBracket``)."""
+
+    bracket: int
+    initial_leverage: int
+    notional_floor: Decimal
+    notional_cap: Decimal
+    maint_margin_ratio: Decimal
+    cum: Decimal
+
+
+# (cap, max leverage, maintenance-margin ratio) per tier; BTC/ETH follow Binance's published table, others a
+# representative altcoin table. ``cum`` is derived as Binance defines it, so margins are continuous at each floor.
+_MAJOR_TIERS = (
+    (50_000, 125, "0.004"),
+    (600_000, 100, "0.005"),
+    (3_000_000, 75, "0.0065"),
+    (12_000_000, 50, "0.01"),
+    (70_000_000, 25, "0.02"),
+    (100_000_000, 20, "0.025"),
+    (230_000_000, 10, "0.05"),
+    (480_000_000, 5, "0.1"),
+    (600_000_000, 4, "0.125"),
+    (800_000_000, 3, "0.15"),
+    (1_200_000_000, 2, "0.25"),
+    (1_800_000_000, 1, "0.5"),
+)
+_ALT_TIERS = (
+    (5_000, 75, "0.0065"),
+    (50_000, 50, "0.01"),
+    (250_000, 25, "0.02"),
+    (1_000_000, 20, "0.025"),
+    (5_000_000, 10, "0.05"),
+    (12_500_000, 5, "0.1"),
+    (25_000_000, 4, "0.125"),
+    (50_000_000, 2, "0.25"),
+    (100_000_000, 1, "0.5"),
+)
+
+
+def _brackets(tiers: tuple[tuple[int, int, str], ...]) -> tuple[LeverageBracket, ...]:
+    out: list[LeverageBracket] = []
+    floor, cum, previous_mmr = Decimal(0), Decimal(0), Decimal(0)
+    for n, (cap, leverage, mmr_text) in enumerate(tiers, start=1):
+        mmr = Decimal(mmr_text)
+        cum += floor * (mmr - previous_mmr)
+        out.append(LeverageBracket(n, leverage, floor, Decimal(cap), mmr, cum))
+        floor, previous_mmr = Decimal(cap), mmr
+    return tuple(out)
+
+
+_MAJOR_BRACKETS = _brackets(_MAJOR_TIERS)
+_ALT_BRACKETS = _brackets(_ALT_TIERS)
+
+
+def leverage_brackets(symbol: str) -> tuple[LeverageBracket, ...]:
+    """Maintenance-margin tiers for ``symbol``, lowest notional first."""
+    return _MAJOR_BRACKETS if symbol in ("BTCUSDT", "ETHUSDT") else _ALT_BRACKETS
+
+
+def bracket_for(symbol: str, notional: Decimal) -> LeverageBracket:
+    """The tier whose ``(floor, cap]`` contains ``notional`` (the last tier beyond the table)."""
+    tiers = leverage_brackets(symbol)
+    for tier in tiers:
+        if notional <= tier.notional_cap:
+            return tier
+    return tiers[-1]
