@@ -127,3 +127,20 @@ def test_backtest_on_bad_data_fails_clearly_and_writes_nothing(tmp_path):
     assert done.exit_code == 2
     assert "row 2" in done.output and "sorted by open time" in done.output
     assert not out.exists()
+
+
+def test_report_figures_agree_with_the_trades(result):
+    from ictbot.backtest.report import summarize
+
+    summary = summarize(result)
+    trades = result.trades
+    wins = [t.pnl for t in trades if t.pnl > 0]
+    losses = [-t.pnl for t in trades if t.pnl < 0]
+    assert summary["profit_factor"] == pytest.approx(float(sum(wins) / sum(losses)), abs=1e-4)
+    assert Decimal(summary["expectancy"]) == pytest.approx(sum(t.pnl for t in trades) / len(trades), abs=1e-7)
+    assert sum(v["trades"] for v in summary["by_side"].values()) == len(trades)
+    assert sum(summary["exit_reasons"].values()) == len(trades)
+    assert 0 < summary["exposure_pct"] < 100
+    assert summary["max_drawdown"] > 0 and summary["max_drawdown_duration_hours"] > 0
+    # A stop-out loses about 1 R plus fees and slippage; a target wins about reward_risk R.
+    assert -1.5 < summary["average_r"] < 2.0

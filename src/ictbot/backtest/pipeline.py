@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ictbot.candles.book import CandleBook
-from ictbot.domain import Candle, Signal, Timeframe
+from ictbot.domain import Candle, OrderIntent, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.gate import AccountView, RiskGate
 from ictbot.strategy.base import Strategy
@@ -36,7 +36,7 @@ class Pipeline:
         self.marks: dict[str, float] = {}
         self._day = -1
         self._day_start_equity = portfolio.initial_equity
-        self._reasons: dict[str, str] = {}
+        self.intents: dict[str, OrderIntent] = {}
 
     def on_base_candle(self, symbol: str, candle: Candle) -> bool:
         """Process one closed base candle; returns ``False`` when it was already seen (never processed twice)."""
@@ -44,7 +44,8 @@ class Pipeline:
         if not closed:
             return False
         for fill in self.broker.on_candle(symbol, candle):
-            self.portfolio.apply(fill, entry_reason=self._reasons.get(fill.client_order_id, ""))
+            intent = self.intents.get(fill.client_order_id)
+            self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
         self.marks[symbol] = candle.close
         day = candle.open_time // DAY_MS
         if day != self._day:
@@ -55,7 +56,7 @@ class Pipeline:
                 self.signals.append(signal)
                 intent = self.gate.check(signal, self._account(signal.symbol))
                 if intent is not None:
-                    self._reasons[intent.client_order_id] = signal.reason
+                    self.intents[intent.client_order_id] = intent
                     self.broker.submit(intent)
         return True
 

@@ -10,24 +10,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ictbot.backtest.metrics import drawdown, ratios, trade_stats
 from ictbot.backtest.runner import BacktestResult
 from ictbot.data.frame import iso
 
 
 def summarize(result: BacktestResult) -> dict[str, Any]:
     trades = result.trades
-    pnls = [t.pnl for t in trades]
-    wins = sum(1 for p in pnls if p > 0)
-    peak = np.maximum.accumulate(result.equity) if result.equity.size else result.equity
-    drawdown = peak - result.equity
-    worst = int(np.argmax(drawdown)) if drawdown.size else 0
-    max_dd = float(drawdown[worst]) if drawdown.size else 0.0
+    wins = sum(1 for t in trades if t.pnl > 0)
     portfolio = result.portfolio
     initial = portfolio.initial_equity
+    dd = drawdown(result.equity, result.equity_time)
+    risk_by_order = {oid: i.quantity * abs(i.price - i.stop) for oid, i in result.intents.items()}
     return {
         "symbols": sorted(result.specs),
         "strategy": result.settings.strategy.name,
@@ -48,8 +45,10 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         "net_pnl": str(result.final_equity - initial),
         "realized_pnl": str(portfolio.realized),
         "fees": str(portfolio.fees),
-        "max_drawdown": round(max_dd, 6),
-        "max_drawdown_pct": round(100 * max_dd / float(peak[worst]), 4) if max_dd else 0.0,
+        **dd,
+        **ratios(result.equity, result.equity_time, float(initial), dd["max_drawdown_pct"]),
+        "exposure_pct": round(100 * result.exposed_candles / result.candles, 2) if result.candles else 0.0,
+        **trade_stats(trades, risk_by_order),
     }
 
 
@@ -68,10 +67,21 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         "fees",
         "max_drawdown",
         "max_drawdown_pct",
+        "max_drawdown_duration_hours",
+        "cagr_pct",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "profit_factor",
+        "expectancy",
+        "average_r",
+        "exposure_pct",
         "exit_reasons",
         "rejected_signals",
     ):
         value = summary[key]
+        if key == "by_side":
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
         table.add_row(key.replace("_", " "), str(value))

@@ -12,7 +12,7 @@ import numpy as np
 from ictbot.backtest.pipeline import Pipeline
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
-from ictbot.domain import Signal
+from ictbot.domain import OrderIntent, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate
@@ -34,6 +34,8 @@ class BacktestResult:
     final_equity: Decimal
     start: int
     end: int
+    intents: dict[str, OrderIntent]
+    exposed_candles: int
 
     @property
     def trades(self) -> list[Trade]:
@@ -74,11 +76,12 @@ def run_backtest(
     total = sum(len(f) for f in by_symbol.values())
     times = np.empty(total, dtype=np.int64)
     equity = np.empty(total, dtype=np.float64)
-    n = 0
+    n = exposed = 0
     for open_time, symbol, candle in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
         pipeline.on_base_candle(symbol, candle)
         times[n] = open_time + base.ms
         equity[n] = float(pipeline.equity())
+        exposed += portfolio.open_position_count() > 0
         n += 1
         if progress is not None and n % 5000 == 0:
             progress(5000)
@@ -96,4 +99,6 @@ def run_backtest(
         final_equity=pipeline.equity(),
         start=min(int(f.open_time[0]) for f in by_symbol.values()),
         end=max(int(f.open_time[-1]) for f in by_symbol.values()) + base.ms,
+        intents=pipeline.intents,
+        exposed_candles=exposed,
     )

@@ -29,6 +29,7 @@ class Trade:
     realized: Decimal = Decimal(0)
     exit_reason: str = ""
     entry_reason: str = ""
+    client_order_id: str = ""
     _exit_qty: Decimal = Decimal(0)
     _exit_value: Decimal = Decimal(0)
 
@@ -93,7 +94,15 @@ class Portfolio:
     def _track_trade(self, fill: Fill, old: Decimal, new: Decimal, realized: Decimal, entry_reason: str) -> None:
         trade = self.open_trades.get(fill.symbol)
         if trade is None:
-            trade = Trade(fill.symbol, fill.side, fill.time, fill.price, abs(new), entry_reason=entry_reason)
+            trade = Trade(
+                fill.symbol,
+                fill.side,
+                fill.time,
+                fill.price,
+                abs(new),
+                entry_reason=entry_reason,
+                client_order_id=fill.client_order_id,
+            )
             self.open_trades[fill.symbol] = trade
             trade.fees += fill.fee
             return
