@@ -144,3 +144,21 @@ def test_report_figures_agree_with_the_trades(result):
     assert summary["max_drawdown"] > 0 and summary["max_drawdown_duration_hours"] > 0
     # A stop-out loses about 1 R plus fees and slippage; a target wins about reward_risk R.
     assert -1.5 < summary["average_r"] < 2.0
+
+
+def test_funding_from_the_real_funding_files_enters_the_accounting(btc, settings, data_dir):
+    from ictbot.backtest.funding import sibling_schedule
+
+    schedule = sibling_schedule(data_dir / "BTC_USDT_USDT-1m-futures.feather")
+    funded = run_backtest(settings, [btc], funding={"BTCUSDT": schedule})
+    p = funded.portfolio
+    assert funded.funded_symbols == ["BTCUSDT"]
+    assert p.funding != 0
+    assert (
+        sum((t.funding for t in funded.trades), Decimal(0))
+        + sum((t.funding for t in p.open_trades.values()), Decimal(0))
+        == p.funding
+    )
+    assert p.cash == p.initial_equity + p.realized - p.fees + p.funding
+    if p.open_position_count() == 0:
+        assert funded.final_equity == p.initial_equity + sum((t.pnl for t in funded.trades), Decimal(0))

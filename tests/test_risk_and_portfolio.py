@@ -169,3 +169,15 @@ def test_round_trip_realizes_price_difference_times_quantity():
     [trade] = portfolio.closed_trades
     assert trade.realized == Decimal("5.0") and trade.fees == Decimal("0.7") and trade.pnl == Decimal("4.3")
     assert trade.exit_reason == "target" and portfolio.cash == Decimal("104.3")
+
+
+def test_funding_positive_rate_makes_longs_pay_and_shorts_receive():
+    # Spec §8: payment = position notional at mark × funding rate; positive rate → longs pay shorts.
+    portfolio = Portfolio(Decimal(1000))
+    portfolio.apply(Fill("l", "BTCUSDT", Side.BUY, Decimal("0.010"), Decimal(99_000), Decimal(0), 0, True, "entry"))
+    assert portfolio.apply_funding("BTCUSDT", Decimal("0.0001"), Decimal(100_000)) == Decimal("-0.1")
+    assert portfolio.apply_funding("ETHUSDT", Decimal("0.0001"), Decimal(2_000)) == 0  # no position, no payment
+    portfolio.apply(Fill("l", "BTCUSDT", Side.SELL, Decimal("0.020"), Decimal(99_000), Decimal(0), 1, True, "flip"))
+    assert portfolio.apply_funding("BTCUSDT", Decimal("0.0001"), Decimal(100_000)) == Decimal("0.1")
+    assert portfolio.funding == 0
+    assert portfolio.cash == Decimal(1000) + portfolio.realized - portfolio.fees + portfolio.funding

@@ -69,6 +69,7 @@ def backtest(
     out: Annotated[Path | None, typer.Option(help="Directory for summary.json, trades.csv, equity.csv.")] = None,
 ) -> None:
     """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
+    from ictbot.backtest.funding import sibling_schedule
     from ictbot.backtest.report import print_summary, summarize, write_outputs
     from ictbot.backtest.runner import run_backtest
 
@@ -79,12 +80,17 @@ def backtest(
         if not data:
             console.print(f"No --data given: using the bundled sample {sample_path().name}", highlight=False)
         settings = _with_symbols(settings, frames)
+        funding = {
+            frame.symbol: schedule
+            for path, frame in zip(data or [], frames, strict=True)
+            if frame.symbol and (schedule := sibling_schedule(Path(path))) is not None
+        }
         total = sum(len(f) for f in frames)
         with Progress(
             TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
         ) as progress:
             task = progress.add_task("candles", total=total)
-            result = run_backtest(settings, frames, progress=lambda n: progress.advance(task, n))
+            result = run_backtest(settings, frames, progress=lambda n: progress.advance(task, n), funding=funding)
         summary = summarize(result)
         print_summary(summary, console)
         if out is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ictbot.backtest.funding import FundingSchedule
 from ictbot.candles.book import CandleBook
 from ictbot.domain import Candle, OrderIntent, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio
@@ -26,7 +27,9 @@ class Pipeline:
         gate: RiskGate,
         broker: SimulatedBroker,
         portfolio: Portfolio,
+        funding: dict[str, FundingSchedule] | None = None,
     ) -> None:
+        self.funding = funding or {}
         self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
         self.strategy = strategy
         self.gate = gate
@@ -43,6 +46,10 @@ class Pipeline:
         closed = self.book.add(symbol, candle)
         if not closed:
             return False
+        schedule = self.funding.get(symbol)
+        if schedule is not None:
+            for rate, mark in schedule.due(candle.open_time):
+                self.portfolio.apply_funding(symbol, rate, mark)
         for fill in self.broker.on_candle(symbol, candle):
             intent = self.intents.get(fill.client_order_id)
             self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.pipeline import Pipeline
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
@@ -36,6 +37,7 @@ class BacktestResult:
     end: int
     intents: dict[str, OrderIntent]
     exposed_candles: int
+    funded_symbols: list[str]
 
     @property
     def trades(self) -> list[Trade]:
@@ -43,9 +45,15 @@ class BacktestResult:
 
 
 def run_backtest(
-    settings: Settings, frames: list[CandleFrame], progress: Callable[[int], None] | None = None
+    settings: Settings,
+    frames: list[CandleFrame],
+    progress: Callable[[int], None] | None = None,
+    funding: dict[str, FundingSchedule] | None = None,
 ) -> BacktestResult:
-    """Run the configured strategy over ``frames`` (one per symbol, same base timeframe)."""
+    """Run the configured strategy over ``frames`` (one per symbol, same base timeframe).
+
+    ``funding`` maps symbols to their funding schedule; symbols without one pay no funding (the report says which).
+    """
     if not frames:
         raise DataError("no candle data given; pass --data FILE")
     base = frames[0].timeframe
@@ -70,7 +78,11 @@ def run_backtest(
     bt = settings.backtest
     broker = SimulatedBroker(specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, base.ms)
     gate = RiskGate(settings.risk, specs)
-    pipeline = Pipeline(list(by_symbol), base, build_strategy(settings.strategy), gate, broker, portfolio)
+    funding = {s: f for s, f in (funding or {}).items() if s in by_symbol}
+    for symbol, schedule in funding.items():
+        schedule.skip_before(int(by_symbol[symbol].open_time[0]))
+    strategy = build_strategy(settings.strategy)
+    pipeline = Pipeline(list(by_symbol), base, strategy, gate, broker, portfolio, funding)
 
     streams = [((c.open_time, symbol, c) for c in frame.candles()) for symbol, frame in by_symbol.items()]
     total = sum(len(f) for f in by_symbol.values())
@@ -101,4 +113,5 @@ def run_backtest(
         end=max(int(f.open_time[-1]) for f in by_symbol.values()) + base.ms,
         intents=pipeline.intents,
         exposed_candles=exposed,
+        funded_symbols=sorted(funding),
     )

@@ -1,6 +1,7 @@
 """Positions, realized PnL, fees and round-trip trades, in exact Decimal arithmetic.
 
-Cash = initial equity + Σ realized PnL − Σ fees holds by construction; equity adds the unrealized PnL at mark.
+Cash = initial equity + Σ realized PnL − Σ fees + Σ funding holds by construction (funding is signed: received
+positive, paid negative); equity adds the unrealized PnL at mark.
 Average entry prices are kept to 12 decimals so that every later product and sum stays exact.
 """
 
@@ -27,6 +28,7 @@ class Trade:
     exit_price: Decimal | None = None
     fees: Decimal = Decimal(0)
     realized: Decimal = Decimal(0)
+    funding: Decimal = Decimal(0)
     exit_reason: str = ""
     entry_reason: str = ""
     client_order_id: str = ""
@@ -35,8 +37,8 @@ class Trade:
 
     @property
     def pnl(self) -> Decimal:
-        """Net result: realized price PnL minus every fee of the round trip."""
-        return self.realized - self.fees
+        """Net result: realized price PnL minus every fee of the round trip, plus the funding it received."""
+        return self.realized - self.fees + self.funding
 
 
 @dataclass
@@ -45,13 +47,24 @@ class Portfolio:
     positions: dict[str, Position] = field(default_factory=dict)
     realized: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
+    funding: Decimal = Decimal(0)
     fills: list[Fill] = field(default_factory=list)
     closed_trades: list[Trade] = field(default_factory=list)
     open_trades: dict[str, Trade] = field(default_factory=dict)
 
     @property
     def cash(self) -> Decimal:
-        return self.initial_equity + self.realized - self.fees
+        return self.initial_equity + self.realized - self.fees + self.funding
+
+    def apply_funding(self, symbol: str, rate: Decimal, mark: Decimal) -> Decimal:
+        """Settle one funding payment: notional at mark × rate; a positive rate makes longs pay shorts."""
+        position = self.positions.get(symbol)
+        if position is None or position.quantity == 0:
+            return Decimal(0)
+        amount = -position.quantity * mark * rate
+        self.funding += amount
+        self.open_trades[symbol].funding += amount
+        return amount
 
     def position(self, symbol: str) -> Position:
         return self.positions.setdefault(symbol, Position(symbol))
