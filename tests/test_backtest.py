@@ -137,7 +137,7 @@ def test_report_figures_agree_with_the_trades(result):
     wins = [t.pnl for t in trades if t.pnl > 0]
     losses = [-t.pnl for t in trades if t.pnl < 0]
     assert summary["profit_factor"] == pytest.approx(float(sum(wins) / sum(losses)), abs=1e-4)
-    assert Decimal(summary["expectancy"]) == pytest.approx(sum(t.pnl for t in trades) / len(trades), abs=1e-7)
+    assert Decimal(summary["expectancy"]) == pytest.approx(sum(t.pnl for t in trades) / len(trades), abs=Decimal("1e-7"))
     assert sum(v["trades"] for v in summary["by_side"].values()) == len(trades)
     assert sum(summary["exit_reasons"].values()) == len(trades)
     assert 0 < summary["exposure_pct"] < 100
