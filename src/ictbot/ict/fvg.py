@@ -1,43 +1,265 @@
-"""Fair value gaps: the 3-candle imbalance, known at the close of the third candle.
+"""Fair value gaps: the 3-candle imbalance, known at the close of the third candle, with their lifecycle.
 
 Bullish at candle t when ``low[t] > high[t-2]`` (zone ``[high[t-2], low[t]]``); bearish when ``high[t] < low[t-2]``
-(zone ``[high[t], low[t-2]]``). ``formed_at`` is the middle candle's open time, ``known_at`` the third candle's.
+(zone ``[high[t], low[t-2]]``). ``formed_at`` is the middle candle's open time, ``known_at`` the third candle's. A gap
+must be larger than ``max(min_size, min_atr_fraction × ATR[t])``; with ``require_middle_direction`` the middle candle
+must also close in the gap's direction (smartmoneyconcepts' rule).
+
+Lifecycle, from the candle after ``known_at`` (bullish; bearish mirrors with highs): **touched** when a low reaches
+the top; ``fill`` = deepest ``(top − low) / (top − bottom)`` so far, capped at 1; **filled** when a low reaches the
+bottom; **invalidated** when a close is below the bottom (``invalidate_on="close"``, default) or at the fill
+(``invalidate_on="fill"``). An invalidated gap is no longer tracked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from typing import Literal
+
+import numba
+import numpy as np
 
 from ictbot.domain import Candle
+from ictbot.ict.atr import AtrTracker
+from ictbot.ict.records import FairValueGap
 
+InvalidateOn = Literal["close", "fill"]
 
-@dataclass(frozen=True, slots=True)
-class FairValueGap:
-    direction: int
-    top: float
-    bottom: float
-    formed_at: int
-    known_at: int
-    kind: str = "fvg"
+__all__ = ["FairValueGap", "FvgDetector", "fvg_kernel"]
 
 
 class FvgDetector:
-    """Incremental detector: feed closed candles of one symbol × timeframe, get the gaps each one reveals."""
+    """Incremental detector: feed closed candles of one symbol × timeframe, get the gaps each one reveals.
 
-    __slots__ = ("_prev", "_prev2", "min_size")
+    ``update`` returns the gaps that became known at that candle; afterwards ``changed`` lists the earlier gaps whose
+    lifecycle advanced at it and ``active`` those not yet invalidated."""
 
-    def __init__(self, min_size: float = 0.0) -> None:
+    __slots__ = (
+        "_above",
+        "_above_key",
+        "_atr",
+        "_below",
+        "_below_key",
+        "_prev",
+        "_prev2",
+        "changed",
+        "invalidate_on",
+        "min_atr_fraction",
+        "min_size",
+        "require_middle_direction",
+    )
+
+    def __init__(
+        self,
+        min_size: float = 0.0,
+        min_atr_fraction: float = 0.0,
+        atr_period: int = 14,
+        require_middle_direction: bool = False,
+        invalidate_on: InvalidateOn = "close",
+    ) -> None:
+        if invalidate_on not in ("close", "fill"):
+            raise ValueError(f"invalidate_on must be 'close' or 'fill', got {invalidate_on!r}")
         self.min_size = min_size
+        self.min_atr_fraction = min_atr_fraction
+        self.require_middle_direction = require_middle_direction
+        self.invalidate_on = invalidate_on
+        self._atr = AtrTracker(atr_period) if min_atr_fraction > 0 else None
         self._prev: Candle | None = None
         self._prev2: Candle | None = None
+        self._below: list[list] = []  # bullish gaps: [gap, key]; a low ≤ key may change the gap
+        self._above: list[list] = []  # bearish gaps: [gap, key]; a high ≥ key may change the gap
+        self._below_key = -math.inf
+        self._above_key = math.inf
+        self.changed: list[FairValueGap] = []
+
+    @property
+    def active(self) -> list[FairValueGap]:
+        return [entry[0] for entry in self._below + self._above]
 
     def update(self, candle: Candle) -> list[FairValueGap]:
+        self.changed = []
+        if candle.low <= self._below_key:
+            self._below_key = self._advance(self._below, candle, 1)
+        if candle.high >= self._above_key:
+            self._above_key = self._advance(self._above, candle, -1)
+        threshold = self.min_size
+        if self._atr is not None:
+            atr = self._atr.update(candle.high, candle.low, candle.close)
+            threshold = max(threshold, self.min_atr_fraction * atr) if atr == atr else math.inf
         first, middle = self._prev2, self._prev
         self._prev2, self._prev = middle, candle
         if first is None or middle is None:
             return []
-        if candle.low > first.high and candle.low - first.high > self.min_size:
-            return [FairValueGap(1, candle.low, first.high, middle.open_time, candle.open_time)]
-        if candle.high < first.low and first.low - candle.high > self.min_size:
-            return [FairValueGap(-1, first.low, candle.high, middle.open_time, candle.open_time)]
+        strict = self.require_middle_direction
+        if (
+            candle.low > first.high
+            and candle.low - first.high > threshold
+            and (not strict or middle.close > middle.open)
+        ):
+            gap = FairValueGap(1, candle.low, first.high, middle.open_time, candle.open_time)
+            self._below.append([gap, gap.top])
+            self._below_key = max(self._below_key, gap.top)
+            return [gap]
+        if (
+            candle.high < first.low
+            and first.low - candle.high > threshold
+            and (not strict or middle.close < middle.open)
+        ):
+            gap = FairValueGap(-1, first.low, candle.high, middle.open_time, candle.open_time)
+            self._above.append([gap, gap.bottom])
+            self._above_key = min(self._above_key, gap.bottom)
+            return [gap]
         return []
+
+    def _advance(self, entries: list[list], candle: Candle, direction: int) -> float:
+        """Advance every gap on one side that the candle reaches; return the side's new trigger key."""
+        t = candle.open_time
+        by_close = self.invalidate_on == "close"
+        kept: list[list] = []
+        key_best = -math.inf if direction > 0 else math.inf
+        for entry in entries:
+            gap, key = entry
+            top, bottom = gap.top, gap.bottom
+            if direction > 0:
+                reached = candle.low <= key
+                if reached:
+                    depth = candle.low
+                    dead = candle.close < bottom if by_close else depth <= bottom
+                    fill = (top - depth) / (top - bottom)
+                    through = depth <= bottom
+            else:
+                reached = candle.high >= key
+                if reached:
+                    depth = candle.high
+                    dead = candle.close > top if by_close else depth >= top
+                    fill = (depth - bottom) / (top - bottom)
+                    through = depth >= top
+            if reached:
+                changed = False
+                if gap.touched_at is None:
+                    gap.touched_at = t
+                    changed = True
+                if fill > gap.fill:
+                    gap.fill = min(fill, 1.0)
+                    changed = True
+                if through and gap.filled_at is None:
+                    gap.filled_at = t
+                if dead:
+                    gap.invalidated_at = t
+                    changed = True
+                if changed:
+                    self.changed.append(gap)
+                if dead:
+                    continue
+                key = (
+                    (max(depth, bottom) if direction > 0 else min(depth, top))
+                    if gap.fill < 1.0
+                    else (bottom if direction > 0 else top)
+                )
+                entry[1] = key
+            kept.append(entry)
+            key_best = max(key_best, entry[1]) if direction > 0 else min(key_best, entry[1])
+        entries[:] = kept
+        return key_best
+
+
+@numba.njit(cache=True)
+def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require_middle, by_close):
+    """Batch twin of ``FvgDetector``: columns (direction, top, bottom, middle index, known index, touched, filled,
+    invalidated index or -1, fill)."""
+    n = high.shape[0]
+    g_dir = np.empty(n, np.int64)
+    g_top = np.empty(n, np.float64)
+    g_bot = np.empty(n, np.float64)
+    g_at = np.empty(n, np.int64)
+    g_touch = np.full(n, -1, np.int64)
+    g_filled = np.full(n, -1, np.int64)
+    g_dead = np.full(n, -1, np.int64)
+    g_fill = np.zeros(n, np.float64)
+    g_key = np.empty(n, np.float64)
+    below = np.empty(n, np.int64)
+    above = np.empty(n, np.int64)
+    nbelow = 0
+    nabove = 0
+    below_key = -np.inf
+    above_key = np.inf
+    ng = 0
+    for t in range(n):
+        if low[t] <= below_key:
+            kept = 0
+            below_key = -np.inf
+            for j in range(nbelow):
+                g = below[j]
+                top = g_top[g]
+                bottom = g_bot[g]
+                if low[t] <= g_key[g]:
+                    depth = low[t]
+                    dead = close[t] < bottom if by_close else depth <= bottom
+                    fill = (top - depth) / (top - bottom)
+                    if g_touch[g] < 0:
+                        g_touch[g] = t
+                    if fill > g_fill[g]:
+                        g_fill[g] = min(fill, 1.0)
+                    if depth <= bottom and g_filled[g] < 0:
+                        g_filled[g] = t
+                    if dead:
+                        g_dead[g] = t
+                        continue
+                    g_key[g] = max(depth, bottom) if g_fill[g] < 1.0 else bottom
+                below[kept] = g
+                kept += 1
+                below_key = max(below_key, g_key[g])
+            nbelow = kept
+        if high[t] >= above_key:
+            kept = 0
+            above_key = np.inf
+            for j in range(nabove):
+                g = above[j]
+                top = g_top[g]
+                bottom = g_bot[g]
+                if high[t] >= g_key[g]:
+                    depth = high[t]
+                    dead = close[t] > top if by_close else depth >= top
+                    fill = (depth - bottom) / (top - bottom)
+                    if g_touch[g] < 0:
+                        g_touch[g] = t
+                    if fill > g_fill[g]:
+                        g_fill[g] = min(fill, 1.0)
+                    if depth >= top and g_filled[g] < 0:
+                        g_filled[g] = t
+                    if dead:
+                        g_dead[g] = t
+                        continue
+                    g_key[g] = min(depth, top) if g_fill[g] < 1.0 else top
+                above[kept] = g
+                kept += 1
+                above_key = min(above_key, g_key[g])
+            nabove = kept
+        if t < 2:
+            continue
+        threshold = min_size
+        if min_atr_fraction > 0:
+            threshold = max(threshold, min_atr_fraction * atr[t]) if atr[t] == atr[t] else np.inf
+        m = t - 1
+        f = t - 2
+        if low[t] > high[f] and low[t] - high[f] > threshold and (not require_middle or close[m] > open_[m]):
+            g_dir[ng] = 1
+            g_top[ng] = low[t]
+            g_bot[ng] = high[f]
+            g_at[ng] = t
+            g_key[ng] = low[t]
+            below[nbelow] = ng
+            nbelow += 1
+            below_key = max(below_key, low[t])
+            ng += 1
+        elif high[t] < low[f] and low[f] - high[t] > threshold and (not require_middle or close[m] < open_[m]):
+            g_dir[ng] = -1
+            g_top[ng] = low[f]
+            g_bot[ng] = high[t]
+            g_at[ng] = t
+            g_key[ng] = high[t]
+            above[nabove] = ng
+            nabove += 1
+            above_key = min(above_key, high[t])
+            ng += 1
+    return g_dir[:ng], g_top[:ng], g_bot[:ng], g_at[:ng], g_touch[:ng], g_filled[:ng], g_dead[:ng], g_fill[:ng]
