@@ -1,0 +1,398 @@
+"""``LocalExchange``: the Binance USDT-M look-alike on loopback, its replay clock and its fault knobs.
+
+Use it in-process (tests, the offline default) as an async context manager::
+
+    async with LocalExchange.from_files(["BTC_USDT_USDT-1m-futures.feather"], warmup=300) as ex:
+        client = ccxt.async_support.binanceusdm(ex.ccxt_config())
+        await ex.advance(5)        # five candles, deterministically
+        ex.start_clock(speed=60)   # or let the replay run: 60× real time, math.inf = as fast as possible
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ictbot.data.frame import CandleFrame
+from ictbot.data.loaders import load_candles, load_funding_rates, parse_file_name
+from ictbot.exchange.engine import Engine
+from ictbot.exchange.faults import Faults
+from ictbot.exchange.limits import RateLimiter
+from ictbot.exchange.numbers import fmt
+from ictbot.exchange.replay import INTERVAL_MS, CandleClosed, FundingDue, MarketEvent, MarketReplay, Tick
+from ictbot.exchange.rest import RestApi
+from ictbot.exchange.signing import Credentials
+from ictbot.exchange.streams import StreamHub
+
+LISTEN_KEY_TTL_MS = 3_600_000
+
+
+class LocalExchange:
+    """A faithful subset of Binance USDT-M futures replaying real candles; see ``docs/exchange.md``."""
+
+    def __init__(
+        self,
+        frames: Sequence[CandleFrame],
+        *,
+        warmup: int = 500,
+        balance: Decimal = Decimal(10_000),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        credentials: Credentials | None = None,
+        funding: dict[str, dict[int, Decimal]] | None = None,
+        weight_limit: int = 2400,
+        listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS,
+        legacy_ws_urls: bool = False,
+    ) -> None:
+        self.replay = MarketReplay(list(frames), warmup, funding)
+        self.engine = Engine(self.replay, balance)
+        self.engine.sink = self._user_event
+        self.credentials = credentials or Credentials.generate()
+        self.limiter = RateLimiter(weight_limit=weight_limit)
+        self.faults = Faults()
+        self.hub = StreamHub(legacy_urls=legacy_ws_urls)
+        self.listen_key_ttl_ms = listen_key_ttl_ms
+        self.host, self.port = host, port
+        self.speed: float | None = None
+        self._runner: web.AppRunner | None = None
+        self._clock: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_files(
+        cls,
+        paths: Sequence[str | Path],
+        *,
+        symbol: str | None = None,
+        funding_files: Sequence[str | Path] = (),
+        **options: Any,
+    ) -> LocalExchange:
+        """Load candle files (symbol from each file name, or ``symbol`` for a single file) and funding files."""
+        if symbol is not None and len(paths) != 1:
+            raise ValueError("--symbol names the symbol of a single data file; pass one file or none")
+        frames = [load_candles(p, symbol=symbol) for p in paths]
+        funding: dict[str, dict[int, Decimal]] = {}
+        for path in funding_files:
+            name = parse_file_name(path).symbol
+            if name is None:
+                raise ValueError(f"{path}: no symbol in the funding file name")
+            times, rates = load_funding_rates(path)
+            funding[name] = {int(t): Decimal(repr(float(r))) for t, r in zip(times, rates, strict=True)}
+        return cls(frames, funding=funding, **options)
+
+    # ------------------------------------------------------------------------------------------------ lifecycle
+    async def start(self) -> LocalExchange:
+        app = web.Application()
+        app.add_routes(RestApi(self).routes())
+        app.add_routes(self.hub.routes())
+        app.add_routes([web.post("/admin/{action}", self._admin), web.get("/admin/state", self._admin_state)])
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]
+        self._watcher = asyncio.create_task(self._watch_listen_keys())
+        return self
+
+    async def stop(self) -> None:
+        for task in (self._clock, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._clock = self._watcher = None
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> LocalExchange:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def rest_url(self) -> str:
+        """Base of the REST API: ``{rest_url}/fapi/v1/...``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Base of the streams: ``{ws_url}/market/ws``, ``{ws_url}/market/stream``, ``{ws_url}/private/ws``."""
+        return f"ws://{self.host}:{self.port}"
+
+    def ccxt_config(self, **extra: Any) -> dict[str, Any]:
+        """Constructor config for ``ccxt.async_support.binanceusdm`` / ``ccxt.pro.binanceusdm`` talking to this server.
+
+        Every REST and WebSocket URL ccxt knows for Binance is pointed here, so nothing can leave loopback; the
+        endpoints this exchange does not serve answer 404.
+        """
+        import ccxt.pro
+
+        urls = ccxt.pro.binanceusdm().describe()["urls"]["api"]
+        api: dict[str, Any] = {}
+        for name, url in urls.items():
+            if isinstance(url, str):
+                path = url.split("://", 1)[1].split("/", 1)[1] if name.startswith("fapi") else f"unserved/{name}"
+                api[name] = f"{self.rest_url}/{path}"
+        api["ws"] = {
+            name: (
+                {k: f"{self.ws_url}/unserved/ws-api/{k}" for k in value}
+                if isinstance(value, dict)
+                else f"{self.ws_url}/ws"
+            )
+            for name, value in urls["ws"].items()
+        }
+        config: dict[str, Any] = {
+            "apiKey": self.credentials.api_key,
+            "secret": self.credentials.api_secret,
+            "urls": {"api": api},
+            "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
+        }
+        config.update(extra)
+        return config
+
+    # -------------------------------------------------------------------------------------------------- clocks
+    def wall_time(self) -> int:
+        return int(time.time() * 1000)
+
+    def server_time(self) -> int:
+        """The request clock (``GET /fapi/v1/time``, recvWindow checks): wall clock plus any injected skew."""
+        return self.wall_time() + self.faults.clock_skew_ms
+
+    async def advance(self, candles: int = 1) -> int:
+        """Replay the next ``candles`` base candles at once; returns how many were replayed (fewer at the end)."""
+        done = 0
+        while done < candles and not self.replay.finished:
+            await self._step(pace_s=0.0)
+            done += 1
+        return done
+
+    def start_clock(self, speed: float) -> None:
+        """Let the replay run by itself: ``speed``× real time (``math.inf``: as fast as possible)."""
+        if speed <= 0:
+            raise ValueError("speed must be positive (math.inf for as fast as possible)")
+        self.stop_clock()
+        self.speed = speed
+        self._clock = asyncio.create_task(self._run_clock(speed))
+
+    def stop_clock(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+        self.speed = None
+
+    async def wait_finished(self) -> None:
+        """Until the running clock has replayed the last candle."""
+        if self._clock is not None:
+            await asyncio.shield(self._clock)
+
+    async def _run_clock(self, speed: float) -> None:
+        pace = 0.0 if math.isinf(speed) else self.replay.step_ms / 1000 / speed
+        while not self.replay.finished:
+            await self._step(pace)
+
+    async def _step(self, pace_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        start, t0 = loop.time(), self.replay.now
+        for event in self.replay.step():
+            if pace_s:
+                delay = start + (event.time - t0) / self.replay.step_ms * pace_s - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            self._process(event)
+        self.engine.time = self.replay.now
+        self._publish_mark_array()
+        remaining = start + pace_s - loop.time()
+        await asyncio.sleep(max(remaining, 0))
+
+    def _process(self, event: MarketEvent) -> None:
+        self.engine.time = event.time
+        self.replay.apply(event)
+        symbol = event.symbol
+        if isinstance(event, Tick):
+            self.engine.on_tick(symbol, event.price, event.continuous)
+            self._publish_kline(symbol, event.index, event.stage + 1)
+        elif isinstance(event, CandleClosed):
+            self._publish_kline(symbol, event.index, 4)
+            self._publish_aggregates(symbol, event.time)
+            self._publish_mark(symbol)
+        elif isinstance(event, FundingDue):
+            self.engine.settle_funding(symbol, event.rate)
+
+    # ----------------------------------------------------------------------------------------------- publishing
+    def _publish_kline(self, symbol: str, index: int, stage: int) -> None:
+        feed = self.replay.feeds[symbol]
+        stream = f"{symbol.lower()}@kline_{feed.frame.timeframe.binance}"
+        k = self.replay.kline_payload(symbol, index, stage)
+        self.hub.publish(stream, {"e": "kline", "E": self.engine.time, "s": symbol, "k": k})
+
+    def _publish_aggregates(self, symbol: str, close_time: int) -> None:
+        """Higher-interval kline streams, updated at each base candle close (closed when their last one closes)."""
+        base = self.replay.feeds[symbol].tf_ms
+        for interval, iv in INTERVAL_MS.items():
+            stream = f"{symbol.lower()}@kline_{interval}"
+            if iv <= base or iv % base or not self.hub.has_subscribers(stream):
+                continue
+            bucket = close_time // iv * iv
+            rows = self.replay.klines(symbol, interval, bucket, bucket, 1)
+            if not rows:
+                continue
+            r = rows[0]
+            k = {"t": r[0], "T": r[6], "s": symbol, "i": interval, "f": -1, "L": -1}
+            k.update(o=r[1], c=r[4], h=r[2], l=r[3], v=r[5], n=0, x=(close_time + 1) % iv == 0)
+            k.update(q=r[7], V="0", Q="0", B="0")
+            self.hub.publish(stream, {"e": "kline", "E": self.engine.time, "s": symbol, "k": k})
+
+    def _mark_payload(self, symbol: str) -> dict[str, object]:
+        feed = self.replay.feeds[symbol]
+        price = fmt(feed.last_price, feed.price_places + 2)
+        next_funding = self.replay.next_funding_time()
+        rate = fmt(feed.funding_rate(next_funding), 8)
+        return {
+            "e": "markPriceUpdate",
+            "E": self.engine.time,
+            "s": symbol,
+            "p": price,
+            "ap": price,
+            "i": price,
+            "P": price,
+            "r": rate,
+            "T": next_funding,
+        }
+
+    def _publish_mark(self, symbol: str) -> None:
+        payload = self._mark_payload(symbol)
+        for suffix in ("@markPrice", "@markPrice@1s"):
+            self.hub.publish(symbol.lower() + suffix, payload)
+
+    def _publish_mark_array(self) -> None:
+        for stream in ("!markPrice@arr", "!markPrice@arr@1s"):
+            if self.hub.has_subscribers(stream):
+                self.hub.publish(stream, [self._mark_payload(s) for s in self.replay.feeds])
+
+    def _user_event(self, payload: dict[str, object]) -> None:
+        self.hub.publish_user(payload, self.wall_time())
+
+    async def _watch_listen_keys(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.hub.expire_listen_key(self.wall_time())
+
+    # --------------------------------------------------------------------------------------------- fault knobs
+    def set_latency(self, ms: int) -> None:
+        """Delay every REST answer by ``ms``."""
+        self.faults.latency_ms = ms
+
+    def set_clock_skew(self, ms: int) -> None:
+        """Shift the server's request clock: clients that don't sync get -1021."""
+        self.faults.clock_skew_ms = ms
+
+    def fail_requests(self, count: int = 1, status: int = 500) -> None:
+        """Answer the next ``count`` REST requests with HTTP ``status`` (5xx) without processing them."""
+        self.faults.failures.extend([status] * count)
+
+    def unknown_status(self, executed: bool, count: int = 1) -> None:
+        """Answer the next order requests with 503 -1007 (status unknown), executing them or not."""
+        self.faults.unknown_status.extend([executed] * count)
+
+    def reject_orders(self, count: int = 1, code: int = -2010) -> None:
+        """Reject the next ``count`` valid orders with Binance error ``code``."""
+        self.engine.reject_next.extend([code] * count)
+
+    def partial_fills(self, ratio: float | str | None) -> None:
+        """Fill each order at most ``ratio`` of its quantity per match (``None``: fill whole)."""
+        self.engine.fill_ratio = None if ratio is None else Decimal(str(ratio))
+
+    def throttle(self, count: int = 1) -> None:
+        """Use up the weight budget so the next ``count`` requests get 429, and more get 418."""
+        self.limiter.charge(0, self.wall_time())
+        self.limiter.used_weight = self.limiter.weight_limit
+        self.limiter.rejected = max(0, self.limiter.rejections_before_ban - count)
+
+    def ban(self, seconds: float = 120) -> None:
+        """Ban the IP now: every request gets 418 for ``seconds``."""
+        self.limiter.ban(self.wall_time(), int(seconds * 1000))
+
+    def lift_limits(self) -> None:
+        """Clear bans and used weight."""
+        self.limiter.banned_until, self.limiter.used_weight, self.limiter.rejected = 0, 0, 0
+
+    def drop_websockets(self) -> int:
+        """Cut every WebSocket connection (no close frame); returns how many were cut."""
+        return self.hub.drop_all()
+
+    def stall_websockets(self, stalled: bool = True) -> None:
+        """Keep connections open but deliver nothing while stalled (events in between are lost)."""
+        self.hub.stalled = stalled
+
+    def expire_listen_key(self) -> bool:
+        """Expire the listen key now: ``listenKeyExpired`` is pushed and keepalives get -1125."""
+        return self.hub.expire_listen_key(self.wall_time(), force=True)
+
+    def deposit(self, amount: float | str) -> None:
+        self.engine.deposit(Decimal(str(amount)))
+
+    # -------------------------------------------------------------------------------------------------- admin
+    _ADMIN = (
+        "set_latency",
+        "set_clock_skew",
+        "fail_requests",
+        "unknown_status",
+        "reject_orders",
+        "partial_fills",
+        "throttle",
+        "ban",
+        "lift_limits",
+        "drop_websockets",
+        "stall_websockets",
+        "expire_listen_key",
+        "deposit",
+        "start_clock",
+        "stop_clock",
+    )
+
+    async def _admin(self, request: web.Request) -> web.Response:
+        """``POST /admin/<knob>`` with JSON keyword arguments, e.g. ``/admin/fail_requests {"status": 503}``."""
+        action = request.match_info["action"]
+        try:
+            kwargs = await request.json() if request.body_exists else {}
+            if action == "advance":
+                result: object = await self.advance(**kwargs)
+            elif action in self._ADMIN:
+                if action == "start_clock" and kwargs.get("speed") == "max":
+                    kwargs["speed"] = math.inf
+                result = getattr(self, action)(**kwargs)
+            else:
+                return web.json_response({"error": f"unknown action {action}"}, status=404)
+        except (TypeError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _admin_state(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "now": self.replay.now,
+                "finished": self.replay.finished,
+                "speed": self.speed,
+                "symbols": {s: fmt(f.last_price) for s, f in self.replay.feeds.items()},
+                "walletBalance": fmt(self.engine.wallet),
+                "latencyMs": self.faults.latency_ms,
+                "clockSkewMs": self.faults.clock_skew_ms,
+                "wsStalled": self.hub.stalled,
+                "connections": len(self.hub.connections),
+            },
+            dumps=json.dumps,
+        )
