@@ -125,14 +125,14 @@ class FvgDetector:
                 if reached:
                     depth = candle.low
                     dead = candle.close < bottom if by_close else depth <= bottom
-                    fill = (top - depth) / (top - bottom)
+                    fill = min((top - depth) / (top - bottom), 1.0)
                     through = depth <= bottom
             else:
                 reached = candle.high >= key
                 if reached:
                     depth = candle.high
                     dead = candle.close > top if by_close else depth >= top
-                    fill = (depth - bottom) / (top - bottom)
+                    fill = min((depth - bottom) / (top - bottom), 1.0)
                     through = depth >= top
             if reached:
                 changed = False
@@ -140,7 +140,7 @@ class FvgDetector:
                     gap.touched_at = t
                     changed = True
                 if fill > gap.fill:
-                    gap.fill = min(fill, 1.0)
+                    gap.fill = fill
                     changed = True
                 if through and gap.filled_at is None:
                     gap.filled_at = t
@@ -195,11 +195,11 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
                 if low[t] <= g_key[g]:
                     depth = low[t]
                     dead = close[t] < bottom if by_close else depth <= bottom
-                    fill = (top - depth) / (top - bottom)
+                    fill = min((top - depth) / (top - bottom), 1.0)
                     if g_touch[g] < 0:
                         g_touch[g] = t
                     if fill > g_fill[g]:
-                        g_fill[g] = min(fill, 1.0)
+                        g_fill[g] = fill
                     if depth <= bottom and g_filled[g] < 0:
                         g_filled[g] = t
                     if dead:
@@ -220,11 +220,11 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
                 if high[t] >= g_key[g]:
                     depth = high[t]
                     dead = close[t] > top if by_close else depth >= top
-                    fill = (depth - bottom) / (top - bottom)
+                    fill = min((depth - bottom) / (top - bottom), 1.0)
                     if g_touch[g] < 0:
                         g_touch[g] = t
                     if fill > g_fill[g]:
-                        g_fill[g] = min(fill, 1.0)
+                        g_fill[g] = fill
                     if depth >= top and g_filled[g] < 0:
                         g_filled[g] = t
                     if dead:
