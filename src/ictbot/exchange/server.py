@@ -28,7 +28,15 @@ from ictbot.exchange.engine import Engine
 from ictbot.exchange.faults import Faults
 from ictbot.exchange.limits import RateLimiter
 from ictbot.exchange.numbers import fmt
-from ictbot.exchange.replay import INTERVAL_MS, CandleClosed, FundingDue, MarketEvent, MarketReplay, Tick
+from ictbot.exchange.replay import (
+    INTERVAL_MS,
+    TICKS_PER_CANDLE,
+    CandleClosed,
+    FundingDue,
+    MarketEvent,
+    MarketReplay,
+    Tick,
+)
 from ictbot.exchange.rest import RestApi
 from ictbot.exchange.signing import Credentials
 from ictbot.exchange.streams import StreamHub
@@ -224,9 +232,10 @@ class LocalExchange:
         symbol = event.symbol
         if isinstance(event, Tick):
             self.engine.on_tick(symbol, event.price, event.continuous)
-            self._publish_kline(symbol, event.index, event.stage + 1)
+            if event.stage < TICKS_PER_CANDLE - 1:
+                self._publish_kline(symbol, event.index, event.stage + 1)
         elif isinstance(event, CandleClosed):
-            self._publish_kline(symbol, event.index, 4)
+            self._publish_kline(symbol, event.index, TICKS_PER_CANDLE)
             self._publish_aggregates(symbol, event.time)
             self._publish_mark(symbol)
         elif isinstance(event, FundingDue):

@@ -23,7 +23,7 @@ PING_INTERVAL_S = 180
 _MARKET_STREAM = re.compile(r"^([a-z0-9]+@(kline_\w+|markPrice(@1s)?)|!markPrice@arr(@1s)?)$")
 
 
-@dataclass
+@dataclass(eq=False)
 class Connection:
     ws: web.WebSocketResponse
     request: web.Request
