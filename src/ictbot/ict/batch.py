@@ -166,7 +166,7 @@ def detect_all(open_time, open_, high, low, close, timeframe_ms: int, config: Ic
 
 
 def _sessions(t: np.ndarray, h: np.ndarray, lo: np.ndarray, timeframe_ms: int, cfg: IctConfig) -> RecordTable:
-    local_minutes = local_times(t) // 60_000 if t.size else t
+    local_minutes = local_times(t) // 60_000
     minute, day = local_minutes % 1440, local_minutes // 1440
     parts = []
     for zone in cfg.killzones:

@@ -69,9 +69,12 @@ def utc_offset_ms(open_time: int) -> int:
 
 def local_times(open_time: np.ndarray) -> np.ndarray:
     """New York wall-clock epoch ms for each UTC open time (vectorised over distinct hours)."""
-    hours, inverse = np.unique(open_time // _HOUR_MS, return_inverse=True)
-    offsets = np.array([utc_offset_ms(int(h) * _HOUR_MS) for h in hours], dtype=np.int64)
-    return open_time + offsets[inverse]
+    hours = open_time // _HOUR_MS
+    if hours.size == 0:
+        return open_time.copy()
+    firsts = np.flatnonzero(np.diff(hours, prepend=hours[0] - 1))  # open times are sorted, so hours are too
+    offsets = np.array([utc_offset_ms(int(hours[i]) * _HOUR_MS) for i in firsts], dtype=np.int64)
+    return open_time + np.repeat(offsets, np.diff(np.append(firsts, hours.size)))
 
 
 def killzone_of(open_time: int, killzones: tuple[Killzone, ...] = DEFAULT_KILLZONES) -> str | None:
