@@ -5,6 +5,7 @@ The same object runs in every mode; only the broker and the source of candles di
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from ictbot.backtest.funding import FundingSchedule
@@ -32,6 +33,7 @@ class Pipeline:
         self.funding = funding or {}
         self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
         self.strategy = strategy
+        self._strategy_timeframes = frozenset(strategy.timeframes)
         self.gate = gate
         self.broker = broker
         self.portfolio = portfolio
@@ -46,6 +48,11 @@ class Pipeline:
         closed = self.book.add(symbol, candle)
         if not closed:
             return False
+        self.process(symbol, candle, [item for item in closed if item[0] in self._strategy_timeframes])
+        return True
+
+    def process(self, symbol: str, candle: Candle, closed: Iterable[tuple[Timeframe, Candle]]) -> None:
+        """Everything after the candle book: funding, fills, marks, the strategy and the risk gate."""
         schedule = self.funding.get(symbol)
         if schedule is not None:
             for rate, mark in schedule.due(candle.open_time):
@@ -65,7 +72,6 @@ class Pipeline:
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
                     self.broker.submit(intent)
-        return True
 
     def equity(self) -> Decimal:
         return self.portfolio.equity(self.marks)

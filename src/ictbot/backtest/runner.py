@@ -1,19 +1,27 @@
-"""Backtest = replaying history through the pipeline as fast as the CPU allows."""
+"""Backtest = replaying history through the pipeline as fast as the CPU allows.
+
+``run_backtest`` knows the whole history up front, so it computes the candle book's emissions in batch
+(``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes, the broker
+can fill or cancel, a UTC day or a funding time begins. Every other candle would change nothing but the marks, so the
+equity curve is filled in for them afterwards. ``run_backtest_stepwise`` feeds every candle through the incremental
+candle book, exactly as the live engine does; tests prove both give identical signals, fills and trades.
+"""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
 from ictbot.backtest.funding import FundingSchedule
-from ictbot.backtest.pipeline import Pipeline
+from ictbot.backtest.pipeline import DAY_MS, Pipeline
+from ictbot.candles.schedule import emission_schedule
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
-from ictbot.domain import OrderIntent, Signal
+from ictbot.domain import Candle, OrderIntent, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate
@@ -44,21 +52,21 @@ class BacktestResult:
         return self.portfolio.closed_trades
 
 
-def run_backtest(
-    settings: Settings,
-    frames: list[CandleFrame],
-    progress: Callable[[int], None] | None = None,
-    funding: dict[str, FundingSchedule] | None = None,
-) -> BacktestResult:
-    """Run the configured strategy over ``frames`` (one per symbol, same base timeframe).
+@dataclass
+class _Run:
+    settings: Settings
+    by_symbol: dict[str, CandleFrame]
+    specs: dict[str, SymbolSpec]
+    funding: dict[str, FundingSchedule]
+    pipeline: Pipeline
 
-    ``funding`` maps symbols to their funding schedule; symbols without one pay no funding (the report says which).
-    """
+
+def _prepare(settings: Settings, frames: list[CandleFrame], funding: dict[str, FundingSchedule] | None) -> _Run:
     if not frames:
         raise DataError("no candle data given; pass --data FILE")
     base = frames[0].timeframe
     by_symbol: dict[str, CandleFrame] = {}
-    for frame in frames:
+    for frame in sorted(frames, key=lambda f: f.symbol or ""):
         if frame.symbol is None:
             raise DataError(f"{frame.source}: the symbol is not in the file name; pass --symbol")
         if frame.timeframe is not base:
@@ -83,35 +91,163 @@ def run_backtest(
         schedule.skip_before(int(by_symbol[symbol].open_time[0]))
     strategy = build_strategy(settings.strategy)
     pipeline = Pipeline(list(by_symbol), base, strategy, gate, broker, portfolio, funding)
+    return _Run(settings, by_symbol, specs, funding, pipeline)
 
-    streams = [((c.open_time, symbol, c) for c in frame.candles()) for symbol, frame in by_symbol.items()]
-    total = sum(len(f) for f in by_symbol.values())
-    times = np.empty(total, dtype=np.int64)
-    equity = np.empty(total, dtype=np.float64)
-    n = exposed = 0
-    for open_time, symbol, candle in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-        pipeline.on_base_candle(symbol, candle)
-        times[n] = open_time + base.ms
-        equity[n] = float(pipeline.equity())
-        exposed += portfolio.open_position_count() > 0
-        n += 1
-        if progress is not None and n % 5000 == 0:
-            progress(5000)
-    if progress is not None:
-        progress(n % 5000)
+
+def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> BacktestResult:
+    pipeline = run.pipeline
+    base_ms = pipeline.book.base.ms
     return BacktestResult(
-        settings=settings,
-        portfolio=portfolio,
+        settings=run.settings,
+        portfolio=pipeline.portfolio,
         signals=pipeline.signals,
-        rejections=gate.rejections,
-        equity_time=times[:n],
-        equity=equity[:n],
-        specs=specs,
-        candles=n,
+        rejections=pipeline.gate.rejections,
+        equity_time=times,
+        equity=equity,
+        specs=run.specs,
+        candles=int(times.shape[0]),
         final_equity=pipeline.equity(),
-        start=min(int(f.open_time[0]) for f in by_symbol.values()),
-        end=max(int(f.open_time[-1]) for f in by_symbol.values()) + base.ms,
+        start=min(int(f.open_time[0]) for f in run.by_symbol.values()),
+        end=max(int(f.open_time[-1]) for f in run.by_symbol.values()) + base_ms,
         intents=pipeline.intents,
         exposed_candles=exposed,
-        funded_symbols=sorted(funding),
+        funded_symbols=sorted(run.funding),
     )
+
+
+def run_backtest_stepwise(
+    settings: Settings, frames: list[CandleFrame], funding: dict[str, FundingSchedule] | None = None
+) -> BacktestResult:
+    """Every candle through the incremental candle book, one at a time, as in live trading."""
+    run = _prepare(settings, frames, funding)
+    pipeline = run.pipeline
+    streams = [_tagged(symbol, frame) for symbol, frame in run.by_symbol.items()]
+    total = sum(len(f) for f in run.by_symbol.values())
+    times = np.empty(total, dtype=np.int64)
+    equity = np.empty(total, dtype=np.float64)
+    base_ms = pipeline.book.base.ms
+    exposed = 0
+    for n, (open_time, symbol, candle) in enumerate(heapq.merge(*streams, key=lambda item: (item[0], item[1]))):
+        pipeline.on_base_candle(symbol, candle)
+        times[n] = open_time + base_ms
+        equity[n] = float(pipeline.equity())
+        exposed += pipeline.portfolio.open_position_count() > 0
+    return _result(run, times, equity, exposed)
+
+
+def run_backtest(
+    settings: Settings,
+    frames: list[CandleFrame],
+    progress: Callable[[int], None] | None = None,
+    funding: dict[str, FundingSchedule] | None = None,
+) -> BacktestResult:
+    """Run the configured strategy over ``frames`` (one per symbol, same base timeframe).
+
+    ``funding`` maps symbols to their funding schedule; symbols without one pay no funding (the report says which).
+    """
+    run = _prepare(settings, frames, funding)
+    pipeline = run.pipeline
+    symbols = list(run.by_symbol)
+    frames_in_order = [run.by_symbol[s] for s in symbols]
+    merged = _MergedTimeline(frames_in_order)
+    schedules = [emission_schedule(f, set(pipeline.strategy.timeframes)) for f in frames_in_order]
+    wanted = np.zeros(merged.size, dtype=bool)
+    wanted[0] = True
+    day = merged.time // DAY_MS
+    wanted[1:] |= day[1:] != day[:-1]
+    for j, frame in enumerate(frames_in_order):
+        wanted[merged.position[j][list(schedules[j])]] = True
+        schedule = run.funding.get(symbols[j])
+        if schedule is not None:
+            first = np.searchsorted(frame.open_time, schedule.times, "left")
+            wanted[merged.position[j][first[first < len(frame)]]] = True
+    next_wanted = _next_true(wanted)
+    broker_next = [merged.size] * len(symbols)
+    rows = [f.columns_as_lists() for f in frames_in_order]
+    segments: list[tuple[int, Decimal, tuple[tuple[int, Decimal, Decimal], ...]]] = []
+    reported = 0
+    k = 0
+    while k < merged.size:
+        j, i = int(merged.symbol[k]), int(merged.index[k])
+        symbol, frame = symbols[j], frames_in_order[j]
+        pipeline.marks.update(merged.marks_before(k, pipeline.portfolio, symbols))
+        ot, o, h, lo, c, v = rows[j]
+        pipeline.process(symbol, Candle(ot[i], o[i], h[i], lo[i], c[i], v[i]), schedules[j].get(i, ()))
+        nxt = pipeline.broker.next_action(symbol, frame.open_time, frame.low, frame.high, i + 1)
+        broker_next[j] = int(merged.position[j][nxt]) if nxt < len(frame) else merged.size
+        segments.append(_snapshot(k, pipeline.portfolio, symbols))
+        k = min(int(next_wanted[k + 1]) if k + 1 < merged.size else merged.size, min(broker_next))
+        if progress is not None and k - reported >= 5000:
+            progress(min(k, merged.size) - reported)
+            reported = min(k, merged.size)
+    if progress is not None:
+        progress(merged.size - reported)
+    pipeline.marks.update(merged.marks_before(merged.size, pipeline.portfolio, symbols))
+    equity, exposed = merged.equity_curve(segments, [f.close for f in frames_in_order])
+    return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
+
+
+def _tagged(symbol: str, frame: CandleFrame) -> Iterator[tuple[int, str, Candle]]:
+    return ((c.open_time, symbol, c) for c in frame.candles())
+
+
+def _snapshot(k: int, portfolio: Portfolio, symbols: list[str]) -> tuple[int, Decimal, tuple]:
+    held = tuple(
+        (j, p.quantity, p.entry_price)
+        for j, s in enumerate(symbols)
+        if (p := portfolio.positions.get(s)) is not None and p.quantity != 0
+    )
+    return k, portfolio.cash, held
+
+
+def _next_true(mask: np.ndarray) -> np.ndarray:
+    """For each index, the first index at or after it where ``mask`` is true (``len(mask)`` if none)."""
+    idx = np.where(mask, np.arange(mask.shape[0]), mask.shape[0])
+    return np.minimum.accumulate(idx[::-1])[::-1]
+
+
+class _MergedTimeline:
+    """All symbols' candles in one time order (ties by symbol name, as the stepwise merge orders them)."""
+
+    def __init__(self, frames: list[CandleFrame]) -> None:
+        times = np.concatenate([f.open_time for f in frames])
+        symbol = np.concatenate([np.full(len(f), j, dtype=np.int64) for j, f in enumerate(frames)])
+        index = np.concatenate([np.arange(len(f), dtype=np.int64) for f in frames])
+        order = np.lexsort((symbol, times))
+        self.time, self.symbol, self.index = times[order], symbol[order], index[order]
+        self.size = int(order.shape[0])
+        self.position = [np.flatnonzero(self.symbol == j) for j in range(len(frames))]
+        self._closes = [f.close for f in frames]
+
+    def marks_before(self, k: int, portfolio: Portfolio, symbols: list[str]) -> dict[str, float]:
+        """Latest close of every held symbol among the candles before merged position ``k``."""
+        marks = {}
+        for j, s in enumerate(symbols):
+            position = portfolio.positions.get(s)
+            if position is not None and position.quantity != 0:
+                last = int(np.searchsorted(self.position[j], k, "left")) - 1
+                if last >= 0:
+                    marks[s] = float(self._closes[j][last])
+        return marks
+
+    def equity_curve(self, segments: list[tuple], closes: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        """Equity after every candle, from the account state after each visited candle and the closes between."""
+        equity = np.empty(self.size, dtype=np.float64)
+        filled: dict[int, np.ndarray] = {}
+        exposed = 0
+        bounds = [seg[0] for seg in segments[1:]] + [self.size]
+        for (start, cash, held), stop in zip(segments, bounds, strict=True):
+            equity[start:stop] = float(cash)
+            if held:
+                exposed += stop - start
+            for j, quantity, entry in held:
+                if j not in filled:
+                    filled[j] = self._forward_filled_close(j, closes[j])
+                equity[start:stop] += float(quantity) * (filled[j][start:stop] - float(entry))
+        return equity, exposed
+
+    def _forward_filled_close(self, j: int, close: np.ndarray) -> np.ndarray:
+        last = np.full(self.size, -1, dtype=np.int64)
+        last[self.position[j]] = np.arange(self.position[j].shape[0])
+        last = np.maximum.accumulate(last)
+        return np.where(last >= 0, close[np.maximum(last, 0)], np.nan)

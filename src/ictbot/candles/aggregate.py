@@ -12,6 +12,7 @@ Rules (the same in the batch function here and in the incremental ``CandleBook``
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ictbot.data.frame import CandleFrame
@@ -43,8 +44,20 @@ def resample(frame: CandleFrame, timeframe: Timeframe) -> CandleFrame:
         high=np.maximum.reduceat(frame.high, starts)[keep],
         low=np.minimum.reduceat(frame.low, starts)[keep],
         close=frame.close[ends][keep],
-        volume=np.add.reduceat(frame.volume, starts)[keep],
+        volume=_sequential_sums(frame.volume, starts)[keep],
         timeframe=timeframe,
         symbol=frame.symbol,
         source=frame.source,
     )
+
+
+@numba.njit(cache=True)
+def _sequential_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Bucket sums added left to right, so they equal the incremental book's running sums bit for bit."""
+    out = np.zeros(starts.shape[0], dtype=np.float64)
+    bucket = 0
+    for i in range(values.shape[0]):
+        if bucket + 1 < starts.shape[0] and i == starts[bucket + 1]:
+            bucket += 1
+        out[bucket] += values[i]
+    return out

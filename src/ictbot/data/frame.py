@@ -65,6 +65,10 @@ class CandleFrame:
             float(self.volume[i]),
         )
 
+    def columns_as_lists(self) -> tuple[list, list, list, list, list, list]:
+        """The six columns as Python lists: building ``Candle`` objects from them is several times cheaper."""
+        return tuple(a.tolist() for a in (self.open_time, self.open, self.high, self.low, self.close, self.volume))
+
     def candles(self) -> Iterator[Candle]:
         ot, o, h, lo, c, v = (
             a.tolist() for a in (self.open_time, self.open, self.high, self.low, self.close, self.volume)

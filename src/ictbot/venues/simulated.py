@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
 from ictbot.venues.symbols import SymbolSpec
 
@@ -50,6 +52,35 @@ class SimulatedBroker:
 
     def has_exposure(self, symbol: str) -> bool:
         return bool(self._brackets.get(symbol))
+
+    def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
+        """First index ≥ ``start`` of these candles at which ``on_candle`` would fill or cancel something.
+
+        Lets a backtest skip candles on which nothing can happen; ``len(open_time)`` when nothing is pending.
+        """
+        soonest = open_time.shape[0]
+        for bracket in self._brackets.get(symbol, ()):
+            intent = bracket.intent
+            if not bracket.filled:
+                if intent.order_type is OrderType.MARKET:
+                    return start
+                if intent.expires_at is not None:
+                    expiry = int(np.searchsorted(open_time, intent.expires_at - self.candle_ms, "left"))
+                    soonest = min(soonest, max(expiry, start))
+                price = float(intent.price)
+                touched = (
+                    (lambda a, b, p=price: low[a:b] <= p)
+                    if intent.side is Side.BUY
+                    else (lambda a, b, p=price: high[a:b] >= p)
+                )
+                soonest = _first_hit(touched, start, soonest)
+                continue
+            stop, target = float(intent.stop), float(intent.target)
+            if intent.side is Side.BUY:
+                soonest = _first_hit(lambda a, b, s=stop, t=target: (low[a:b] <= s) | (high[a:b] >= t), start, soonest)
+            else:
+                soonest = _first_hit(lambda a, b, s=stop, t=target: (high[a:b] >= s) | (low[a:b] <= t), start, soonest)
+        return soonest
 
     def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
         """Match every order of ``symbol`` against one closed base candle; fills come in time order."""
@@ -118,3 +149,17 @@ class SimulatedBroker:
         rate = self.maker_fee_rate if maker else self.taker_fee_rate
         fee = intent.quantity * price * rate
         return Fill(intent.client_order_id, intent.symbol, side, intent.quantity, price, fee, time, maker, reason)
+
+
+def _first_hit(hits_between, start: int, end: int) -> int:
+    """First index in ``[start, end)`` where the vectorised condition holds, else ``end``; scans in growing windows
+    so that a hit close to ``start`` costs little."""
+    window = 64
+    while start < end:
+        stop = min(end, start + window)
+        hits = hits_between(start, stop)
+        first = int(np.argmax(hits))
+        if hits[first]:
+            return start + first
+        start, window = stop, window * 4
+    return end
