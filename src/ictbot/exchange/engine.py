@@ -28,6 +28,12 @@ MAX_ALGO_ORDERS = 10
 _CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 
 EventSink = Callable[[dict[str, object]], None]
+_MONEY = Decimal("1e-8")
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """Wallet movements are booked to 8 decimals, as Binance reports them, so sums stay exact."""
+    return amount.quantize(_MONEY)
 
 
 @dataclass
@@ -463,7 +469,7 @@ class Engine:
             self._finish(order, "EXPIRED")
             return
         feed = self.replay.feeds[order.symbol]
-        fee = (qty * price * (MAKER_FEE if maker else TAKER_FEE)).quantize(Decimal("1e-8"))
+        fee = _cents(qty * price * (MAKER_FEE if maker else TAKER_FEE))
         realized = self._apply_to_position(position, order.side, qty, price)
         self.wallet += realized - fee
         self._next_trade_id += 1
@@ -501,9 +507,9 @@ class Engine:
         realized = ZERO
         if p.amount and (p.amount > 0) != (delta > 0):
             closed = min(qty, abs(p.amount))
-            realized = closed * (price - p.entry_price) * (1 if p.amount > 0 else -1)
+            realized = _cents(closed * (price - p.entry_price) * (1 if p.amount > 0 else -1))
             if isolated:
-                p.isolated_wallet -= p.isolated_wallet * closed / abs(p.amount)
+                p.isolated_wallet -= _cents(p.isolated_wallet * closed / abs(p.amount))
             p.amount += closed if delta > 0 else -closed
             p.realized += realized
             qty -= closed
@@ -514,7 +520,7 @@ class Engine:
             p.entry_price = (abs(p.amount) * p.entry_price + qty * price) / (abs(p.amount) + qty)
             p.amount += opened
             if isolated:
-                p.isolated_wallet += qty * price / leverage
+                p.isolated_wallet += _cents(qty * price / leverage)
         p.update_time = self.time
         return realized
 
@@ -582,7 +588,7 @@ class Engine:
         for p in self.open_positions():
             if p.symbol != symbol:
                 continue
-            payment = (-p.amount * mark * rate).quantize(Decimal("1e-8"))
+            payment = _cents(-p.amount * mark * rate)
             self.wallet += payment
             if self.isolated(symbol):
                 p.isolated_wallet += payment
@@ -595,7 +601,7 @@ class Engine:
         for p in [p for p in self.open_positions() if p.symbol == symbol and self.isolated(symbol)]:
             lp = self.liquidation_price(p)
             if (p.amount > 0 and price <= lp) or (p.amount < 0 and price >= lp):
-                self._liquidate(p, lp if continuous else price, clear=True)
+                self._liquidate(p, self.replay.feeds[symbol].spec.round_price(lp) if continuous else price, clear=True)
         cross = [p for p in self.open_positions() if not self.isolated(p.symbol)]
         if cross:
             maintenance = sum((self.maint_margin(p) for p in cross), ZERO)

@@ -182,9 +182,17 @@ class LocalExchange:
 
     async def advance(self, candles: int = 1) -> int:
         """Replay the next ``candles`` base candles at once; returns how many were replayed (fewer at the end)."""
+        done = self.replay_candles(candles)
+        await asyncio.sleep(0)
+        return done
+
+    def replay_candles(self, candles: int = 1) -> int:
+        """The synchronous core of :meth:`advance`, for drivers without an event loop (property tests)."""
         done = 0
         while done < candles and not self.replay.finished:
-            await self._step(pace_s=0.0)
+            for event in self.replay.step():
+                self._process(event)
+            self._end_step()
             done += 1
         return done
 
@@ -221,10 +229,13 @@ class LocalExchange:
                 if delay > 0:
                     await asyncio.sleep(delay)
             self._process(event)
-        self.engine.time = self.replay.now
-        self._publish_mark_array()
+        self._end_step()
         remaining = start + pace_s - loop.time()
         await asyncio.sleep(max(remaining, 0))
+
+    def _end_step(self) -> None:
+        self.engine.time = self.replay.now
+        self._publish_mark_array()
 
     def _process(self, event: MarketEvent) -> None:
         self.engine.time = event.time
