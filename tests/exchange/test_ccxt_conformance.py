@@ -175,3 +175,15 @@ async def test_watch_user_data(pro: ccxt_pro.binanceusdm, exchange: LocalExchang
     assert (await balance)["USDT"]["total"] == float(exchange.engine.wallet)
     [position] = await positions
     assert position["contracts"] == 0.01 and position["side"] == "long"
+
+
+async def test_hedge_mode_keeps_long_and_short_apart(client: ccxt_async.binanceusdm, exchange: LocalExchange) -> None:
+    await client.set_position_mode(True)
+    await client.create_order(SYMBOL, "market", "buy", 0.01, params={"positionSide": "LONG"})
+    await client.create_order(SYMBOL, "market", "sell", 0.004, params={"positionSide": "SHORT"})
+    positions = {p["side"]: p["contracts"] for p in await client.fetch_positions([SYMBOL])}
+    assert positions == {"long": 0.01, "short": 0.004}
+    await client.create_order(SYMBOL, "market", "sell", 0.01, params={"positionSide": "LONG"})
+    assert [p["side"] for p in await client.fetch_positions([SYMBOL])] == ["short"]
+    with pytest.raises(ccxt.ExchangeError, match="-4068"):
+        await client.set_position_mode(False)

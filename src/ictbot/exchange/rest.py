@@ -398,7 +398,7 @@ class RestApi:
             )
         return row
 
-    def _all_position_rows(self, v2: bool, symbol: str | None = None) -> list[Position]:
+    def _all_position_rows(self, symbol: str | None = None) -> list[Position]:
         sides = ("LONG", "SHORT") if self.engine.dual_side else ("BOTH",)
         return [self.engine.position(s, side) for s in self.replay.feeds if symbol in (None, s) for side in sides]
 
@@ -406,7 +406,7 @@ class RestApi:
         symbol = params.get("symbol")
         if symbol:
             self.replay.feed(symbol)
-        rows = self._all_position_rows(v2, symbol)
+        rows = self._all_position_rows(symbol)
         if not v2:
             symbols_with_orders = {o.symbol for o in self.engine.open_orders()}
             rows = [p for p in rows if p.amount or p.symbol in symbols_with_orders]
@@ -449,7 +449,7 @@ class RestApi:
             "maxWithdrawAmount": b["maxWithdrawAmount"],
         }
         positions = []
-        for p in self._all_position_rows(v2):
+        for p in self._all_position_rows():
             row = self._position_row(p, v2=True)
             entry = {
                 k: row[k]
