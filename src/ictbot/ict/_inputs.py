@@ -13,9 +13,10 @@ from ictbot.errors import DataError
 def ohlc_arrays(
     open_time: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Contiguous int64/float64 copies-or-views; raises ``DataError`` on the first defect."""
-    t = np.ascontiguousarray(open_time, dtype=np.int64)
-    o, h, lo, c = (np.ascontiguousarray(a, dtype=np.float64) for a in (open_, high, low, close))
+    """Contiguous, writeable int64/float64 arrays (copied only when needed: numba compiles read-only arrays, as
+    Arrow hands them out, separately); raises ``DataError`` on the first defect."""
+    t = np.require(open_time, np.int64, ("C", "W"))
+    o, h, lo, c = (np.require(a, np.float64, ("C", "W")) for a in (open_, high, low, close))
     n = t.shape[0]
     if any(a.shape != (n,) for a in (o, h, lo, c)):
         raise DataError(f"candle columns differ in length: {[a.shape for a in (t, o, h, lo, c)]}")
