@@ -66,7 +66,9 @@ def backtest(
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC date/time).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End, exclusive (UTC date/time).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Directory for summary.json, trades.csv, equity.csv.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for summary.json, trades.csv, equity.csv and report.html.")
+    ] = None,
 ) -> None:
     """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
     from ictbot.backtest.funding import sibling_schedule
@@ -94,7 +96,7 @@ def backtest(
         summary = summarize(result)
         print_summary(summary, console)
         if out is not None:
-            written = write_outputs(result, summary, out)
+            written = write_outputs(result, summary, out, frames)
             console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
     except IctbotError as exc:
         raise _fail(exc) from None

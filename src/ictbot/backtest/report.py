@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ictbot.backtest.html import render_html_report
 from ictbot.backtest.metrics import drawdown, ratios, trade_stats
 from ictbot.backtest.runner import BacktestResult
-from ictbot.data.frame import iso
+from ictbot.data.frame import CandleFrame, iso
 
 
 def summarize(result: BacktestResult) -> dict[str, Any]:
@@ -135,19 +137,24 @@ def equity_csv(result: BacktestResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(result: BacktestResult, summary: dict[str, Any], out: Path) -> list[Path]:
-    """Write every output file; each appears whole or not at all (written aside, then renamed)."""
+def write_outputs(
+    result: BacktestResult, summary: dict[str, Any], out: Path, frames: Sequence[CandleFrame]
+) -> list[Path]:
+    """Write every output file; each appears whole or not at all (written aside, then renamed).
+
+    ``frames`` are the candles the backtest ran on, drawn in ``report.html``."""
     out.mkdir(parents=True, exist_ok=True)
     contents = {
         "summary.json": json.dumps(summary, indent=2, default=_json_default) + "\n",
         "trades.csv": trades_csv(result),
         "equity.csv": equity_csv(result),
+        "report.html": render_html_report(result, summary, frames),
     }
     staged = []
     try:
         for name, text in contents.items():
             tmp = out / f".{name}.partial"
-            tmp.write_text(text)
+            tmp.write_text(text, encoding="utf-8")
             staged.append((tmp, out / name))
         for tmp, final in staged:
             tmp.replace(final)
