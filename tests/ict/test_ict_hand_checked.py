@@ -104,3 +104,25 @@ def test_new_york_pm_killzone_range_in_daylight_time(tables):
     first = tables.sessions.records()[0]
     assert (first.name, first.formed_at, first.known_at) == ("ny_pm", ms("17:30"), ms("19:59"))
     assert (first.top, first.bottom) == (95590.0, 95200.1)
+
+
+def test_dealing_range_premium_discount_and_ote_after_the_16_01_bos():
+    # After the 16:01 BOS the leg runs from 16:00's low 95340.1; 16:01 reaches 95461.6 and 16:03 95497.3, the highest
+    # high until the 16:16 CHoCH. So at 16:05: range [95340.1, 95497.3], equilibrium 95418.7, OTE band = retracement
+    # 0.62–0.79 below the top = [95373.11, 95399.84]. The next candle opening 17:30 is in the NY PM killzone.
+    frame = real_frame("BTC", "1m", 3000)
+    state = IctState(frame.timeframe)
+    for candle in frame.slice(0, 33).candles():  # 15:33 … 16:05
+        state.update(candle)
+    rng = state.dealing_range
+    assert state.trend == 1
+    assert (rng.direction, rng.bottom, rng.top, rng.formed_at) == (1, 95340.1, 95497.3, ms("16:00"))
+    span = 95497.3 - 95340.1
+    assert rng.equilibrium == pytest.approx(95418.7)
+    assert rng.ote == pytest.approx((95497.3 - 0.79 * span, 95497.3 - 0.62 * span))
+    assert rng.in_discount(95380.0) and rng.in_premium(95450.0)
+    assert rng.retracement(95340.1) == pytest.approx(1.0)
+    assert state.killzone is None
+    for candle in frame.slice(33, 118).candles():  # … 17:30
+        state.update(candle)
+    assert state.killzone == "ny_pm"
