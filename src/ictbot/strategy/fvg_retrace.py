@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from ictbot.config import StrategySettings
+from ictbot.config import FvgRetraceSettings
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 from ictbot.ict.fvg import FairValueGap, FvgDetector
 
@@ -17,7 +17,7 @@ from ictbot.ict.fvg import FairValueGap, FvgDetector
 class FvgRetraceStrategy:
     name = "fvg_retrace"
 
-    def __init__(self, settings: StrategySettings) -> None:
+    def __init__(self, settings: FvgRetraceSettings) -> None:
         self.settings = settings
         self._gaps: dict[str, FvgDetector] = {}
         self._bias: dict[str, int] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ictbot.config import StrategySettings
+from ictbot.config import FvgRetraceSettings, IctMtfSettings
 from ictbot.strategy.base import Strategy
 from ictbot.strategy.fvg_retrace import FvgRetraceStrategy
+from ictbot.strategy.ict_mtf import IctMtfStrategy
 
 
-def build_strategy(settings: StrategySettings) -> Strategy:
-    if settings.name == "fvg_retrace":
-        return FvgRetraceStrategy(settings)
-    raise ValueError(f"unknown strategy {settings.name!r}")
+def build_strategy(settings: FvgRetraceSettings | IctMtfSettings) -> Strategy:
+    if isinstance(settings, IctMtfSettings):
+        return IctMtfStrategy(settings)
+    return FvgRetraceStrategy(settings)

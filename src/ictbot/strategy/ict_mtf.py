@@ -1,0 +1,174 @@
+"""The default ICT multi-timeframe strategy.
+
+Long setup (shorts mirror it):
+
+1. **Bias** — every bias timeframe's market structure is bullish (its last BOS/CHoCH was up) and, optionally, the
+   entry price is in the discount half of the highest bias timeframe's dealing range.
+2. **Sweep** — on the entry timeframe, a candle trades below resting sell-side liquidity (the last confirmed swing
+   low, an equal-lows pool, or the previous day's/week's low) and closes back above it.
+3. **Displacement with a structure shift** — within ``sweep_window_candles`` of the sweep, a candle closes above the
+   last swing high (a bullish BOS or CHoCH on the entry timeframe).
+4. **Entry** — a limit order at the top of the bullish fair value gap the displacement left (formed after the sweep,
+   still valid), or else at the top of the order block the break produced.
+5. **Risk** — the stop goes below the sweep's low or the zone, whichever is lower, by ``stop_buffer_pct``; the target
+   is the nearest buy-side liquidity above that pays at least ``min_reward_risk``, otherwise ``reward_risk`` R.
+
+Every signal carries snapshots of the detector records that justified it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from ictbot.config import IctMtfSettings
+from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
+from ictbot.ict.records import FairValueGap, LiquidityLevel, OrderBlock, StructureBreak, Swing
+from ictbot.ict.state import IctState
+
+
+@dataclass(slots=True)
+class _Sweep:
+    direction: int  # +1: sell-side swept (bullish), −1: buy-side swept (bearish)
+    at: int
+    extreme: float
+    evidence: object
+
+
+class IctMtfStrategy:
+    name = "ict_mtf"
+
+    def __init__(self, settings: IctMtfSettings) -> None:
+        self.settings = settings
+        self._states: dict[tuple[str, Timeframe], IctState] = {}
+        self._sweeps: dict[str, list[_Sweep]] = {}
+
+    @property
+    def timeframes(self) -> frozenset[Timeframe]:
+        return self.settings.timeframes
+
+    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+        state = self._state(symbol, timeframe)
+        records = state.update(candle)
+        if timeframe is not self.settings.entry_timeframe:
+            return []
+        sweeps = self._sweeps.setdefault(symbol, [])
+        self._record_sweeps(state, records, candle, sweeps)
+        horizon = candle.open_time - self.settings.sweep_window_candles * timeframe.ms
+        sweeps[:] = [s for s in sweeps if s.at >= horizon]
+        signals = []
+        for brk in records:
+            if isinstance(brk, StructureBreak) and brk.known_at == candle.open_time:
+                signal = self._setup(symbol, state, brk, records, candle, sweeps)
+                if signal is not None:
+                    signals.append(signal)
+        return signals
+
+    def _state(self, symbol: str, timeframe: Timeframe) -> IctState:
+        key = (symbol, timeframe)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = IctState(timeframe, self.settings.detectors())
+        return state
+
+    def _record_sweeps(self, state: IctState, records: list, candle: Candle, sweeps: list[_Sweep]) -> None:
+        t = candle.open_time
+        for record in records:
+            if isinstance(record, LiquidityLevel) and record.swept_at == t:
+                side = -record.direction  # a sell-side level swept is bullish
+                extreme = candle.low if side > 0 else candle.high
+                sweeps.append(_Sweep(side, t, extreme, copy.copy(record)))
+        for swing, side in ((state.swing_low, 1), (state.swing_high, -1)):
+            if swing is None or swing.known_at >= t:
+                continue
+            level = swing.price
+            if (side > 0 and candle.low < level < candle.close) or (side < 0 and candle.high > level > candle.close):
+                extreme = candle.low if side > 0 else candle.high
+                sweeps.append(_Sweep(side, t, extreme, copy.copy(swing)))
+
+    def _setup(
+        self, symbol: str, state: IctState, brk: StructureBreak, records: list, candle: Candle, sweeps: list[_Sweep]
+    ) -> Signal | None:
+        s = self.settings
+        direction = brk.direction
+        matching = [sw for sw in sweeps if sw.direction == direction]
+        if not matching or not self._trend_agrees(symbol, direction):
+            return None
+        if s.killzones_only and state.killzone is None:
+            return None
+        sweep = matching[-1]
+        zone = self._entry_zone(state, records, direction, sweep.at, candle.open_time)
+        if zone is None:
+            return None
+        side = Side.BUY if direction > 0 else Side.SELL
+        entry = zone.top if direction > 0 else zone.bottom
+        if s.require_discount and not self._priced_right(symbol, direction, entry):
+            return None
+        far = min(sweep.extreme, zone.bottom) if direction > 0 else max(sweep.extreme, zone.top)
+        stop = far - direction * entry * s.stop_buffer_pct / 100
+        risk = (entry - stop) * direction
+        if risk <= entry * s.min_stop_pct / 100:
+            return None
+        target, target_kind = self._target(state, direction, entry, risk)
+        if target is None:
+            return None
+        decided_at = candle.open_time + s.entry_timeframe.ms
+        evidence = (sweep.evidence, copy.copy(brk), copy.copy(zone))
+        return Signal(
+            symbol=symbol,
+            side=side,
+            entry=entry,
+            stop=stop,
+            target=target,
+            created_at=decided_at,
+            reason=f"{'bullish' if direction > 0 else 'bearish'} sweep → {brk.kind} → {zone.kind} entry, "
+            f"target {target_kind}",
+            order_type=OrderType.LIMIT,
+            expires_at=decided_at + s.order_ttl_candles * s.entry_timeframe.ms,
+            evidence=evidence,
+        )
+
+    def _trend_agrees(self, symbol: str, direction: int) -> bool:
+        return all(self._state(symbol, tf).trend == direction for tf in self.settings.bias_timeframes)
+
+    def _priced_right(self, symbol: str, direction: int, entry: float) -> bool:
+        """Longs buy in the discount half of the highest bias timeframe's dealing range, shorts sell in premium."""
+        highest = max(self.settings.bias_timeframes, key=lambda tf: tf.ms)
+        leg = self._state(symbol, highest).dealing_range
+        return leg is not None and (not leg.in_premium(entry) if direction > 0 else leg.in_premium(entry))
+
+    def _entry_zone(
+        self, state: IctState, records: list, direction: int, since: int, now: int
+    ) -> FairValueGap | OrderBlock | None:
+        allowed = self.settings.entry_zone
+        if allowed in ("fvg", "fvg_or_ob"):
+            gaps = [g for g in state.fvgs if g.direction == direction and g.formed_at >= since and g.known_at <= now]
+            if gaps:
+                return max(gaps, key=lambda g: g.known_at)
+        if allowed in ("ob", "fvg_or_ob"):
+            blocks = [
+                r for r in records if isinstance(r, OrderBlock) and r.direction == direction and r.known_at == now
+            ]
+            if blocks:
+                return blocks[-1]
+        return None
+
+    def _target(self, state: IctState, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
+        s = self.settings
+        if s.target == "liquidity":
+            levels: list[LiquidityLevel | Swing] = [lvl for lvl in state.liquidity_levels if lvl.direction == direction]
+            opposing = state.swing_high if direction > 0 else state.swing_low
+            if opposing is not None:
+                levels.append(opposing)
+            prices = [
+                (lvl.level if isinstance(lvl, LiquidityLevel) else lvl.price, lvl.kind)
+                for lvl in levels
+                if ((lvl.level if isinstance(lvl, LiquidityLevel) else lvl.price) - entry) * direction
+                >= s.min_reward_risk * risk
+            ]
+            if prices:
+                price, kind = min(prices, key=lambda p: abs(p[0] - entry))
+                return price, kind
+        if s.reward_risk >= s.min_reward_risk:
+            return entry + direction * s.reward_risk * risk, f"{s.reward_risk:g}R"
+        return None, ""
