@@ -17,11 +17,14 @@ from ictbot.data.frame import CandleFrame, iso
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
+from ictbot.exchange.cli import exchange_app
+from ictbot.ict.cli import register as register_ict_command
 from ictbot.sample import sample_path
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
 data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(exchange_app, name="exchange")
 console = Console()
 errors = Console(stderr=True)
 
@@ -152,3 +155,6 @@ def data_resample(
     except IctbotError as exc:
         raise _fail(exc) from None
     console.print(f"Wrote {len(frame)} {target} candles to {out}", highlight=False)
+
+
+register_ict_command(app)
