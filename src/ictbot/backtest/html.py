@@ -2,8 +2,8 @@
 and drawdown curves, and every figure of the summary.
 
 Everything is inline (CSS and SVG generated here; no script, font or URL), so the file opens offline, can be archived
-or mailed, and shows exactly what the backtest did. Candles are aggregated to a readable timeframe: the overview keeps
-a month of 1m data to a few hundred candles and each trade gets a zoomed panel of its own.
+or mailed, and shows exactly what the backtest did. Candles are aggregated to a readable timeframe: the overview draws
+the period in rows of a week or more (1h candles for a week of 1m data) and each trade gets a zoomed panel of its own.
 """
 
 from __future__ import annotations
@@ -144,7 +144,13 @@ def _overview_row(
     visible = [(n, t) for n, t in trades if t.entry_time < t1 and (t.exit_time or t.entry_time) >= t0]
     marks = [
         _trade_marks(
-            n, t, plot, base_ms, size=8, show_entry=t0 <= t.entry_time < t1, show_exit=t0 <= (t.exit_time or 0) < t1
+            n,
+            t,
+            plot,
+            base_ms,
+            size=8,
+            show_entry=t0 <= t.entry_time < t1,
+            show_exit=t0 <= (t.exit_time or t.entry_time) < t1,
         )
         for n, t in visible
     ]
@@ -266,7 +272,7 @@ def _trade_row(n: int, t: Trade) -> str:
 
 
 def _panels_section(result: BacktestResult, frames: dict[str, CandleFrame], numbered: list[tuple[int, Trade]]) -> str:
-    panels = "".join(_trade_panel(n, t, result.intents.get(t.client_order_id), frames[t.symbol]) for n, t in numbered)
+    panels = "".join(_trade_panel(n, t, result.intents[t.client_order_id], frames[t.symbol]) for n, t in numbered)
     return (
         '<section id="trade-charts"><h2>Every trade, zoomed: the zones behind it, entry, stop, target and exit</h2>'
         f'<div class="panels">{panels}</div></section>'
@@ -289,20 +295,19 @@ def _rejections_section(result: BacktestResult, summary: dict[str, Any]) -> str:
 # ── one trade ────────────────────────────────────────────────────────────────────────────────────────────────────
 
 
-def _trade_panel(n: int, trade: Trade, intent: OrderIntent | None, frame: CandleFrame) -> str:
+def _trade_panel(n: int, trade: Trade, intent: OrderIntent, frame: CandleFrame) -> str:
     """A chart of the trade's own window, from the first justifying zone to a little after the exit."""
-    evidence = intent.signal.evidence if intent else ()
+    evidence = intent.signal.evidence
     exit_time = trade.exit_time or trade.entry_time
-    start = min([trade.entry_time, *(z.formed_at for z in evidence), *([intent.created_at] if intent else [])])
+    start = min(trade.entry_time, intent.created_at, *(z.formed_at for z in evidence))
     end = exit_time + frame.timeframe.ms
     pad = max((end - start) // 4, 5 * frame.timeframe.ms)
     tf = _timeframe_for(frame, end - start + 2 * pad, PANEL_MAX_CANDLES)
     t0, t1 = (start - pad) // tf.ms * tf.ms, -(-(end + pad) // tf.ms) * tf.ms
     window = frame.between(t0, t1)
     candles = resample(window, tf) if tf is not frame.timeframe else window
-    levels = [float(trade.entry_price), float(trade.exit_price or trade.entry_price)]
-    if intent:
-        levels += [float(intent.stop), float(intent.target), *(z.top for z in evidence), *(z.bottom for z in evidence)]
+    levels = [float(p) for p in (trade.entry_price, trade.exit_price or trade.entry_price, intent.stop, intent.target)]
+    levels += [*(z.top for z in evidence), *(z.bottom for z in evidence)]
     lo, hi = _padded(min([*candles.low.tolist(), *levels]), max([*candles.high.tolist(), *levels]))
     plot = _Plot(t0, t1, lo, hi, left=4, top=6, width=400, height=210)
     parts = [
@@ -310,10 +315,10 @@ def _trade_panel(n: int, trade: Trade, intent: OrderIntent | None, frame: Candle
         _clipped(
             f"panel-{n}",
             plot,
-            _zones([(n, trade)], {trade.client_order_id: intent} if intent else {}, plot),
+            _zones([(n, trade)], {trade.client_order_id: intent}, plot),
             _candles(candles, plot),
         ),
-        _intent_lines(intent, exit_time, plot) if intent else "",
+        _intent_lines(intent, exit_time, plot),
         _trade_marks(n, trade, plot, frame.timeframe.ms, size=9),
     ]
     svg = _svg(f"panel-svg-{n}", "trade-chart", 470, plot.bottom + 22, parts)
@@ -364,15 +369,14 @@ def _candles(frame: CandleFrame, plot: _Plot) -> str:
 
 
 def _zones(
-    numbered: Iterable[tuple[int, Trade]], intents: Mapping[str, OrderIntent | None], plot: _Plot, labels: bool = True
+    numbered: Iterable[tuple[int, Trade]], intents: Mapping[str, OrderIntent], plot: _Plot, labels: bool = True
 ) -> str:
     """Each trade's justifying records, drawn from when they formed to the trade's exit."""
-    out = []
-    for n, trade in numbered:
-        intent = intents.get(trade.client_order_id)
-        for record in intent.signal.evidence if intent else ():
-            out.append(_zone(n, record, trade.exit_time or trade.entry_time, plot, labels))
-    return "".join(out)
+    return "".join(
+        _zone(n, record, trade.exit_time or trade.entry_time, plot, labels)
+        for n, trade in numbered
+        for record in intents[trade.client_order_id].signal.evidence
+    )
 
 
 def _zone(n: int, record: Any, end: int, plot: _Plot, label: bool) -> str:
@@ -450,8 +454,8 @@ def _price_axes(plot: _Plot, ticks: int = 6, time_ticks: int = 9, unit: str = ""
     for t, text in _time_ticks(plot.t0, plot.t1, time_ticks):
         x = plot.x(t)
         out.append(f'<line class="grid" x1="{x:.1f}" y1="{plot.top}" x2="{x:.1f}" y2="{plot.bottom}"/>')
-        if time_labels:
-            anchor = "start" if x < plot.left + 40 else "end" if x > plot.right - 40 else "middle"
+        if time_labels and x < plot.right - 40:  # a label centred on the right edge would overrun the frame
+            anchor = "start" if x < plot.left + 40 else "middle"
             out.append(f'<text class="axis" text-anchor="{anchor}" x="{x:.1f}" y="{plot.bottom + 14}">{text}</text>')
     return "".join(out)
 
@@ -502,10 +506,6 @@ def _svg(svg_id: str, cls: str, width: float, height: float, parts: Iterable[str
 # ── scales and numbers ───────────────────────────────────────────────────────────────────────────────────────────
 
 
-def _span(frame: CandleFrame) -> int:
-    return int(frame.open_time[-1] - frame.open_time[0]) + frame.timeframe.ms
-
-
 def _timeframe_for(frame: CandleFrame, span_ms: int, max_candles: int) -> Timeframe:
     """The finest timeframe buildable from ``frame`` that shows ``span_ms`` in at most ``max_candles`` candles."""
     buildable = [tf for tf in Timeframe if tf.ms % frame.timeframe.ms == 0]
@@ -539,12 +539,12 @@ def _nice_ticks(lo: float, hi: float, count: int) -> list[float]:
 
 
 def _time_ticks(t0: int, t1: int, count: int) -> list[tuple[int, str]]:
-    """Round UTC times: dates when ticks are a day or more apart, otherwise hours with the date where it changes."""
+    """Round UTC times: the date at midnight, hours in between, with the date where the day changes."""
     step = next((m * MINUTE_MS for m in TIME_STEPS_MIN if (t1 - t0) / (m * MINUTE_MS) <= count), 30 * 1440 * MINUTE_MS)
     ticks, previous_day = [], None
     for t in range(-(-t0 // step) * step, t1 + 1, step):
         moment = datetime.fromtimestamp(t / 1000, tz=UTC)
-        if step >= 1440 * MINUTE_MS:
+        if step >= DAY_MS or t % DAY_MS == 0:
             text = moment.strftime("%b %d")
         elif moment.date() != previous_day:
             text = moment.strftime("%b %d %H:%M")
@@ -616,9 +616,10 @@ svg text.zone-label{font-size:10px;fill:var(--ink)}
 .entry-marker.long{fill:var(--bull);stroke:#fff;stroke-width:.8}.entry-marker.short{fill:var(--bear);stroke:#fff;stroke-width:.8}
 .exit-marker{stroke:var(--ink);stroke-width:.8}.exit-marker.win{fill:#a5d6a7}.exit-marker.loss{fill:#ef9a9a}
 .link{stroke-width:1.2;stroke-dasharray:3 2}.link.win{stroke:var(--bull)}.link.loss{stroke:var(--bear)}
-.entry-line{stroke:#546e7a;stroke-dasharray:2 2}.stop{stroke:var(--bear);stroke-dasharray:5 3}
-.target{stroke:var(--bull);stroke-dasharray:5 3}
-svg text.tag{font-size:10px;font-weight:600}svg text.stop{fill:var(--bear)}svg text.target{fill:var(--bull)}
+line.entry-line{stroke:#546e7a;stroke-dasharray:2 2}line.stop{stroke:var(--bear);stroke-dasharray:5 3}
+line.target{stroke:var(--bull);stroke-dasharray:5 3}
+svg text.tag{font-size:10px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}
+svg text.stop{fill:var(--bear)}svg text.target{fill:var(--bull)}
 svg text.entry-line{fill:#546e7a}
 .equity{fill:none;stroke:#1565c0;stroke-width:1.4}.drawdown{fill:rgba(198,40,40,.25);stroke:var(--bear);stroke-width:1}
 .initial{stroke:var(--muted);stroke-dasharray:4 3}.marker{fill:var(--bear)}
