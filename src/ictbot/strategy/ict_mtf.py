@@ -9,7 +9,7 @@ Long setup (shorts mirror it):
 3. **Displacement with a structure shift** — within ``sweep_window_candles`` of the sweep, a candle closes above the
    last swing high (a bullish BOS or CHoCH on the entry timeframe).
 4. **Entry** — a limit order at the top of the bullish fair value gap the displacement left (formed after the sweep,
-   still valid), or else at the top of the order block the break produced.
+   not yet filled), or else at the top of the order block the break produced.
 5. **Risk** — the stop goes below the sweep's low or the zone, whichever is lower, by ``stop_buffer_pct``; the target
    is the nearest buy-side liquidity above that pays at least ``min_reward_risk``, otherwise ``reward_risk`` R.
 
@@ -142,7 +142,11 @@ class IctMtfStrategy:
     ) -> FairValueGap | OrderBlock | None:
         allowed = self.settings.entry_zone
         if allowed in ("fvg", "fvg_or_ob"):
-            gaps = [g for g in state.fvgs if g.direction == direction and g.formed_at >= since and g.known_at <= now]
+            gaps = [
+                g
+                for g in state.fvgs
+                if g.direction == direction and g.formed_at >= since and g.known_at <= now and g.filled_at is None
+            ]
             if gaps:
                 return max(gaps, key=lambda g: g.known_at)
         if allowed in ("ob", "fvg_or_ob"):
