@@ -1,0 +1,21 @@
+"""The recorder: signals, risk decisions, orders and their history, fills, positions, funding, PnL and bot events in
+a SQL database (a SQLite file by default, PostgreSQL by URL), with Alembic migrations shipped in the package."""
+
+from ictbot.storage.engine import create_engine
+from ictbot.storage.migrate import upgrade_database
+from ictbot.storage.reads import MAX_PAGE, RecordReader
+from ictbot.storage.recorder import Recorder, StorageError, config_snapshot, open_recorder
+from ictbot.storage.states import EventKind, OrderState
+
+__all__ = [
+    "MAX_PAGE",
+    "EventKind",
+    "OrderState",
+    "RecordReader",
+    "Recorder",
+    "StorageError",
+    "config_snapshot",
+    "create_engine",
+    "open_recorder",
+    "upgrade_database",
+]

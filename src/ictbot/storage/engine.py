@@ -1,0 +1,39 @@
+"""Engines for the recorder: a SQLite file by default (WAL, foreign keys), any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy import create_engine as sqlalchemy_engine
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; for a SQLite file its directory is created and every connection uses WAL (readers never
+    block the writer) and enforces foreign keys (SQLite does not by default)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sqlalchemy_engine(parsed, **kwargs)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+    engine = sqlalchemy_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")  # a recorded intent must survive a power cut, not only a crash
+    cursor.close()
+
+
+def redacted_url(url: str) -> str:
+    """The URL as it may be logged or stored: the password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,152 @@
+"""Read side of the recorder, for the HTTP API and for reconciliation; safe to use from any thread.
+
+Lists are newest first and paginated with ``limit``/``offset`` (``limit`` is capped at ``MAX_PAGE``); rows are returned
+detached with their columns loaded, so they can be read after the session is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Engine, Select, func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from ictbot.storage.models import (
+    BotEvent,
+    DailyPnl,
+    EquitySnapshot,
+    FillRecord,
+    Order,
+    PositionSnapshot,
+    RiskDecision,
+    Run,
+    SignalRecord,
+)
+from ictbot.storage.states import OPEN_STATES
+
+MAX_PAGE = 1000
+_Row = TypeVar("_Row")
+
+
+class RecordReader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    def _page(self, query: Select[tuple[_Row]], limit: int, offset: int) -> list[_Row]:
+        query = query.limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
+        with self._session() as session:
+            return list(session.scalars(query).unique())
+
+    def runs(self, *, limit: int = 100, offset: int = 0) -> list[Run]:
+        return self._page(select(Run).order_by(Run.id.desc()), limit, offset)
+
+    def events(self, *, kind: str | None = None, limit: int = 100, offset: int = 0) -> list[BotEvent]:
+        query = select(BotEvent).order_by(BotEvent.time.desc(), BotEvent.id.desc())
+        if kind is not None:
+            query = query.where(BotEvent.kind == kind)
+        return self._page(query, limit, offset)
+
+    def signals(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[SignalRecord]:
+        """Signals with their risk decision (``.decision``) and evidence."""
+        query = select(SignalRecord).order_by(SignalRecord.created_at.desc(), SignalRecord.id.desc())
+        if symbol is not None:
+            query = query.where(SignalRecord.symbol == symbol)
+        return self._page(query, limit, offset)
+
+    def rejections(
+        self, *, symbol: str | None = None, reason: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SignalRecord]:
+        """Signals the risk gate refused; ``.decision.reason`` is the reason code."""
+        query = (
+            select(SignalRecord)
+            .join(SignalRecord.decision)
+            .where(RiskDecision.accepted.is_(False))
+            .order_by(SignalRecord.created_at.desc(), SignalRecord.id.desc())
+        )
+        if symbol is not None:
+            query = query.where(SignalRecord.symbol == symbol)
+        if reason is not None:
+            query = query.where(RiskDecision.reason == reason)
+        return self._page(query, limit, offset)
+
+    def orders(
+        self,
+        *,
+        symbol: str | None = None,
+        open_only: bool = False,
+        with_history: bool = True,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Order]:
+        """Orders with their intent (``.intent``) and, ``with_history``, their state transitions (``.transitions``)."""
+        query = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+        if symbol is not None:
+            query = query.where(Order.symbol == symbol)
+        if open_only:
+            query = query.where(Order.state.in_(OPEN_STATES))
+        if with_history:
+            query = query.options(selectinload(Order.transitions))
+        return self._page(query, limit, offset)
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        query = select(Order).where(Order.client_order_id == client_order_id).options(selectinload(Order.transitions))
+        with self._session() as session:
+            return session.scalars(query).unique().one_or_none()
+
+    def open_intents(self) -> list[Order]:
+        """Every order whose outcome is not final (intent, sent, acknowledged, partially filled, unknown), oldest
+        first with its history: what reconciliation must compare with the venue. Not paginated: it must be whole."""
+        query = (
+            select(Order)
+            .where(Order.state.in_(OPEN_STATES))
+            .order_by(Order.created_at, Order.id)
+            .options(selectinload(Order.transitions))
+        )
+        with self._session() as session:
+            return list(session.scalars(query).unique())
+
+    def fills(
+        self, *, symbol: str | None = None, client_order_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[FillRecord]:
+        query = select(FillRecord).order_by(FillRecord.time.desc(), FillRecord.id.desc())
+        if symbol is not None:
+            query = query.where(FillRecord.symbol == symbol)
+        if client_order_id is not None:
+            query = query.where(FillRecord.client_order_id == client_order_id)
+        return self._page(query, limit, offset)
+
+    def positions(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[PositionSnapshot]:
+        """Position snapshots, newest first."""
+        query = select(PositionSnapshot).order_by(PositionSnapshot.time.desc(), PositionSnapshot.id.desc())
+        if symbol is not None:
+            query = query.where(PositionSnapshot.symbol == symbol)
+        return self._page(query, limit, offset)
+
+    def open_positions(self) -> list[PositionSnapshot]:
+        """The latest snapshot of each symbol whose position is not flat, by symbol."""
+        latest = select(func.max(PositionSnapshot.id)).group_by(PositionSnapshot.symbol).scalar_subquery()
+        query = select(PositionSnapshot).where(PositionSnapshot.id.in_(latest)).order_by(PositionSnapshot.symbol)
+        with self._session() as session:
+            return [p for p in session.scalars(query) if p.quantity != 0]
+
+    def daily_pnl(self, *, limit: int = 100, offset: int = 0) -> list[DailyPnl]:
+        return self._page(select(DailyPnl).order_by(DailyPnl.day.desc()), limit, offset)
+
+    def equity_curve(
+        self, *, start: int | None = None, end: int | None = None, limit: int = MAX_PAGE
+    ) -> list[EquitySnapshot]:
+        """Equity snapshots with ``start ≤ time ≤ end``, oldest first; page on by passing the last time + 1."""
+        query = select(EquitySnapshot).order_by(EquitySnapshot.time)
+        if start is not None:
+            query = query.where(EquitySnapshot.time >= start)
+        if end is not None:
+            query = query.where(EquitySnapshot.time <= end)
+        return self._page(query, limit, 0)

@@ -1,0 +1,407 @@
+"""The recorder: everything the bot decides and the venue reports, written as it happens.
+
+Threading: the engine makes every write from **one dedicated writer thread** (a single-worker executor, e.g.
+``loop.run_in_executor(recorder_executor, recorder.record_fill, fill)``), so the event loop never waits on disk and
+writes never race each other for SQLite's single write lock. Each write is one short transaction. Reads (the
+``RecordReader`` methods) may run from any thread, e.g. via ``asyncio.to_thread``; with WAL they never block the writer.
+
+Writes that the venue or a restart may repeat are idempotent: signals (by the client order id they derive), intents
+(client order id), fills (venue trade id), funding (symbol and time), equity (time) and exact repeats of an order
+transition are recorded once. Times are UTC epoch milliseconds; ``at=None`` means "now" by the recorder's clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ictbot.config import Settings
+from ictbot.domain import Fill, OrderIntent, Position, Side, Signal
+from ictbot.errors import IctbotError
+from ictbot.risk.gate import Rejection, client_order_id
+from ictbot.storage.engine import create_engine, redacted_url
+from ictbot.storage.migrate import upgrade_database
+from ictbot.storage.models import (
+    BotEvent,
+    DailyPnl,
+    EquitySnapshot,
+    FillRecord,
+    FundingPayment,
+    Order,
+    OrderIntentRecord,
+    OrderTransition,
+    PositionSnapshot,
+    RiskDecision,
+    Run,
+    SignalRecord,
+)
+from ictbot.storage.reads import RecordReader
+from ictbot.storage.states import OrderState
+from ictbot.storage.types import exact, jsonable
+
+REDACTED = "**********"
+SECRET_WORDS = ("key", "secret", "token", "password")
+Number = Decimal | float | int | str
+
+
+class StorageError(IctbotError):
+    """A write the database cannot take as asked (e.g. a transition for an order it has never seen)."""
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Recorder(RecordReader):
+    def __init__(self, engine: Engine, clock: Callable[[], int] = wall_clock_ms) -> None:
+        super().__init__(engine)
+        self.clock = clock
+        self.run_id: int | None = None
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One short transaction: committed on success, rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # runs and events
+
+    def start_run(self, settings: Settings, *, at: int | None = None) -> int:
+        """Open a run with a snapshot of the settings, secrets redacted; later records are tied to it."""
+        with self._write() as session:
+            run = Run(mode=settings.mode, started_at=self._now(at), config=config_snapshot(settings))
+            session.add(run)
+            session.flush()
+            self.run_id = run.id
+        return run.id
+
+    def stop_run(self, reason: str = "", *, at: int | None = None) -> None:
+        if self.run_id is None:
+            return
+        with self._write() as session:
+            run = session.get_one(Run, self.run_id)
+            run.stopped_at, run.stop_reason = self._now(at), reason
+        self.run_id = None
+
+    def record_event(
+        self,
+        kind: str,
+        detail: str = "",
+        source: str | None = None,
+        *,
+        at: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """A bot event (see ``EventKind``); ``source`` says who acted, e.g. ``"api:127.0.0.1"`` for a control action."""
+        event = BotEvent(
+            run_id=self.run_id,
+            time=self._now(at),
+            kind=str(kind),
+            source=source,
+            detail=detail,
+            data=jsonable(data) if data is not None else None,
+        )
+        with self._write() as session:
+            session.add(event)
+
+    # decisions
+
+    def record_signal(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
+        """A signal, its evidence and the risk gate's verdict: the sized intent, or the rejection."""
+        key = client_order_id(signal)
+        with self._write() as session:
+            if session.scalar(select(SignalRecord.id).where(SignalRecord.key == key)) is not None:
+                return
+            record = SignalRecord(
+                key=key,
+                run_id=self.run_id,
+                symbol=signal.symbol,
+                side=signal.side.value,
+                order_type=signal.order_type.value,
+                entry=exact(signal.entry),
+                stop=exact(signal.stop),
+                target=exact(signal.target),
+                created_at=signal.created_at,
+                expires_at=signal.expires_at,
+                reason=signal.reason,
+                evidence=jsonable(signal.evidence),
+                decision=_decision(decision),
+            )
+            session.add(record)
+
+    # orders
+
+    def record_intent(self, intent: OrderIntent, *, at: int | None = None) -> None:
+        """Persist an entry intent before it is sent; a second call with the same client order id changes nothing."""
+        signal_id = select(SignalRecord.id).where(SignalRecord.key == client_order_id(intent.signal))
+        self._add_intent(
+            OrderIntentRecord(
+                client_order_id=intent.client_order_id,
+                run_id=self.run_id,
+                signal_id=signal_id.scalar_subquery(),
+                purpose="entry",
+                symbol=intent.symbol,
+                side=intent.side.value,
+                order_type=intent.order_type.value,
+                quantity=intent.quantity,
+                price=intent.price,
+                stop=intent.stop,
+                target=intent.target,
+                reduce_only=False,
+                created_at=intent.created_at,
+                expires_at=intent.expires_at,
+            ),
+            self._now(at),
+        )
+
+    def record_exit_intent(
+        self,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        order_type: str,
+        *,
+        purpose: str,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        parent_client_order_id: str | None = None,
+        at: int | None = None,
+    ) -> None:
+        """Persist a reduce-only order before it is sent: a protective ``stop_loss`` / ``take_profit`` (venue type such
+        as ``STOP_MARKET``; ``quantity=None`` closes the whole position) or an ``exit``. Idempotent like entries."""
+        now = self._now(at)
+        self._add_intent(
+            OrderIntentRecord(
+                client_order_id=client_order_id,
+                run_id=self.run_id,
+                parent_client_order_id=parent_client_order_id,
+                purpose=purpose,
+                symbol=symbol,
+                side=side.value,
+                order_type=order_type,
+                quantity=quantity,
+                price=price,
+                trigger_price=trigger_price,
+                reduce_only=True,
+                created_at=now,
+            ),
+            now,
+        )
+
+    def _add_intent(self, intent: OrderIntentRecord, now: int) -> None:
+        cid = intent.client_order_id
+        try:
+            with self._write() as session:
+                if session.scalar(select(Order.id).where(Order.client_order_id == cid)) is not None:
+                    return
+                order = Order(
+                    intent=intent,
+                    client_order_id=cid,
+                    symbol=intent.symbol,
+                    state=OrderState.INTENT.value,
+                    filled_quantity=Decimal(0),
+                    created_at=now,
+                    updated_at=now,
+                )
+                order.transitions = [OrderTransition(state=OrderState.INTENT.value, time=now)]
+                session.add(order)
+        except IntegrityError:
+            if self.order_by_client_id(cid) is None:
+                raise
+
+    def record_order_transition(
+        self,
+        client_order_id: str,
+        state: OrderState,
+        payload: dict[str, Any] | None = None,
+        at: int | None = None,
+        *,
+        venue_order_id: str | None = None,
+    ) -> bool:
+        """Add a state change to an order's history; return whether it became the order's current state.
+
+        Every distinct report is kept in the history; an exact repeat (same state, time and payload) is ignored. The
+        current state follows ``OrderState.advances_to``: late or repeated venue events never move an order back.
+        """
+        state = OrderState(state)
+        now = self._now(at)
+        body = jsonable(payload) if payload is not None else None
+        with self._write() as session:
+            order = session.scalar(select(Order).where(Order.client_order_id == client_order_id))
+            if order is None:
+                raise StorageError(f"no order with client order id {client_order_id!r}; record its intent first")
+            repeats = session.scalars(
+                select(OrderTransition.payload).where(
+                    OrderTransition.order_id == order.id,
+                    OrderTransition.state == state.value,
+                    OrderTransition.time == now,
+                )
+            )
+            if body in list(repeats):
+                return False
+            session.add(OrderTransition(order_id=order.id, state=state.value, time=now, payload=body))
+            if venue_order_id is not None:
+                order.venue_order_id = venue_order_id
+            if not OrderState(order.state).advances_to(state):
+                return False
+            order.state, order.updated_at = state.value, max(order.updated_at, now)
+            return True
+
+    # executions and account
+
+    def record_fill(self, fill: Fill, *, trade_id: str | None = None, realized_pnl: Number = 0) -> bool:
+        """Record an execution (once per venue ``trade_id`` when given); return whether it was new.
+
+        The order's filled quantity and average price and the day's PnL are updated in the same transaction.
+        """
+        with self._write() as session:
+            if trade_id is not None and session.scalar(select(FillRecord.id).where(FillRecord.trade_id == trade_id)):
+                return False
+            realized = exact(realized_pnl)
+            session.add(
+                FillRecord(
+                    trade_id=trade_id,
+                    client_order_id=fill.client_order_id,
+                    symbol=fill.symbol,
+                    side=fill.side.value,
+                    quantity=fill.quantity,
+                    price=fill.price,
+                    fee=fill.fee,
+                    realized_pnl=realized,
+                    time=fill.time,
+                    is_maker=fill.is_maker,
+                    reason=fill.reason,
+                )
+            )
+            order = session.scalar(select(Order).where(Order.client_order_id == fill.client_order_id))
+            if order is not None and fill.quantity:
+                filled = order.filled_quantity + fill.quantity
+                paid = (order.average_price or 0) * order.filled_quantity + fill.price * fill.quantity
+                order.filled_quantity, order.average_price = filled, paid / filled
+            day = _day(session, fill.time)
+            day.realized_pnl += realized
+            day.fees += fill.fee
+            day.fill_count += 1
+        return True
+
+    def record_funding(
+        self,
+        symbol: str,
+        time: int,
+        amount: Number,
+        *,
+        rate: Number | None = None,
+        position_quantity: Number | None = None,
+    ) -> bool:
+        """A funding settlement (``amount`` signed: negative when paid); once per symbol and time."""
+        with self._write() as session:
+            known = select(FundingPayment.id).where(FundingPayment.symbol == symbol, FundingPayment.time == time)
+            if session.scalar(known) is not None:
+                return False
+            payment = FundingPayment(
+                symbol=symbol,
+                time=time,
+                amount=exact(amount),
+                rate=exact(rate),
+                position_quantity=exact(position_quantity),
+            )
+            session.add(payment)
+            _day(session, time).funding += payment.amount
+        return True
+
+    def record_position(
+        self, position: Position, time: int, *, mark: Number | None = None, unrealized_pnl: Number | None = None
+    ) -> None:
+        """A snapshot of one position; unrealized PnL is derived from ``mark`` unless given."""
+        mark_price = exact(mark)
+        unrealized = exact(unrealized_pnl)
+        if unrealized is None and mark_price is not None:
+            unrealized = position.unrealized_pnl(mark_price)
+        snapshot = PositionSnapshot(
+            time=time,
+            symbol=position.symbol,
+            quantity=position.quantity,
+            entry_price=position.entry_price,
+            mark_price=mark_price,
+            unrealized_pnl=unrealized,
+        )
+        with self._write() as session:
+            session.add(snapshot)
+
+    def record_equity(
+        self,
+        time: int,
+        equity: Number,
+        *,
+        wallet_balance: Number | None = None,
+        unrealized_pnl: Number | None = None,
+    ) -> bool:
+        """An equity snapshot (once per time); it also sets the day's opening (first) and closing (latest) equity."""
+        with self._write() as session:
+            if session.scalar(select(EquitySnapshot.id).where(EquitySnapshot.time == time)) is not None:
+                return False
+            snapshot = EquitySnapshot(
+                time=time,
+                equity=exact(equity),
+                wallet_balance=exact(wallet_balance),
+                unrealized_pnl=exact(unrealized_pnl),
+            )
+            session.add(snapshot)
+            day = _day(session, time)
+            if day.equity_open is None:
+                day.equity_open = snapshot.equity
+            day.equity_close = snapshot.equity
+        return True
+
+    def _now(self, at: int | None) -> int:
+        return self.clock() if at is None else at
+
+
+def open_recorder(url: str, clock: Callable[[], int] = wall_clock_ms) -> Recorder:
+    """A recorder on ``url`` with its schema migrated to the latest version (what the engine calls at startup)."""
+    engine = create_engine(url)
+    upgrade_database(engine)
+    return Recorder(engine, clock)
+
+
+def config_snapshot(settings: Settings) -> dict[str, Any]:
+    """The settings as stored with a run: secrets and the database password never leave the process."""
+    snapshot = _redact(settings.redacted())
+    snapshot["database_url"] = redacted_url(settings.database_url)
+    return snapshot
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if v is not None and any(w in k.lower() for w in SECRET_WORDS) else _redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _decision(decision: OrderIntent | Rejection) -> RiskDecision:
+    if isinstance(decision, Rejection):
+        return RiskDecision(time=decision.time, accepted=False, reason=decision.reason, detail=decision.detail)
+    return RiskDecision(time=decision.created_at, accepted=True, client_order_id=decision.client_order_id)
+
+
+def _day(session: Session, time: int) -> DailyPnl:
+    """The day's PnL row (UTC), created at zero when the day's first record arrives."""
+    key = datetime.fromtimestamp(time // 1000, UTC).date().isoformat()
+    day = session.scalar(select(DailyPnl).where(DailyPnl.day == key))
+    if day is None:
+        day = DailyPnl(day=key, realized_pnl=Decimal(0), fees=Decimal(0), funding=Decimal(0), fill_count=0)
+        session.add(day)
+    return day
