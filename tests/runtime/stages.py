@@ -33,7 +33,7 @@ class Feed:
         self.health = health
         self.symbols = symbols
         self.stalled = False
-        self.last_candle_at_ms: int | None = None
+        self.last_close_ms: int | None = None
 
     async def run(self, ctx: StageContext) -> None:
         while True:
@@ -48,4 +48,4 @@ class Feed:
             for symbol in self.symbols:
                 self.health.mark_candle(symbol, Timeframe.M1, next_close_ms - Timeframe.M1.ms, now_ms)
                 ctx.counters.candle(symbol, Timeframe.M1)
-            self.last_candle_at_ms = now_ms
+            self.last_close_ms = next_close_ms
