@@ -148,10 +148,11 @@ def test_report_names_every_trade_with_its_times_prices_and_reasons(result, doc)
 def test_each_symbol_chart_marks_every_entry_once_and_draws_the_zones(result, doc):
     for symbol in ("BTCUSDT", "ETHUSDT"):
         section = doc.one("section", id=f"chart-{symbol}")
-        markers = [e for e in doc.find("polygon", "entry-marker") if e.within("overview") and _under(e, section)]
+        inside = _inside(doc, section)
+        markers = [e for e in inside if "entry-marker" in e.classes and e.within("overview")]
         expected = [n for n, t in enumerate(result.trades, start=1) if t.symbol == symbol]
         assert sorted(int(m.attrs["data-trade"]) for m in markers) == expected
-        zones = [e for e in doc.elements if "zone" in e.classes and _under(e, section)]
+        zones = [e for e in inside if "zone" in e.classes]
         assert len(zones) >= len(expected), "each trade's justifying zone is drawn"
         assert all(z.text.startswith("#") for z in zones), "a zone says which trade it justified"
 
@@ -159,7 +160,7 @@ def test_each_symbol_chart_marks_every_entry_once_and_draws_the_zones(result, do
 def test_each_trade_panel_draws_zone_entry_exit_stop_and_target(result, doc):
     for n, trade in enumerate(result.trades, start=1):
         intent = result.intents[trade.client_order_id]
-        inside = [e for e in doc.elements if _under(e, doc.one("figure", id=f"panel-{n}"))]
+        inside = _inside(doc, doc.one("figure", id=f"panel-{n}"))
         lines = {e.attrs["class"]: float(e.attrs["y1"]) for e in inside if e.tag == "line" and "y1" in e.attrs}
         if trade.side.sign > 0:
             assert lines["target"] < lines["entry-line"] < lines["stop"], "SVG y grows downwards"
@@ -175,7 +176,7 @@ def test_each_trade_panel_draws_zone_entry_exit_stop_and_target(result, doc):
 
 def test_equity_and_drawdown_curves(summary, doc):
     curve = doc.one("svg", id="equity")
-    inside = [e for e in doc.elements if _under(e, curve)]
+    inside = _inside(doc, curve)
     equity = [e for e in inside if "equity" in e.classes]
     assert len(equity) == 1 and len(equity[0].attrs["points"].split()) > 100
     assert sum("drawdown" in e.classes for e in inside) == 1
@@ -237,8 +238,15 @@ def _child(doc: Document, parent: Element, cls: str) -> str:
     return next(e.text for e in doc.find(cls=cls) if e.parents[-1] is parent)
 
 
-def _under(element: Element, ancestor: Element) -> bool:
-    return any(p is ancestor for p in element.parents)
+def _inside(doc: Document, ancestor: Element) -> list[Element]:
+    """The elements within ``ancestor``: the run of elements after it, in document order, that have it as a parent."""
+    start = next(i for i, e in enumerate(doc.elements) if e is ancestor) + 1
+    depth = len(ancestor.parents)
+    end = next(
+        (i for i in range(start, len(doc.elements)) if len(doc.elements[i].parents) <= depth),
+        len(doc.elements),
+    )
+    return doc.elements[start:end]
 
 
 def _number(value: object) -> Decimal | None:

@@ -248,7 +248,8 @@ def _trades_section(numbered: list[tuple[int, Trade]]) -> str:
     rows = "".join(_trade_row(n, t) for n, t in numbered)
     return (
         f'<section id="trades"><h2>Trades ({len(numbered)})</h2>'
-        f'<table class="trades"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></section>'
+        f'<div class="scroll"><table class="trades"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+        "</section>"
     )
 
 
@@ -629,17 +630,18 @@ svg text.entry-line{fill:#546e7a}
 .box.bull{background:rgba(46,125,50,.16);border-color:rgba(46,125,50,.55)}
 .box.bear{background:rgba(198,40,40,.14);border-color:rgba(198,40,40,.5)}
 table{border-collapse:collapse;background:#fff;font-size:13px}
-th,td{white-space:nowrap;padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th,td{white-space:nowrap;padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 td.num,.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:4px 0}
 .figures{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
 .breakdowns{display:flex;flex-direction:column;gap:14px}
 .trades tbody tr:nth-child(even){background:#f5f7f9}.trades tr:target{background:#fff3c4}
-.trades td:nth-child(12),.rejected td:last-child{white-space:normal}
+.trades td:nth-child(12),.rejected td:last-child{white-space:normal;min-width:160px}
+.scroll{overflow-x:auto}
 .panels{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:14px}
 .panel{margin:0;background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px}
 .panel:target{outline:2px solid #f2b705}.panel svg{border:none}
 figcaption{font-weight:600;margin-bottom:4px}.why{font-size:12px;color:var(--muted);margin:4px 0 0}
 .rows{display:flex;flex-direction:column;gap:6px}svg text.trade-no{font-size:9px;fill:var(--ink)}
-code{font-size:12px}a{color:#1565c0;text-decoration:none}
+code{font-size:11px}a{color:#1565c0;text-decoration:none}
 """
