@@ -100,7 +100,7 @@ async def test_a_stalled_stream_turns_readiness_false_within_two_timeframes_and_
     health.add_listener(lambda now, before: changes.append((now.ready, now.failing, now.checked_at_ms)))
     feed = Feed(health, ["BTCUSDT"])
     supervisor.add("market-data", feed.run)
-    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters, clock).run)
+    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters).run)
     await supervisor.start()
 
     await clock.advance(3 * MINUTE_S)

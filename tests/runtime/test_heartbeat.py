@@ -22,7 +22,7 @@ async def start_bot(supervisor: Supervisor, clock: ManualClock, symbols: list[st
     health = Health(supervisor, [(symbol, Timeframe.M1) for symbol in symbols])
     health.mark_reconciled(clock.now_ms())
     supervisor.add("market-data", Feed(health, symbols).run)
-    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters, clock).run)
+    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters).run)
     await supervisor.start()
     return health
 
@@ -83,7 +83,7 @@ async def test_the_heartbeat_never_goes_quiet_while_nothing_flows(
     supervisor: Supervisor, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     health = Health(supervisor, [("BTCUSDT", Timeframe.M1)])
-    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters, clock).run)
+    supervisor.add("heartbeat", HeartbeatMonitor(health, supervisor.counters).run)
     with caplog.at_level(logging.INFO, logger="ictbot.heartbeat"):
         await supervisor.start()
         await clock.advance(10 * MINUTE_S)

@@ -29,9 +29,11 @@ class FlakyFeed:
     def __init__(self, crashes: int) -> None:
         self.crashes = crashes
         self.runs = 0
+        self.run_numbers: list[int] = []
 
     async def run(self, ctx: StageContext) -> None:
         self.runs += 1
+        self.run_numbers.append(ctx.run)
         if self.runs <= self.crashes:
             raise ConnectionError(f"kline stream dropped (run {self.runs})")
         while True:
@@ -66,6 +68,7 @@ async def test_a_crashing_stage_is_restarted_after_exponential_backoff_and_its_t
 
     status = state_of(supervisor, clock, "market-data")
     assert status.state is StageState.RUNNING and status.restarts == 2 and status.alive
+    assert feed.run_numbers == [1, 2, 3], "each run is told its number, so a restarted stage can resynchronise"
     assert status.last_error == "ConnectionError: kline stream dropped (run 2)"
     crashes = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(crashes) == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ictbot.runtime.clock import Clock
 from ictbot.runtime.counters import Counters, CountSnapshot, StreamKey, stream_name
 from ictbot.runtime.health import Health, Readiness
 from ictbot.runtime.supervisor import StageContext
@@ -24,7 +23,6 @@ class HeartbeatMonitor:
         self,
         health: Health,
         counters: Counters,
-        clock: Clock,
         *,
         line_interval_s: float = 60.0,
         check_interval_s: float = 5.0,
@@ -33,25 +31,25 @@ class HeartbeatMonitor:
             raise ValueError("line_interval_s and check_interval_s must be positive")
         self._health = health
         self._counters = counters
-        self._clock = clock
         self._line_interval_ms = round(line_interval_s * 1000)
         self._check_interval_s = check_interval_s
 
     async def run(self, ctx: StageContext) -> None:
-        next_line_ms = self._clock.now_ms() + self._line_interval_ms
+        """Re-judge readiness every ``check_interval_s`` and log a line every ``line_interval_s``."""
+        next_line_ms = ctx.clock.now_ms() + self._line_interval_ms
         while True:
             ctx.beat()
-            now_ms = self._clock.now_ms()
+            now_ms = ctx.clock.now_ms()
             readiness = self._health.evaluate(now_ms)
             if now_ms >= next_line_ms:
                 self.log_line(now_ms, readiness)
                 next_line_ms = max(next_line_ms + self._line_interval_ms, now_ms + 1)
-            await self._clock.sleep(min(self._check_interval_s, (next_line_ms - now_ms) / 1000))
+            await ctx.clock.sleep(min(self._check_interval_s, (next_line_ms - now_ms) / 1000))
 
     def log_line(self, now_ms: int, readiness: Readiness) -> HeartbeatLine:
         """Write one line with the counts since the previous line; the log record carries it as ``heartbeat``."""
         line = HeartbeatLine.build(self._counters.take_interval(), self._health.stream_ages(now_ms), readiness)
-        logger.info(line.text(), extra={"heartbeat": line.to_dict()})
+        logger.info("%s", line.text(), extra={"heartbeat": line.to_dict()})
         return line
 
 
