@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as sqlalchemy_engine
 
 SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -22,16 +23,26 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
     engine = sqlalchemy_engine(parsed, **kwargs)
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")  # a recorded intent must survive a power cut, not only a crash
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Begin every transaction explicitly (the sqlite3 module would only begin before the first write, so a read of
+    several statements could see several states). A writer asks for ``sqlite_begin="IMMEDIATE"`` to take the write
+    lock up front: a deferred transaction that read first could not upgrade after another writer committed."""
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def redacted_url(url: str) -> str:

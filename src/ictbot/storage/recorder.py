@@ -27,7 +27,7 @@ from ictbot.config import Settings
 from ictbot.domain import Fill, OrderIntent, Position, Side, Signal
 from ictbot.errors import IctbotError
 from ictbot.risk.gate import Rejection, client_order_id
-from ictbot.storage.engine import create_engine, redacted_url
+from ictbot.storage.engine import SQLITE_BEGIN_OPTION, create_engine, redacted_url
 from ictbot.storage.migrate import upgrade_database
 from ictbot.storage.models import (
     BotEvent,
@@ -69,7 +69,8 @@ class Recorder(RecordReader):
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """One short transaction: committed on success, rolled back on any error."""
-        with self._sessions.begin() as session:
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             yield session
 
     # runs and events

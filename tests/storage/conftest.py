@@ -1,0 +1,28 @@
+"""Recorder fixtures: a real SQLite file per test and a hand-driven clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ictbot.storage import Recorder, open_recorder
+
+from .records import ManualClock
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / 'ictbot.sqlite'}"
+
+
+@pytest.fixture
+def recorder(db_url, clock) -> Iterator[Recorder]:
+    recorder = open_recorder(db_url, clock)
+    yield recorder
+    recorder.engine.dispose()
