@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ictbot.domain import OrderIntent, OrderType, Side, Signal
+from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal
 from ictbot.ict.records import FairValueGap, StructureBreak
 from ictbot.risk.gate import Rejection, client_order_id
 
@@ -58,3 +58,7 @@ def make_intent(signal: Signal | None = None, quantity: str = "0.003") -> OrderI
 
 def make_rejection(signal: Signal) -> Rejection:
     return Rejection(signal.created_at, signal.symbol, "max_open_positions", "3 positions or entries already open")
+
+
+def make_fill(cid: str, quantity: str, price: str, fee: str = "0", time: int = T0, symbol: str = "BTCUSDT") -> Fill:
+    return Fill(cid, symbol, Side.BUY, Decimal(quantity), Decimal(price), Decimal(fee), time, True, "entry")

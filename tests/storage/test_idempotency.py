@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ictbot.domain import Fill, Side
 from ictbot.storage.models import FillRecord, Order, OrderIntentRecord, OrderTransition, RiskDecision, SignalRecord
 
-from .records import T0, make_intent, make_rejection, make_signal
+from .records import T0, make_fill, make_intent, make_rejection, make_signal
 
 
 def count(recorder, model) -> int:
@@ -53,7 +52,7 @@ def test_a_signal_seen_again_after_a_restart_is_recorded_once(recorder):
 def test_fill_with_a_known_trade_id_is_not_counted_twice(recorder):
     intent = make_intent()
     recorder.record_intent(intent)
-    fill = Fill(intent.client_order_id, "BTCUSDT", Side.BUY, Decimal("0.003"), Decimal("42000"), Decimal("0.025"), T0, True, "entry")  # fmt: skip
+    fill = make_fill(intent.client_order_id, "0.003", "42000", "0.025")
     assert recorder.record_fill(fill, trade_id="987654")
     assert not recorder.record_fill(fill, trade_id="987654")
     assert count(recorder, FillRecord) == 1
@@ -62,7 +61,7 @@ def test_fill_with_a_known_trade_id_is_not_counted_twice(recorder):
 
 
 def test_fills_without_a_trade_id_are_all_kept(recorder):
-    fill = Fill("cid", "BTCUSDT", Side.BUY, Decimal("0.001"), Decimal("42000"), Decimal("0"), T0, True, "entry")
+    fill = make_fill("cid", "0.001", "42000")
     assert recorder.record_fill(fill) and recorder.record_fill(fill)
     assert count(recorder, FillRecord) == 2
 

@@ -10,7 +10,8 @@ from sqlalchemy import insert, text
 from ictbot.domain import Fill, Position, Side
 from ictbot.storage import EventKind
 from ictbot.storage.models import EquitySnapshot
-from .records import T0, make_intent, make_rejection, make_signal
+
+from .records import T0, make_fill, make_intent, make_rejection, make_signal
 
 EXACT = ["0.00000001", "123456789.123456789012345678", "1E-8", "-0.5", "0", "42123.40", "0.1"]
 
@@ -119,8 +120,8 @@ def test_fills_update_their_order_and_the_day(recorder):
     intent = make_intent()
     recorder.record_intent(intent)
     cid = intent.client_order_id
-    recorder.record_fill(Fill(cid, "BTCUSDT", Side.BUY, Decimal("0.001"), Decimal("42000"), Decimal("0.0084"), T0, True, "entry"), trade_id="1")  # fmt: skip
-    recorder.record_fill(Fill(cid, "BTCUSDT", Side.BUY, Decimal("0.002"), Decimal("42003"), Decimal("0.0168"), T0 + 1, True, "entry"), trade_id="2", realized_pnl=Decimal("-1.25"))  # fmt: skip
+    recorder.record_fill(make_fill(cid, "0.001", "42000", "0.0084"), trade_id="1")
+    recorder.record_fill(make_fill(cid, "0.002", "42003", "0.0168", T0 + 1), trade_id="2", realized_pnl=Decimal("-1.2"))
 
     order = recorder.order_by_client_id(cid)
     assert order.filled_quantity == Decimal("0.003")
@@ -128,8 +129,8 @@ def test_fills_update_their_order_and_the_day(recorder):
     [day] = recorder.daily_pnl()
     assert (day.day, day.fill_count) == ("2024-01-01", 2)
     assert day.fees == Decimal("0.0252")
-    assert day.realized_pnl == Decimal("-1.25")
-    assert day.net_pnl == Decimal("-1.2752")
+    assert day.realized_pnl == Decimal("-1.2")
+    assert day.net_pnl == Decimal("-1.2252")
     assert [f.trade_id for f in recorder.fills(client_order_id=cid)] == ["2", "1"]
 
 
@@ -155,7 +156,8 @@ def test_funding_and_equity_fill_the_day_they_fall_in(recorder):
         Decimal("1002"),
         Decimal("1002"),
     )
-    assert [e.equity for e in recorder.equity_curve(end=T0 + 120_000)] == [Decimal(x) for x in ("1000", "998.5", "1001.25")]  # fmt: skip
+    first_day = recorder.equity_curve(end=T0 + 120_000)
+    assert [e.equity for e in first_day] == [Decimal("1000"), Decimal("998.5"), Decimal("1001.25")]
 
 
 def test_position_snapshots_and_the_open_positions_they_imply(recorder):
