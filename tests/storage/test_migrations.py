@@ -1,0 +1,81 @@
+"""The packaged migrations build exactly the schema the models describe, and running them again changes nothing."""
+
+from __future__ import annotations
+
+import tomllib
+from fnmatch import fnmatch
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+import ictbot
+from ictbot.storage import create_engine, upgrade_database
+from ictbot.storage.migrate import alembic_config
+from ictbot.storage.models import Base
+
+
+def schema(engine) -> list[str]:
+    with engine.connect() as connection:
+        return sorted(row[0] for row in connection.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")))
+
+
+def test_migrated_database_matches_the_models(db_url):
+    upgrade_database(db_url)
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_every_model_table_is_created_by_the_migration(db_url):
+    upgrade_database(db_url)
+    engine = create_engine(db_url)
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    engine.dispose()
+
+
+def test_upgrading_twice_is_a_no_op(db_url):
+    upgrade_database(db_url)
+    engine = create_engine(db_url)
+    first = schema(engine)
+    upgrade_database(db_url)
+    assert schema(engine) == first
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0001"
+    engine.dispose()
+
+
+def test_downgrade_to_nothing_and_back(db_url):
+    upgrade_database(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert inspect(engine).get_table_names() == ["alembic_version"]
+    upgrade_database(db_url)
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    engine.dispose()
+
+
+def test_sqlite_parent_directory_is_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a' / 'b' / 'ictbot.sqlite'}"
+    upgrade_database(url)
+    assert (tmp_path / "a" / "b" / "ictbot.sqlite").is_file()
+
+
+def test_every_file_the_migrations_need_at_runtime_is_package_data():
+    package = Path(ictbot.__file__).parent
+    pyproject = tomllib.loads((package.parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["ictbot"]
+    needed = [package / "storage" / "alembic.ini", *(package / "storage" / "migrations").rglob("*.py")]
+    assert len(needed) >= 3
+    for path in needed:
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch(relative, pattern) for pattern in patterns), f"{relative} is not shipped"
