@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
+from ictbot.ict._zones import ZoneSide
 from ictbot.ict.atr import AtrTracker
 from ictbot.ict.records import FairValueGap
 
@@ -36,10 +37,8 @@ class FvgDetector:
 
     __slots__ = (
         "_above",
-        "_above_key",
         "_atr",
         "_below",
-        "_below_key",
         "_prev",
         "_prev2",
         "changed",
@@ -66,22 +65,20 @@ class FvgDetector:
         self._atr = AtrTracker(atr_period) if min_atr_fraction > 0 else None
         self._prev: Candle | None = None
         self._prev2: Candle | None = None
-        self._below: list[list] = []  # bullish gaps: [gap, key]; a low ≤ key may change the gap
-        self._above: list[list] = []  # bearish gaps: [gap, key]; a high ≥ key may change the gap
-        self._below_key = -math.inf
-        self._above_key = math.inf
+        self._below = ZoneSide(1)  # bullish gaps, keyed by the price a low must reach to change them
+        self._above = ZoneSide(-1)  # bearish gaps, keyed by the price a high must reach
         self.changed: list[FairValueGap] = []
 
     @property
     def active(self) -> list[FairValueGap]:
-        return [entry[0] for entry in self._below + self._above]
+        return self._below.zones() + self._above.zones()
 
     def update(self, candle: Candle) -> list[FairValueGap]:
         self.changed = []
-        if candle.low <= self._below_key:
-            self._below_key = self._advance(self._below, candle, 1)
-        if candle.high >= self._above_key:
-            self._above_key = self._advance(self._above, candle, -1)
+        if candle.low <= self._below.trigger:
+            self._advance(self._below, candle, 1)
+        if candle.high >= self._above.trigger:
+            self._advance(self._above, candle, -1)
         threshold = self.min_size
         if self._atr is not None:
             atr = self._atr.update(candle.high, candle.low, candle.close)
@@ -97,8 +94,7 @@ class FvgDetector:
             and (not strict or middle.close > middle.open)
         ):
             gap = FairValueGap(1, candle.low, first.high, middle.open_time, candle.open_time)
-            self._below.append([gap, gap.top])
-            self._below_key = max(self._below_key, gap.top)
+            self._below.add(gap, gap.top)
             return [gap]
         if (
             candle.high < first.low
@@ -106,61 +102,48 @@ class FvgDetector:
             and (not strict or middle.close < middle.open)
         ):
             gap = FairValueGap(-1, first.low, candle.high, middle.open_time, candle.open_time)
-            self._above.append([gap, gap.bottom])
-            self._above_key = min(self._above_key, gap.bottom)
+            self._above.add(gap, gap.bottom)
             return [gap]
         return []
 
-    def _advance(self, entries: list[list], candle: Candle, direction: int) -> float:
-        """Advance every gap on one side that the candle reaches; return the side's new trigger key."""
+    def _advance(self, side: ZoneSide, candle: Candle, direction: int) -> None:
+        """Advance every gap on one side that the candle reaches."""
         t = candle.open_time
         by_close = self.invalidate_on == "close"
-        kept: list[list] = []
-        key_best = -math.inf if direction > 0 else math.inf
-        for entry in entries:
-            gap, key = entry
+        for entry in side.take_reached(candle.low if direction > 0 else candle.high):
+            gap = entry[2]
             top, bottom = gap.top, gap.bottom
             if direction > 0:
-                reached = candle.low <= key
-                if reached:
-                    depth = candle.low
-                    dead = candle.close < bottom if by_close else depth <= bottom
-                    fill = min((top - depth) / (top - bottom), 1.0)
-                    through = depth <= bottom
+                depth = candle.low
+                dead = candle.close < bottom if by_close else depth <= bottom
+                fill = min((top - depth) / (top - bottom), 1.0)
+                through = depth <= bottom
             else:
-                reached = candle.high >= key
-                if reached:
-                    depth = candle.high
-                    dead = candle.close > top if by_close else depth >= top
-                    fill = min((depth - bottom) / (top - bottom), 1.0)
-                    through = depth >= top
-            if reached:
-                changed = False
-                if gap.touched_at is None:
-                    gap.touched_at = t
-                    changed = True
-                if fill > gap.fill:
-                    gap.fill = fill
-                    changed = True
-                if through and gap.filled_at is None:
-                    gap.filled_at = t
-                if dead:
-                    gap.invalidated_at = t
-                    changed = True
-                if changed:
-                    self.changed.append(gap)
-                if dead:
-                    continue
-                key = (
-                    (max(depth, bottom) if direction > 0 else min(depth, top))
-                    if gap.fill < 1.0
-                    else (bottom if direction > 0 else top)
-                )
-                entry[1] = key
-            kept.append(entry)
-            key_best = max(key_best, entry[1]) if direction > 0 else min(key_best, entry[1])
-        entries[:] = kept
-        return key_best
+                depth = candle.high
+                dead = candle.close > top if by_close else depth >= top
+                fill = min((depth - bottom) / (top - bottom), 1.0)
+                through = depth >= top
+            changed = False
+            if gap.touched_at is None:
+                gap.touched_at = t
+                changed = True
+            if fill > gap.fill:
+                gap.fill = fill
+                changed = True
+            if through and gap.filled_at is None:
+                gap.filled_at = t
+            if dead:
+                gap.invalidated_at = t
+                changed = True
+            if changed:
+                self.changed.append(gap)
+            if dead:
+                continue
+            if gap.fill < 1.0:
+                key = max(depth, bottom) if direction > 0 else min(depth, top)
+            else:
+                key = bottom if direction > 0 else top
+            side.put_back(entry, key)
 
 
 @numba.njit(cache=True)

@@ -16,13 +16,13 @@ zone from its side, **invalidated** on a close (or wick) beyond its far side.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numba
 import numpy as np
 
 from ictbot.domain import Candle
+from ictbot.ict._zones import ZoneSide
 from ictbot.ict.records import BreakerBlock, OrderBlock, StructureBreak
 
 Anchor = Literal["last_opposite", "extreme"]
@@ -60,25 +60,23 @@ class OrderBlockDetector:
         self.zone = zone
         self.invalidate_on = invalidate_on
         self._seen: set[tuple[int, int]] = set()
-        self._below: list[list] = []  # bullish zones: [record, key]; a low ≤ key may change them
-        self._above: list[list] = []
-        self._below_key = -math.inf
-        self._above_key = math.inf
+        self._below = ZoneSide(1)  # bullish zones, keyed by the price a low must reach to change them
+        self._above = ZoneSide(-1)
         self.changed: list[OrderBlock | BreakerBlock] = []
 
     @property
     def active(self) -> list[OrderBlock | BreakerBlock]:
-        return [entry[0] for entry in self._below + self._above]
+        return self._below.zones() + self._above.zones()
 
     def update(
         self, candle: Candle, breaks: list[StructureBreak], origins: list[tuple[Candle, Candle]]
     ) -> list[OrderBlock | BreakerBlock]:
         self.changed = []
         born: list[OrderBlock | BreakerBlock] = []
-        if candle.low <= self._below_key:
-            self._below_key = self._advance(self._below, candle, 1, born)
-        if candle.high >= self._above_key:
-            self._above_key = self._advance(self._above, candle, -1, born)
+        if candle.low <= self._below.trigger:
+            self._advance(self._below, candle, 1, born)
+        if candle.high >= self._above.trigger:
+            self._advance(self._above, candle, -1, born)
         for brk, (extreme, opposite) in zip(breaks, origins, strict=True):
             source = opposite if self.anchor == "last_opposite" else extreme
             if (brk.direction, source.open_time) in self._seen:
@@ -91,47 +89,37 @@ class OrderBlockDetector:
             born.append(OrderBlock(brk.direction, top, bottom, source.open_time, candle.open_time))
         for zone in born:
             if zone.direction > 0:
-                self._below.append([zone, zone.top])
-                self._below_key = max(self._below_key, zone.top)
+                self._below.add(zone, zone.top)
             else:
-                self._above.append([zone, zone.bottom])
-                self._above_key = min(self._above_key, zone.bottom)
+                self._above.add(zone, zone.bottom)
         return born
 
-    def _advance(self, entries: list[list], candle: Candle, direction: int, born: list) -> float:
+    def _advance(self, side: ZoneSide, candle: Candle, direction: int, born: list) -> None:
         t = candle.open_time
         by_close = self.invalidate_on == "close"
-        kept: list[list] = []
-        best = -math.inf if direction > 0 else math.inf
-        for entry in entries:
-            zone = entry[0]
+        for entry in side.take_reached(candle.low if direction > 0 else candle.high):
+            zone, key = entry[2], entry[0]
             if direction > 0:
-                reached = candle.low <= entry[1]
-                dead = reached and ((candle.close if by_close else candle.low) < zone.bottom)
+                dead = (candle.close if by_close else candle.low) < zone.bottom
             else:
-                reached = candle.high >= entry[1]
-                dead = reached and ((candle.close if by_close else candle.high) > zone.top)
-            if reached:
-                is_ob = zone.kind == "ob"
-                touched = (zone.mitigated_at if is_ob else zone.retested_at) is None
-                if touched:
-                    if is_ob:
-                        zone.mitigated_at = t
-                    else:
-                        zone.retested_at = t
-                    entry[1] = zone.bottom if direction > 0 else zone.top
-                if dead:
-                    zone.invalidated_at = t
-                if touched or dead:
-                    self.changed.append(zone)
-                if dead:
-                    if is_ob:
-                        born.append(BreakerBlock(-direction, zone.top, zone.bottom, zone.formed_at, t))
-                    continue
-            kept.append(entry)
-            best = max(best, entry[1]) if direction > 0 else min(best, entry[1])
-        entries[:] = kept
-        return best
+                dead = (candle.close if by_close else candle.high) > zone.top
+            is_ob = zone.kind == "ob"
+            touched = (zone.mitigated_at if is_ob else zone.retested_at) is None
+            if touched:
+                if is_ob:
+                    zone.mitigated_at = t
+                else:
+                    zone.retested_at = t
+                key = zone.bottom if direction > 0 else zone.top
+            if dead:
+                zone.invalidated_at = t
+            if touched or dead:
+                self.changed.append(zone)
+            if dead:
+                if is_ob:
+                    born.append(BreakerBlock(-direction, zone.top, zone.bottom, zone.formed_at, t))
+                continue
+            side.put_back(entry, key)
 
 
 @numba.njit(cache=True)
