@@ -2,8 +2,9 @@
 
 Threading: the engine makes every write from **one dedicated writer thread** (a single-worker executor, e.g.
 ``loop.run_in_executor(recorder_executor, recorder.record_fill, fill)``), so the event loop never waits on disk and
-writes never race each other for SQLite's single write lock. Each write is one short transaction. Reads (the
-``RecordReader`` methods) may run from any thread, e.g. via ``asyncio.to_thread``; with WAL they never block the writer.
+records land in the order they happened. Each write is one short transaction that takes SQLite's write lock up front,
+so a second writer would wait, not fail. Reads (the ``RecordReader`` methods) may run from any thread, e.g. via
+``asyncio.to_thread``; each is one consistent snapshot and, with WAL, never blocks the writer.
 
 Writes that the venue or a restart may repeat are idempotent: signals (by the client order id they derive), intents
 (client order id), fills (venue trade id), funding (symbol and time), equity (time) and exact repeats of an order
