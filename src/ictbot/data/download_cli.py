@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
                         tf,
                         start_ms,
                         end_ms,
-                        source=source,  # type: ignore[arg-type]
+                        source=cast(Source, source),
                         store_dir=store_dir,
                         testnet=testnet,
                         rest_url=rest_url,
