@@ -84,7 +84,9 @@ def _prepare(settings: Settings, frames: list[CandleFrame], funding: dict[str, F
     specs = {s: symbol_spec(s, float(f.close[0])) for s, f in by_symbol.items()}
     portfolio = Portfolio(Decimal(str(settings.backtest.initial_equity_usdt)))
     bt = settings.backtest
-    broker = SimulatedBroker(specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, base.ms)
+    broker = SimulatedBroker(
+        specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, base.ms, settings.risk.leverage
+    )
     gate = RiskGate(settings.risk, specs)
     funding = {s: f for s, f in (funding or {}).items() if s in by_symbol}
     for symbol, schedule in funding.items():

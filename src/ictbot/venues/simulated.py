@@ -8,16 +8,21 @@ Fill model (documented in docs/architecture.md):
 * When one candle reaches both stop and target — or reaches the stop on the candle that filled the entry — the
   stop is assumed first (conservative: the finest data cannot say which came first). A target on the entry candle
   is not taken.
+* Isolated-margin liquidation: the risk gate keeps every stop before the liquidation price, so only a candle that
+  opens beyond the liquidation price liquidates; the position closes at that open (taker; at the bankruptcy price if
+  the open is beyond it) and, as on Binance, the rest of its margin is lost as a clearance fee: the trade loses
+  exactly its margin plus fees.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
 
 from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
+from ictbot.risk.liquidation import liquidation_price_at_leverage
 from ictbot.venues.symbols import SymbolSpec
 
 
@@ -25,6 +30,8 @@ from ictbot.venues.symbols import SymbolSpec
 class _Bracket:
     intent: OrderIntent
     filled: bool = False
+    entry_price: Decimal = Decimal(0)
+    liquidation: float = 0.0
 
 
 class SimulatedBroker:
@@ -35,9 +42,11 @@ class SimulatedBroker:
         taker_fee_rate: float,
         slippage_ticks: int,
         candle_ms: int,
+        leverage: int,
     ) -> None:
         self.specs = specs
         self.candle_ms = candle_ms
+        self.leverage = leverage
         self.maker_fee_rate = Decimal(str(maker_fee_rate))
         self.taker_fee_rate = Decimal(str(taker_fee_rate))
         self.slippage_ticks = slippage_ticks
@@ -103,6 +112,10 @@ class SimulatedBroker:
                     continue
                 fills.append(entry)
                 bracket.filled = True
+                bracket.entry_price = entry.price
+                bracket.liquidation = float(
+                    liquidation_price_at_leverage(entry.symbol, entry.side, entry.quantity, entry.price, self.leverage)
+                )
                 exit_fill = self._try_exit(bracket, candle, entry_candle=True)
             else:
                 exit_fill = self._try_exit(bracket, candle, entry_candle=False)
@@ -130,9 +143,13 @@ class SimulatedBroker:
         if intent.side is Side.BUY:
             stop_hit, target_hit = candle.low <= stop, candle.high >= float(intent.target)
             gapped = candle.open <= stop and not entry_candle
+            liquidated = gapped and candle.open <= bracket.liquidation
         else:
             stop_hit, target_hit = candle.high >= stop, candle.low <= float(intent.target)
             gapped = candle.open >= stop and not entry_candle
+            liquidated = gapped and candle.open >= bracket.liquidation
+        if liquidated:
+            return self._liquidation(bracket, candle)
         if stop_hit:
             base = Decimal(str(candle.open)) if gapped else intent.stop
             price = self._slipped(intent.symbol, base, exit_side)
@@ -140,6 +157,19 @@ class SimulatedBroker:
         if target_hit and not entry_candle:
             return self._fill(intent, exit_side, intent.target, candle.open_time, maker=True, reason="target")
         return None
+
+    def _liquidation(self, bracket: _Bracket, candle: Candle) -> Fill:
+        """Close at the open, but never beyond the bankruptcy price: an isolated loss stops at the margin."""
+        intent = bracket.intent
+        sign = intent.side.sign
+        bankruptcy = bracket.entry_price * (1 - Decimal(sign) / self.leverage)
+        opened = Decimal(str(candle.open))
+        price = self.specs[intent.symbol].round_price(max(opened, bankruptcy) if sign > 0 else min(opened, bankruptcy))
+        taker = self._fill(intent, intent.side.opposite, price, candle.open_time, maker=False, reason="liquidation")
+        margin = intent.quantity * bracket.entry_price / self.leverage
+        realized = (price - bracket.entry_price) * intent.quantity * intent.side.sign
+        clearance = max(Decimal(0), margin + realized)
+        return replace(taker, fee=taker.fee + clearance)
 
     def _slipped(self, symbol: str, price: Decimal, side: Side) -> Decimal:
         spec = self.specs[symbol]
