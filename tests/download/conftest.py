@@ -13,6 +13,7 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import numpy as np
 import pytest
 from aiohttp import web
 
@@ -23,6 +24,12 @@ from ictbot.exchange import LocalExchange
 DATA = Path(__file__).parent.parent / "data"
 LINK_ZIP = DATA / "LINKUSDT-1m-2023-02.zip"
 WARMUP = 3000
+
+
+def assert_same(a: CandleFrame, b: CandleFrame) -> None:
+    """Same open times and exactly the same OHLCV values."""
+    for name in ("open_time", "open", "high", "low", "close", "volume"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,7 @@ from ictbot.domain import Timeframe
 from ictbot.errors import DataError
 from ictbot.exchange import LocalExchange
 
-from .conftest import LINK_ZIP, DumpServer, PassingTime, RecordingClient, day_dump
-from .test_store import assert_same
+from .conftest import LINK_ZIP, DumpServer, PassingTime, RecordingClient, assert_same, day_dump
 
 M1 = Timeframe.M1
 PREFIX = "/data/futures/um"

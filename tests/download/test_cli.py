@@ -14,8 +14,7 @@ from ictbot.data.store import HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.exchange import LocalExchange
 
-from .conftest import LINK_ZIP, WARMUP, DumpServer
-from .test_store import assert_same
+from .conftest import LINK_ZIP, WARMUP, DumpServer, assert_same
 
 MONTH = "/data/futures/um/monthly/klines/LINKUSDT/1m/LINKUSDT-1m-2023-02.zip"
 

@@ -15,8 +15,7 @@ from ictbot.domain import Timeframe
 from ictbot.errors import VenueError
 from ictbot.exchange import LocalExchange
 
-from .conftest import WARMUP, PassingTime, RecordingClient
-from .test_store import assert_same
+from .conftest import WARMUP, PassingTime, RecordingClient, assert_same
 
 M1 = Timeframe.M1
 
@@ -29,8 +28,12 @@ async def test_pages_through_the_history_and_stores_exactly_the_closed_candles(
     tmp_path: Path, btc: CandleFrame, client: RecordingClient, passing_time: PassingTime
 ) -> None:
     store = HistoryStore(tmp_path)
-    report = await fetch(store, client, int(btc.open_time[0]), passing_time, page_limit=1000)
+    progress: list[tuple[int, int]] = []
+    report = await fetch(
+        store, client, int(btc.open_time[0]), passing_time, page_limit=1000, on_progress=lambda *p: progress.append(p)
+    )
     assert len(client.pages) == 3 and report.kline_requests == 3
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress) and progress[-1][0] == progress[-1][1]
     assert [p["startTime"] for p in client.pages] == [int(btc.open_time[i]) for i in (0, 1000, 2000)]
     assert report.added == WARMUP
     assert_same(store.read("BTCUSDT", M1), btc.slice(0, WARMUP))

@@ -13,14 +13,9 @@ from ictbot.data.store import HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError
 
-from .conftest import DATA
+from .conftest import DATA, assert_same
 
 M1 = Timeframe.M1
-
-
-def assert_same(a: CandleFrame, b: CandleFrame) -> None:
-    for name in ("open_time", "open", "high", "low", "close", "volume"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
 def test_candles_round_trip_in_one_file_per_month(tmp_path: Path, link: CandleFrame) -> None:
