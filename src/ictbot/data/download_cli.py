@@ -90,7 +90,10 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--to", help="End, exclusive (UTC); default: now (closed candles only).")
         ] = None,
         source: Annotated[
-            str, typer.Option("--source", help="auto: dumps for whole past days/months, REST for the rest.")
+            str,
+            typer.Option(
+                "--source", help="auto (bulk dumps for whole past days and months, REST for the rest), rest, bulk."
+            ),
         ] = "auto",
         store_dir: Annotated[Path, typer.Option("--store", help="History store directory.")] = DEFAULT_STORE,
         testnet: Annotated[bool, typer.Option("--testnet", help="Binance futures testnet (REST only).")] = False,
