@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ictbot.candles.aggregate import resample
 from ictbot.config import Settings, load_settings
+from ictbot.data.download_cli import register as register_download_command
 from ictbot.data.frame import CandleFrame, iso
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
@@ -158,3 +159,4 @@ def data_resample(
 
 
 register_ict_command(app)
+register_download_command(app)
