@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ictbot.backtest.funding import sibling_schedule
 from ictbot.backtest.runner import run_backtest, run_backtest_stepwise
 from ictbot.candles.book import CandleBook
-from ictbot.candles.schedule import emission_schedule
+from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import load_settings
 from ictbot.data.frame import CandleFrame
 from ictbot.data.loaders import load_candles
@@ -50,6 +50,11 @@ def test_other_timeframes_and_a_gappy_series(data_dir):
     _assert_same(fast, run_backtest_stepwise(s, [btc]))
 
 
+def _scheduled(frame: CandleFrame, timeframes: set[Timeframe]) -> dict[int, list]:
+    schedule = EmissionSchedule(frame, timeframes)
+    return schedule.candles(schedule.plan())
+
+
 def _book_emissions(frame: CandleFrame, timeframes: set[Timeframe]) -> dict[int, list]:
     book = CandleBook([frame.symbol or "X"], timeframes)
     out = {}
@@ -64,7 +69,7 @@ def _book_emissions(frame: CandleFrame, timeframes: set[Timeframe]) -> dict[int,
 def test_emission_schedule_equals_the_incremental_book(data_dir, timeframes):
     for name in ("XRP_ETH-1m.feather", "SOL_USDT_USDT-1m-futures.feather"):
         frame = load_candles(data_dir / name).slice(0, 6000)
-        assert emission_schedule(frame, timeframes) == _book_emissions(frame, timeframes)
+        assert _scheduled(frame, timeframes) == _book_emissions(frame, timeframes)
 
 
 @settings(max_examples=40, deadline=None)
@@ -77,4 +82,4 @@ def test_emission_schedule_equals_the_book_for_any_gaps(steps, start):
     close = 100 + np.sin(np.arange(len(times)))
     frame = CandleFrame(times.astype(np.int64), close, close + 1, close - 1, close, np.ones(len(times)), Timeframe.M1)
     timeframes = {Timeframe.M3, Timeframe.M15, Timeframe.H1}
-    assert emission_schedule(frame, timeframes) == _book_emissions(frame, timeframes)
+    assert _scheduled(frame, timeframes) == _book_emissions(frame, timeframes)

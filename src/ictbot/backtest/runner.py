@@ -18,13 +18,14 @@ import numpy as np
 
 from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.pipeline import DAY_MS, Pipeline
-from ictbot.candles.schedule import emission_schedule
+from ictbot.candles.schedule import Emission, EmissionSchedule
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.domain import Candle, OrderIntent, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate
+from ictbot.strategy.base import Strategy
 from ictbot.strategy.registry import build_strategy
 from ictbot.venues.simulated import SimulatedBroker
 from ictbot.venues.symbols import SymbolSpec, symbol_spec
@@ -152,20 +153,19 @@ def run_backtest(
     symbols = list(run.by_symbol)
     frames_in_order = [run.by_symbol[s] for s in symbols]
     merged = _MergedTimeline(frames_in_order)
-    schedules = [emission_schedule(f, set(pipeline.strategy.timeframes)) for f in frames_in_order]
+    emissions = [_emissions(pipeline.strategy, s, f) for s, f in zip(symbols, frames_in_order, strict=True)]
     wanted = np.zeros(merged.size, dtype=bool)
     wanted[0] = True
     day = merged.time // DAY_MS
     wanted[1:] |= day[1:] != day[:-1]
     for j, frame in enumerate(frames_in_order):
-        wanted[merged.position[j][list(schedules[j])]] = True
+        wanted[merged.position[j][list(emissions[j])]] = True
         schedule = run.funding.get(symbols[j])
         if schedule is not None:
             first = np.searchsorted(frame.open_time, schedule.times, "left")
             wanted[merged.position[j][first[first < len(frame)]]] = True
     next_wanted = _next_true(wanted)
     broker_next = [merged.size] * len(symbols)
-    rows = [f.columns_as_lists() for f in frames_in_order]
     segments: list[tuple[int, Decimal, tuple[tuple[int, Decimal, Decimal], ...]]] = []
     reported = 0
     k = 0
@@ -173,8 +173,7 @@ def run_backtest(
         j, i = int(merged.symbol[k]), int(merged.index[k])
         symbol, frame = symbols[j], frames_in_order[j]
         pipeline.marks.update(merged.marks_before(k, pipeline.portfolio, symbols))
-        ot, o, h, lo, c, v = rows[j]
-        pipeline.process(symbol, Candle(ot[i], o[i], h[i], lo[i], c[i], v[i]), schedules[j].get(i, ()))
+        pipeline.process(symbol, frame.candle(i), emissions[j].get(i, ()))
         nxt = pipeline.broker.next_action(symbol, frame.open_time, frame.low, frame.high, i + 1)
         broker_next[j] = int(merged.position[j][nxt]) if nxt < len(frame) else merged.size
         segments.append(_snapshot(k, pipeline.portfolio, symbols))
@@ -187,6 +186,13 @@ def run_backtest(
     pipeline.marks.update(merged.marks_before(merged.size, pipeline.portfolio, symbols))
     equity, exposed = merged.equity_curve(segments, [f.close for f in frames_in_order])
     return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
+
+
+def _emissions(strategy: Strategy, symbol: str, frame: CandleFrame) -> dict[int, list[Emission]]:
+    """The strategy candles each base candle releases, limited to those the strategy asks for when it can plan."""
+    schedule = EmissionSchedule(frame, set(strategy.timeframes))
+    plan_replay = getattr(strategy, "plan_replay", None)
+    return schedule.candles(schedule.plan(plan_replay(symbol, schedule) if plan_replay is not None else None))
 
 
 def _tagged(symbol: str, frame: CandleFrame) -> Iterator[tuple[int, str, Candle]]:
