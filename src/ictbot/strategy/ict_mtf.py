@@ -14,25 +14,25 @@ Long setup (shorts mirror it):
    is the nearest buy-side liquidity above that pays at least ``min_reward_risk``, otherwise ``reward_risk`` R.
 
 Every signal carries snapshots of the detector records that justified it.
+
+Live (and in ``run_backtest_stepwise``) the detectors run incrementally in ``IctState``. A backtest calls
+``plan_replay`` first; the strategy then reads every timeframe's detectors as of each candle from an ``IctTimeline``
+(``ict_replay``) and is visited only on the entry candles where a structure break follows a same-direction sweep
+within the window, the only candles that can produce a signal. Tests prove both give the same signals.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
+import numpy as np
+
+from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import IctMtfSettings
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 from ictbot.ict.records import FairValueGap, LiquidityLevel, OrderBlock, StructureBreak, Swing
 from ictbot.ict.state import IctState
-
-
-@dataclass(slots=True)
-class _Sweep:
-    direction: int  # +1: sell-side swept (bullish), −1: buy-side swept (bearish)
-    at: int
-    extreme: float
-    evidence: object
+from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, record_sweeps
 
 
 class IctMtfStrategy:
@@ -41,28 +41,36 @@ class IctMtfStrategy:
     def __init__(self, settings: IctMtfSettings) -> None:
         self.settings = settings
         self._states: dict[tuple[str, Timeframe], IctState] = {}
-        self._sweeps: dict[str, list[_Sweep]] = {}
+        self._sweeps: dict[str, list[Sweep]] = {}
+        self._replays: dict[str, Replay] = {}
 
     @property
     def timeframes(self) -> frozenset[Timeframe]:
         return self.settings.timeframes
 
+    def plan_replay(self, symbol: str, schedule: EmissionSchedule) -> dict[Timeframe, np.ndarray]:
+        """Backtest only: read the detectors from timelines; only entry candles that can signal need a visit."""
+        replay = self._replays[symbol] = Replay(self.settings, schedule)
+        none = np.empty(0, dtype=np.int64)
+        return {tf: replay.candidates if tf is self.settings.entry_timeframe else none for tf in self.timeframes}
+
     def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+        replay = self._replays.get(symbol)
+        if replay is not None:
+            if timeframe is not self.settings.entry_timeframe:
+                return []
+            state, records, sweeps, bias = replay.at(candle)
+            return self._signals(symbol, state, records, candle, sweeps, bias)
         state = self._state(symbol, timeframe)
         records = state.update(candle)
         if timeframe is not self.settings.entry_timeframe:
             return []
         sweeps = self._sweeps.setdefault(symbol, [])
-        self._record_sweeps(state, records, candle, sweeps)
+        record_sweeps(state, records, candle, sweeps)
         horizon = candle.open_time - self.settings.sweep_window_candles * timeframe.ms
         sweeps[:] = [s for s in sweeps if s.at >= horizon]
-        signals = []
-        for brk in records:
-            if isinstance(brk, StructureBreak) and brk.known_at == candle.open_time:
-                signal = self._setup(symbol, state, brk, records, candle, sweeps)
-                if signal is not None:
-                    signals.append(signal)
-        return signals
+        bias = [self._state(symbol, tf) for tf in self.settings.bias_timeframes]
+        return self._signals(symbol, state, records, candle, sweeps, bias)
 
     def _state(self, symbol: str, timeframe: Timeframe) -> IctState:
         key = (symbol, timeframe)
@@ -71,28 +79,37 @@ class IctMtfStrategy:
             state = self._states[key] = IctState(timeframe, self.settings.detectors())
         return state
 
-    def _record_sweeps(self, state: IctState, records: list, candle: Candle, sweeps: list[_Sweep]) -> None:
-        t = candle.open_time
-        for record in records:
-            if isinstance(record, LiquidityLevel) and record.swept_at == t:
-                side = -record.direction  # a sell-side level swept is bullish
-                extreme = candle.low if side > 0 else candle.high
-                sweeps.append(_Sweep(side, t, extreme, copy.copy(record)))
-        for swing, side in ((state.swing_low, 1), (state.swing_high, -1)):
-            if swing is None or swing.known_at >= t:
-                continue
-            level = swing.price
-            if (side > 0 and candle.low < level < candle.close) or (side < 0 and candle.high > level > candle.close):
-                extreme = candle.low if side > 0 else candle.high
-                sweeps.append(_Sweep(side, t, extreme, copy.copy(swing)))
+    def _signals(
+        self,
+        symbol: str,
+        state: DetectorState,
+        records: list,
+        candle: Candle,
+        sweeps: list[Sweep],
+        bias: list[DetectorState],
+    ) -> list[Signal]:
+        signals = []
+        for brk in records:
+            if isinstance(brk, StructureBreak) and brk.known_at == candle.open_time:
+                signal = self._setup(symbol, state, bias, brk, records, candle, sweeps)
+                if signal is not None:
+                    signals.append(signal)
+        return signals
 
     def _setup(
-        self, symbol: str, state: IctState, brk: StructureBreak, records: list, candle: Candle, sweeps: list[_Sweep]
+        self,
+        symbol: str,
+        state: DetectorState,
+        bias: list[DetectorState],
+        brk: StructureBreak,
+        records: list,
+        candle: Candle,
+        sweeps: list[Sweep],
     ) -> Signal | None:
         s = self.settings
         direction = brk.direction
         matching = [sw for sw in sweeps if sw.direction == direction]
-        if not matching or not self._trend_agrees(symbol, direction):
+        if not matching or not all(b.trend == direction for b in bias):
             return None
         if s.killzones_only and state.killzone is None:
             return None
@@ -102,7 +119,7 @@ class IctMtfStrategy:
             return None
         side = Side.BUY if direction > 0 else Side.SELL
         entry = zone.top if direction > 0 else zone.bottom
-        if s.require_discount and not self._priced_right(symbol, direction, entry):
+        if s.require_discount and not self._priced_right(bias, direction, entry):
             return None
         far = min(sweep.extreme, zone.bottom) if direction > 0 else max(sweep.extreme, zone.top)
         stop = far - direction * entry * s.stop_buffer_pct / 100
@@ -128,17 +145,14 @@ class IctMtfStrategy:
             evidence=evidence,
         )
 
-    def _trend_agrees(self, symbol: str, direction: int) -> bool:
-        return all(self._state(symbol, tf).trend == direction for tf in self.settings.bias_timeframes)
-
-    def _priced_right(self, symbol: str, direction: int, entry: float) -> bool:
+    def _priced_right(self, bias: list[DetectorState], direction: int, entry: float) -> bool:
         """Longs buy in the discount half of the highest bias timeframe's dealing range, shorts sell in premium."""
-        highest = max(self.settings.bias_timeframes, key=lambda tf: tf.ms)
-        leg = self._state(symbol, highest).dealing_range
+        timeframes = self.settings.bias_timeframes
+        leg = bias[timeframes.index(max(timeframes, key=lambda tf: tf.ms))].dealing_range
         return leg is not None and (not leg.in_premium(entry) if direction > 0 else leg.in_premium(entry))
 
     def _entry_zone(
-        self, state: IctState, records: list, direction: int, since: int, now: int
+        self, state: DetectorState, records: list, direction: int, since: int, now: int
     ) -> FairValueGap | OrderBlock | None:
         allowed = self.settings.entry_zone
         if allowed in ("fvg", "fvg_or_ob"):
@@ -157,7 +171,7 @@ class IctMtfStrategy:
                 return blocks[-1]
         return None
 
-    def _target(self, state: IctState, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
+    def _target(self, state: DetectorState, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
         s = self.settings
         if s.target == "liquidity":
             levels: list[LiquidityLevel | Swing] = [lvl for lvl in state.liquidity_levels if lvl.direction == direction]
