@@ -31,6 +31,7 @@ class _Rows:
         self.columns = table.columns
         self._lists = [table.columns[name].tolist() for name in self.names]
         self._lifecycle = [i for i, name in enumerate(self.names) if name in LIFECYCLE_FIELDS]
+        self._positional = self.names == [f.name for f in fields(table.record_type)]
         self.known = table.columns["known_at"]
         self.direction = table.columns["direction"]
         ends = [table.columns[n] for n in self.names if n in ("invalidated_at", "swept_at", "broken_at")]
@@ -44,15 +45,19 @@ class _Rows:
         for i in self._lifecycle:
             if values[i] == NOT_YET or values[i] > now:
                 values[i] = None
+        if self._positional:
+            return self.record_type(*values)
         return self.record_type(**dict(zip(self.names, values, strict=True)))
 
-    def alive(self, now: int) -> np.ndarray:
+    def alive(self, now: int, formed_since: int | None = None) -> np.ndarray:
         """Rows known by ``now`` and not retired by then, buy-side / bullish first, each in creation order."""
         known = int(np.searchsorted(self.known, now, "right"))
-        rows = np.arange(known)
-        if self.end is not None:
-            end = self.end[:known]
-            rows = rows[(end == NOT_YET) | (end > now)]
+        keep = (
+            np.ones(known, dtype=bool) if self.end is None else (self.end[:known] == NOT_YET) | (self.end[:known] > now)
+        )
+        if formed_since is not None:
+            keep &= self.columns["formed_at"][:known] >= formed_since
+        rows = np.flatnonzero(keep)
         return rows[np.argsort(-self.direction[rows], kind="stable")]
 
 
@@ -100,6 +105,7 @@ _EVENT_GROUPS = (
     (("sessions", "known_at"),),
 )
 _TABLES = ("swings", "structure", "fvgs", "breakers", "order_blocks", "liquidity", "sessions")
+_FVG_TABLE = _TABLES.index("fvgs")
 
 
 class IctTimeline:
@@ -114,7 +120,7 @@ class IctTimeline:
         self.open_time = frame.open_time
         self._times = frame.open_time.tolist()
         self._events = self._index_events()
-        self._killzone = self._killzones()
+        self._killzone: list[str | None] | None = None
         self._swing_known = {d: self.rows["swings"].known[self.rows["swings"].direction == d] for d in (1, -1)}
         self._swing_row = {d: np.flatnonzero(self.rows["swings"].direction == d) for d in (1, -1)}
         self._lowest: _RangeExtreme | None = None
@@ -176,33 +182,36 @@ class IctTimeline:
         time, table, row = self._events
         lo, hi = np.searchsorted(time, now, "left"), np.searchsorted(time, now, "right")
         out: list[Record] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[int, int]] = set()
+        gaps = []
         for t, r in zip(table[lo:hi].tolist(), row[lo:hi].tolist(), strict=True):
-            name = _TABLES[t]
-            if (name, r) not in seen:
-                seen.add((name, r))
-                out.append(self._record(name, r, i))
+            if (t, r) not in seen:
+                seen.add((t, r))
+                out.append(self.rows[_TABLES[t]].record(r, now))
+                if t == _FVG_TABLE:
+                    gaps.append((len(out) - 1, r))
+        if gaps:
+            fills = self._fills(np.array([r for _, r in gaps], dtype=np.int64), i).tolist()
+            for (position, _), fill in zip(gaps, fills, strict=True):
+                out[position].fill = fill
         return out
 
     def alive(self, name: str, i: int) -> list[Record]:
-        now = self._times[i] if i >= 0 else -1
-        return [self._record(name, r, i) for r in self.rows[name].alive(now).tolist()] if i >= 0 else []
+        if i < 0:
+            return []
+        now = self._times[i]
+        rows = self.rows[name]
+        return [rows.record(r, now) for r in rows.alive(now).tolist()]
 
-    def _record(self, name: str, row: int, i: int) -> Record:
-        record = self.rows[name].record(row, self._times[i])
-        if isinstance(record, FairValueGap):
-            record.fill = float(self._fills(np.array([row]), i)[0])
-        return record
-
-    def fvgs(self, i: int) -> list[FairValueGap]:
+    def fvgs(self, i: int, formed_since: int | None = None) -> list[FairValueGap]:
+        """Gaps not yet invalidated after candle ``i`` (only those formed at or after ``formed_since`` if given)."""
         if i < 0:
             return []
         gaps = self.rows["fvgs"]
-        alive = gaps.alive(self._times[i])
         now = self._times[i]
-        fills = self._fills(alive, i).tolist()
+        alive = gaps.alive(now, formed_since)
         out = []
-        for row, fill in zip(alive.tolist(), fills, strict=True):
+        for row, fill in zip(alive.tolist(), self._fills(alive, i).tolist(), strict=True):
             gap = gaps.record(row, now)
             gap.fill = fill
             out.append(gap)
@@ -230,6 +239,8 @@ class IctTimeline:
         return fills
 
     def killzone(self, i: int) -> str | None:
+        if self._killzone is None:
+            self._killzone = self._killzones()  # on first use: New York times cost a zone lookup per hour
         return self._killzone[i] if i >= 0 else None
 
     def dealing_range(self, i: int) -> DealingRange | None:
@@ -279,6 +290,10 @@ class IctView:
     @property
     def fvgs(self) -> list[FairValueGap]:
         return self.timeline.fvgs(self.index)
+
+    def fvgs_formed_since(self, since: int) -> list[FairValueGap]:
+        """``fvgs`` limited to gaps formed at or after ``since``: builds only the records asked for."""
+        return self.timeline.fvgs(self.index, since)
 
     @property
     def active_order_blocks(self) -> list:

@@ -32,7 +32,7 @@ from ictbot.config import IctMtfSettings
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 from ictbot.ict.records import FairValueGap, LiquidityLevel, OrderBlock, StructureBreak, Swing
 from ictbot.ict.state import IctState
-from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, record_sweeps
+from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, recent_gaps, record_sweeps
 
 
 class IctMtfStrategy:
@@ -158,7 +158,7 @@ class IctMtfStrategy:
         if allowed in ("fvg", "fvg_or_ob"):
             gaps = [
                 g
-                for g in state.fvgs
+                for g in recent_gaps(state, since)
                 if g.direction == direction and g.formed_at >= since and g.known_at <= now and g.filled_at is None
             ]
             if gaps:

@@ -4,7 +4,8 @@
 entry candle it gives what the live path would hold at that moment: the entry timeframe's state and records, the
 sweeps still inside the window, and each bias timeframe's state after exactly the bias candles the book emits before
 that entry candle (so same-time closes keep the book's finest-first order). ``candidates`` lists the entry candles
-where a structure break follows a same-direction sweep within the window; no other entry candle can signal.
+where a structure break follows a same-direction sweep within the window and every bias trend agrees with it; no
+other entry candle can signal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import IctMtfSettings
 from ictbot.domain import Candle
-from ictbot.ict.records import LiquidityLevel
+from ictbot.ict.records import FairValueGap, LiquidityLevel
 from ictbot.ict.state import IctState
 from ictbot.ict.timeline import IctTimeline, IctView
 
@@ -48,6 +49,11 @@ def record_sweeps(state: DetectorState, records: list, candle: Candle, sweeps: l
         if (side > 0 and candle.low < level < candle.close) or (side < 0 and candle.high > level > candle.close):
             extreme = candle.low if side > 0 else candle.high
             sweeps.append(Sweep(side, t, extreme, copy.copy(swing)))
+
+
+def recent_gaps(state: DetectorState, since: int) -> list[FairValueGap]:
+    """Active gaps, at least those formed at or after ``since``; a timeline view builds only those records."""
+    return state.fvgs_formed_since(since) if isinstance(state, IctView) else state.fvgs
 
 
 class Replay:
@@ -87,6 +93,8 @@ class Replay:
         at = np.searchsorted(self.entry.open_time, breaks.known)
         last = np.where(breaks.direction > 0, self._last_sweep[1][at], self._last_sweep[-1][at])
         swept = (last >= 0) & (self.entry.open_time[np.maximum(last, 0)] >= self._horizon[at])
+        for timeline, seen in self._bias:
+            swept &= np.where(seen[at] >= 0, timeline.tables.trend[np.maximum(seen[at], 0)], 0) == breaks.direction
         return np.unique(at[swept])
 
 
