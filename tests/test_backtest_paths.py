@@ -1,4 +1,8 @@
-"""The batch-scheduled backtest and the candle-by-candle path (the live engine's) give identical results."""
+"""The batch-scheduled backtest and the candle-by-candle path (the live engine's) give identical results.
+
+The ICT strategy reads its detectors from timelines and is visited only where it can signal in ``run_backtest``, and
+runs ``IctState`` on every candle in ``run_backtest_stepwise``; signals (with their evidence), fills, trades,
+rejections and equity must not differ."""
 
 import numpy as np
 import pytest
@@ -48,6 +52,66 @@ def test_other_timeframes_and_a_gappy_series(data_dir):
     fast = run_backtest(s, [btc])
     assert fast.trades
     _assert_same(fast, run_backtest_stepwise(s, [btc]))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"killzones_only": True, "entry_zone": "ob", "target": "r_multiple", "swing_length": 3},
+        {"entry_timeframe": "3m", "bias_timeframes": ["15m", "1h", "4h"], "sweep_window_candles": 30,
+         "entry_zone": "fvg", "require_discount": False},
+    ],
+)  # fmt: skip
+def test_ict_strategy_variants_read_from_timelines_equal_the_incremental_detectors(data_dir, variant):
+    frames = [load_candles(data_dir / f"{n}_USDT_USDT-1m-futures.feather") for n in ("BTC", "ETH", "SOL")]
+    s = load_settings(symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"], strategy={"name": "ict_mtf", **variant})
+    fast = run_backtest(s, frames)
+    assert len(fast.signals) >= 10 and fast.trades
+    _assert_same(fast, run_backtest_stepwise(s, frames))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"swing_length": 2, "entry_timeframe": "1m", "bias_timeframes": ["3m", "15m"], "require_discount": False},
+        {"swing_length": 3, "entry_timeframe": "3m", "bias_timeframes": ["15m"], "require_discount": False,
+         "min_stop_pct": 0.05},
+    ],
+)  # fmt: skip
+def test_ict_strategy_on_a_gappy_series(data_dir, variant):
+    gappy = load_candles(data_dir / "XRP_ETH-1m.feather")
+    s = load_settings(symbols=[gappy.symbol], strategy={"name": "ict_mtf", **variant})
+    fast = run_backtest(s, [gappy])
+    assert len(fast.signals) >= 10 and fast.trades
+    _assert_same(fast, run_backtest_stepwise(s, [gappy]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.lists(st.integers(min_value=-60, max_value=60), min_size=300, max_size=1500),
+    skips=st.lists(st.sampled_from([1] * 20 + [2, 4, 11]), min_size=1500, max_size=1500),
+    start=st.integers(min_value=0, max_value=2 * 1440),
+    require_discount=st.booleans(),
+    killzones_only=st.booleans(),
+)
+def test_ict_strategy_on_generated_series_equals_the_incremental_path(
+    steps, skips, start, require_discount, killzones_only
+):
+    n = len(steps)
+    close = 100_000 + np.cumsum(steps) * 0.5
+    open_ = np.concatenate(([100_000.0], close[:-1]))
+    wick = np.abs(np.array(steps[::-1], dtype=float)) * 0.3
+    times = 1_710_036_000_000 + (start + np.cumsum(skips[:n])) * 60_000
+    frame = CandleFrame(
+        times.astype(np.int64), open_, np.maximum(open_, close) + wick, np.minimum(open_, close) - wick[::-1], close,
+        np.ones(n), Timeframe.M1, symbol="BTCUSDT",
+    )  # fmt: skip
+    strategy = {
+        "name": "ict_mtf", "entry_timeframe": "1m", "bias_timeframes": ["3m", "5m"], "swing_length": 2,
+        "require_discount": require_discount, "killzones_only": killzones_only, "min_stop_pct": 0.01,
+    }  # fmt: skip
+    s = load_settings(symbols=["BTCUSDT"], strategy=strategy)
+    _assert_same(run_backtest(s, [frame]), run_backtest_stepwise(s, [frame]))
 
 
 def _scheduled(frame: CandleFrame, timeframes: set[Timeframe]) -> dict[int, list]:
