@@ -73,8 +73,35 @@ def local_times(open_time: np.ndarray) -> np.ndarray:
     if hours.size == 0:
         return open_time.copy()
     firsts = np.flatnonzero(np.diff(hours, prepend=hours[0] - 1))  # open times are sorted, so hours are too
-    offsets = np.array([utc_offset_ms(int(hours[i]) * _HOUR_MS) for i in firsts], dtype=np.int64)
+    offsets = _hour_offsets(hours[firsts])
     return open_time + np.repeat(offsets, np.diff(np.append(firsts, hours.size)))
+
+
+# New York's clock changes are months apart, so one offset at both ends of a shorter span holds all through it.
+_STEADY_HOURS = 60 * 24
+
+
+def _hour_offsets(hours: np.ndarray) -> np.ndarray:
+    """UTC offsets of sorted distinct UTC hours, looked up only around the clock changes (bisection)."""
+    out = np.empty(hours.shape[0], dtype=np.int64)
+
+    def offset(i: int) -> int:
+        return utc_offset_ms(int(hours[i]) * _HOUR_MS)
+
+    def fill(lo: int, hi: int, at_lo: int, at_hi: int) -> None:
+        if at_lo == at_hi and hours[hi] - hours[lo] <= _STEADY_HOURS:
+            out[lo : hi + 1] = at_lo
+        elif hi - lo <= 1:
+            out[lo], out[hi] = at_lo, at_hi
+        else:
+            mid = (lo + hi) // 2
+            at_mid = offset(mid)
+            fill(lo, mid, at_lo, at_mid)
+            fill(mid, hi, at_mid, at_hi)
+
+    last = hours.shape[0] - 1
+    fill(0, last, offset(0), offset(last))
+    return out
 
 
 def killzone_of(open_time: int, killzones: tuple[Killzone, ...] = DEFAULT_KILLZONES) -> str | None:
