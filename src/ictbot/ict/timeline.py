@@ -73,14 +73,14 @@ class _RangeExtreme:
             self._levels.append(take(prev[:-width], prev[width:]))
             width *= 2
 
-    def __call__(self, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-        """Extreme over ``start … stop`` inclusive (``start ≤ stop``)."""
+    def __call__(self, start: np.ndarray, stop: int) -> np.ndarray:
+        """Extreme over each ``start … stop`` inclusive (``start ≤ stop``)."""
         out = np.empty(start.shape[0], dtype=np.float64)
         level = np.floor(np.log2(stop - start + 1)).astype(np.int64)
-        for k in np.unique(level).tolist():
+        for k in set(level.tolist()):
             pick = level == k
             values = self._levels[k]
-            out[pick] = self._take(values[start[pick]], values[stop[pick] - (1 << k) + 1])
+            out[pick] = self._take(values[start[pick]], values[stop - (1 << k) + 1])
         return out
 
 
@@ -123,6 +123,7 @@ class IctTimeline:
         self._killzone: list[str | None] | None = None
         self._swing_known = {d: self.rows["swings"].known[self.rows["swings"].direction == d] for d in (1, -1)}
         self._swing_row = {d: np.flatnonzero(self.rows["swings"].direction == d) for d in (1, -1)}
+        self._gap_start = np.searchsorted(frame.open_time, self.rows["fvgs"].known, "left") + 1
         self._lowest: _RangeExtreme | None = None
         self._highest: _RangeExtreme | None = None
 
@@ -176,16 +177,19 @@ class IctTimeline:
             names[(zone.start <= minute) & (minute < zone.end)] = zone.name
         return names.tolist()
 
-    def records_at(self, i: int) -> list[Record]:
-        """Records that became known at candle ``i`` or took a lifecycle step there (a deeper fill alone is no step)."""
+    def records_at(self, i: int, only: tuple[str, ...] = _TABLES) -> list[Record]:
+        """Records that became known at candle ``i`` or took a lifecycle step there (a deeper fill alone is no step).
+
+        ``only`` names the ``IctTables`` tables to include, for callers that need one kind of record."""
         now = self._times[i]
         time, table, row = self._events
         lo, hi = np.searchsorted(time, now, "left"), np.searchsorted(time, now, "right")
+        wanted = {_TABLES.index(name) for name in only}
         out: list[Record] = []
         seen: set[tuple[int, int]] = set()
         gaps = []
         for t, r in zip(table[lo:hi].tolist(), row[lo:hi].tolist(), strict=True):
-            if (t, r) not in seen:
+            if t in wanted and (t, r) not in seen:
                 seen.add((t, r))
                 out.append(self.rows[_TABLES[t]].record(r, now))
                 if t == _FVG_TABLE:
@@ -219,22 +223,19 @@ class IctTimeline:
 
     def _fills(self, rows: np.ndarray, i: int) -> np.ndarray:
         """Each gap's deepest re-entry so far: the fill ``FvgDetector`` tracks, from the extreme since it was known."""
-        gaps = self.rows["fvgs"]
-        start = np.searchsorted(self.open_time, gaps.known[rows], "left") + 1
         fills = np.zeros(rows.shape[0], dtype=np.float64)
+        start = self._gap_start[rows]
         later = start <= i
         if not later.any():
             return fills
-        if self._lowest is None:
+        if self._lowest is None or self._highest is None:
             self._lowest = _RangeExtreme(self.frame.low, np.minimum)
             self._highest = _RangeExtreme(self.frame.high, np.maximum)
-        assert self._highest is not None
         rows, start = rows[later], start[later]
-        stop = np.full(rows.shape[0], i, dtype=np.int64)
-        top, bottom = gaps.columns["top"][rows], gaps.columns["bottom"][rows]
-        bullish = gaps.direction[rows] > 0
-        depth = np.where(bullish, self._lowest(start, stop), self._highest(start, stop))
-        reached = np.where(bullish, (top - depth) / (top - bottom), (depth - bottom) / (top - bottom))
+        columns = self.rows["fvgs"].columns
+        top, bottom, bullish = columns["top"][rows], columns["bottom"][rows], columns["direction"][rows] > 0
+        low, high = self._lowest(start, i), self._highest(start, i)
+        reached = np.where(bullish, (top - low) / (top - bottom), (high - bottom) / (top - bottom))
         fills[later] = np.maximum(np.minimum(reached, 1.0), 0.0)
         return fills
 

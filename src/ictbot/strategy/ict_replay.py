@@ -80,8 +80,7 @@ class Replay:
         i = entry.index_of(candle.open_time)
         sweeps: list[Sweep] = []
         for k in sorted({int(last[i]) for last in self._last_sweep.values() if self._in_window(last[i], i)}):
-            past = entry.at(k)
-            record_sweeps(past, past.records, entry.frame.candle(k), sweeps)
+            record_sweeps(entry.at(k), entry.records_at(k, only=("liquidity",)), entry.frame.candle(k), sweeps)
         view = entry.at(i)
         return view, view.records, sweeps, [timeline.at(int(seen[i])) for timeline, seen in self._bias]
 
