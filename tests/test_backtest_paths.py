@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ictbot.backtest import runner
 from ictbot.backtest.funding import sibling_schedule
 from ictbot.backtest.runner import run_backtest, run_backtest_stepwise
 from ictbot.candles.book import CandleBook
@@ -17,6 +18,7 @@ from ictbot.config import load_settings
 from ictbot.data.frame import CandleFrame
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
+from ictbot.strategy.ict_mtf import IctMtfStrategy
 
 
 def _assert_same(fast, stepwise):
@@ -84,6 +86,31 @@ def test_ict_strategy_on_a_gappy_series(data_dir, variant):
     fast = run_backtest(s, [gappy])
     assert len(fast.signals) >= 10 and fast.trades
     _assert_same(fast, run_backtest_stepwise(s, [gappy]))
+
+
+class _VisitedOnEveryCandle:
+    """The ICT strategy reading timelines, but asking to be visited on every candle instead of its candidates."""
+
+    def __init__(self, inner: IctMtfStrategy) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.timeframes = inner.timeframes
+
+    def plan_replay(self, symbol, schedule):
+        self.inner.plan_replay(symbol, schedule)
+        return {}
+
+    def on_candle(self, symbol, timeframe, candle):
+        return self.inner.on_candle(symbol, timeframe, candle)
+
+
+def test_skipped_entry_candles_could_not_have_signalled(data_dir, monkeypatch):
+    frames = [load_candles(data_dir / f"{n}_USDT_USDT-1m-futures.feather") for n in ("BTC", "ETH")]
+    s = load_settings(symbols=["BTCUSDT", "ETHUSDT"], strategy={"name": "ict_mtf", "require_discount": False})
+    planned = run_backtest(s, frames)
+    assert len(planned.signals) >= 10
+    monkeypatch.setattr(runner, "build_strategy", lambda settings: _VisitedOnEveryCandle(IctMtfStrategy(settings)))
+    _assert_same(planned, run_backtest(s, frames))
 
 
 @settings(max_examples=25, deadline=None)
