@@ -1,9 +1,10 @@
 """Backtest = replaying history through the pipeline as fast as the CPU allows.
 
 ``run_backtest`` knows the whole history up front, so it computes the candle book's emissions in batch
-(``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes, the broker
-can fill or cancel, a UTC day or a funding time begins. Every other candle would change nothing but the marks, so the
-equity curve is filled in for them afterwards. ``run_backtest_stepwise`` feeds every candle through the incremental
+(``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes (only those
+the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a UTC day or a funding
+time begins. Every other candle would change nothing but the marks, so the equity curve is filled in for them
+afterwards. ``run_backtest_stepwise`` feeds every candle through the incremental
 candle book, exactly as the live engine does; tests prove both give identical signals, fills and trades.
 """
 
@@ -191,7 +192,7 @@ def run_backtest(
 def _emissions(strategy: Strategy, symbol: str, frame: CandleFrame) -> dict[int, list[Emission]]:
     """The strategy candles each base candle releases, limited to those the strategy asks for when it can plan."""
     schedule = EmissionSchedule(frame, set(strategy.timeframes))
-    plan_replay = getattr(strategy, "plan_replay", None)
+    plan_replay = getattr(strategy, "plan_replay", None)  # the optional ``PlannedStrategy`` extension
     return schedule.candles(schedule.plan(plan_replay(symbol, schedule) if plan_replay is not None else None))
 
 

@@ -5,7 +5,7 @@ A backtest knows its candles up front. Instead of feeding ``IctState`` one candl
 as ``IctState`` after ``update(candle_i)`` — trend, dealing range, swing high/low, active gaps, blocks, breakers,
 resting liquidity, killzone, and the records that became known or took a lifecycle step at that candle — with every
 lifecycle field later than candle i blanked, so nothing from the future leaks into what a strategy sees. Tests hold
-it equal to ``IctState`` after every candle on real data.
+it equal to ``IctState`` after every candle on real and generated data.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ import numpy as np
 from ictbot.data.frame import CandleFrame
 from ictbot.ict.batch import NOT_YET, RecordTable, detect_frame
 from ictbot.ict.config import IctConfig
-from ictbot.ict.records import LIFECYCLE_FIELDS, FairValueGap, Record, Swing
+from ictbot.ict.records import (
+    LIFECYCLE_FIELDS,
+    BreakerBlock,
+    FairValueGap,
+    LiquidityLevel,
+    OrderBlock,
+    Record,
+    Swing,
+)
 from ictbot.ict.sessions import local_times
 from ictbot.ict.structure import DealingRange
 
@@ -37,9 +45,6 @@ class _Rows:
         ends = [table.columns[n] for n in self.names if n in ("invalidated_at", "swept_at", "broken_at")]
         self.end = np.max(np.stack(ends), axis=0) if ends else None  # the step that retires the record (-1: none)
 
-    def __len__(self) -> int:
-        return self.known.shape[0]
-
     def record(self, row: int, now: int) -> Record:
         values = [column[row] for column in self._lists]
         for i in self._lifecycle:
@@ -52,9 +57,9 @@ class _Rows:
     def alive(self, now: int, formed_since: int | None = None) -> np.ndarray:
         """Rows known by ``now`` and not retired by then, buy-side / bullish first, each in creation order."""
         known = int(np.searchsorted(self.known, now, "right"))
-        keep = (
-            np.ones(known, dtype=bool) if self.end is None else (self.end[:known] == NOT_YET) | (self.end[:known] > now)
-        )
+        keep = np.ones(known, dtype=bool)
+        if self.end is not None:
+            keep &= (self.end[:known] == NOT_YET) | (self.end[:known] > now)
         if formed_since is not None:
             keep &= self.columns["formed_at"][:known] >= formed_since
         rows = np.flatnonzero(keep)
@@ -127,9 +132,6 @@ class IctTimeline:
         self._lowest: _RangeExtreme | None = None
         self._highest: _RangeExtreme | None = None
 
-    def __len__(self) -> int:
-        return len(self.frame)
-
     def at(self, i: int) -> IctView:
         """The state after candle ``i`` (``-1``: before the first candle)."""
         return IctView(self, i)
@@ -151,7 +153,7 @@ class IctTimeline:
         """``known_at`` and price of every kept swing high (+1) or low (−1), in confirmation order."""
         return self._swing_known[direction], self.rows["swings"].columns["top"][self._swing_row[direction]]
 
-    def _index_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _index_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (time, table, row) at which a record became known or stepped, sorted in ``records_at`` order."""
         parts = []
         for group, steps in enumerate(_EVENT_GROUPS):
@@ -200,7 +202,8 @@ class IctTimeline:
                 out[position].fill = fill
         return out
 
-    def alive(self, name: str, i: int) -> list[Record]:
+    def alive(self, name: str, i: int) -> list:
+        """Records of one table known and not retired after candle ``i``, as ``IctState`` lists them."""
         if i < 0:
             return []
         now = self._times[i]
@@ -241,7 +244,7 @@ class IctTimeline:
 
     def killzone(self, i: int) -> str | None:
         if self._killzone is None:
-            self._killzone = self._killzones()  # on first use: New York times cost a zone lookup per hour
+            self._killzone = self._killzones()  # on first use: most strategies never ask
         return self._killzone[i] if i >= 0 else None
 
     def dealing_range(self, i: int) -> DealingRange | None:
@@ -297,15 +300,16 @@ class IctView:
         return self.timeline.fvgs(self.index, since)
 
     @property
-    def active_order_blocks(self) -> list:
+    def active_order_blocks(self) -> list[OrderBlock]:
         return self.timeline.alive("order_blocks", self.index)
 
     @property
-    def breakers(self) -> list:
+    def breakers(self) -> list[BreakerBlock]:
         return self.timeline.alive("breakers", self.index)
 
     @property
-    def liquidity_levels(self) -> list:
+    def liquidity_levels(self) -> list[LiquidityLevel]:
+        """Levels neither swept nor broken."""
         return self.timeline.alive("liquidity", self.index)
 
     @property

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ictbot.domain import Candle, Signal, Timeframe
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ictbot.candles.schedule import EmissionSchedule
 
 
 class Strategy(Protocol):
@@ -20,3 +25,15 @@ class Strategy(Protocol):
     def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
         """Called once per closed candle of each declared timeframe, finest timeframe first."""
         ...
+
+
+class PlannedStrategy(Strategy, Protocol):
+    """Optional: a strategy that can use a backtest's foreknowledge of the history to skip candles.
+
+    ``run_backtest`` calls ``plan_replay`` once per symbol before the first candle, with every candle each timeframe
+    will close; the strategy returns, per timeframe, the indices (into ``schedule.streams[tf].frame``) of the candles
+    it still needs through ``on_candle``. A timeframe left out gets every candle. Whatever it skips must not change
+    its signals: the live engine and ``run_backtest_stepwise`` never call ``plan_replay``.
+    """
+
+    def plan_replay(self, symbol: str, schedule: EmissionSchedule) -> dict[Timeframe, np.ndarray]: ...

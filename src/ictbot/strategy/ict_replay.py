@@ -64,7 +64,7 @@ class Replay:
         entry = schedule.streams[settings.entry_timeframe]
         self.entry = IctTimeline(entry.frame, config)
         timelines = {tf: IctTimeline(schedule.streams[tf].frame, config) for tf in set(settings.bias_timeframes)}
-        # Bias candles the book emits before each entry candle (a later book position, or a coarser tie).
+        # The last bias candle the book emits before each entry candle (on a tie the finer entry candle comes first).
         self._bias = [
             (timelines[tf], np.searchsorted(schedule.streams[tf].book_order, entry.book_order, "left") - 1)
             for tf in settings.bias_timeframes
