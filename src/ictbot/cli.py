@@ -112,9 +112,42 @@ def _with_symbols(settings: Settings, frames: list[CandleFrame]) -> Settings:
 
 
 @app.command()
-def run(config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None) -> None:
-    """Run the bot on its configuration. Until the live engine lands this backtests the bundled sample."""
-    backtest(data=None, symbol=None, config=config, start=None, end=None, out=None)
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (demos, scripts).")] = None,
+) -> None:
+    """Run the bot. The default is offline: the local exchange replays the bundled sample, paper account."""
+    import asyncio
+    import signal
+
+    from ictbot.runtime.engine import Engine
+    from ictbot.runtime.operations import DataDirLock, setup_logging
+    from ictbot.storage import open_recorder
+
+    try:
+        settings = load_settings(config)
+        lock = DataDirLock(settings.data_dir)
+        lock.acquire()
+    except IctbotError as exc:
+        raise _fail(exc) from None
+    log_file = setup_logging(settings.data_dir)
+    console.print(f"Logging to {log_file}; press Ctrl-C to stop.", highlight=False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if duration is not None:
+            loop.call_later(duration, stop.set)
+        await Engine(settings, open_recorder(settings.database_url)).run(stop)
+
+    try:
+        asyncio.run(main())
+    except IctbotError as exc:
+        raise _fail(exc) from None
+    finally:
+        lock.release()
 
 
 @data_app.command("info")

@@ -151,6 +151,14 @@ class ApiSettings(_Section):
     token: SecretStr | None = None
 
 
+class ReplaySettings(_Section):
+    """The embedded default: the local exchange replaying history in-process (``mode: replay``)."""
+
+    data: list[Path] = Field(default_factory=list, description="candle files to replay; empty = the bundled sample")
+    speed: float = Field(60.0, gt=0, description="multiple of real time (60 = one 1m candle per second)")
+    warmup: int = Field(300, ge=1, description="candles already closed when the replay starts (REST backfill)")
+
+
 _yaml_values: ContextVar[dict[str, Any] | None] = ContextVar("ictbot_yaml_values", default=None)
 
 
@@ -168,6 +176,8 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     venue: VenueSettings = VenueSettings()
     api: ApiSettings = ApiSettings()
+    replay: ReplaySettings = ReplaySettings()
+    data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
     database_url: str = "sqlite:///ictbot-data/ictbot.sqlite"
 
     @property

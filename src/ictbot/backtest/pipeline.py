@@ -7,16 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Protocol
 
 from ictbot.backtest.funding import FundingSchedule
 from ictbot.candles.book import CandleBook
-from ictbot.domain import Candle, OrderIntent, Signal, Timeframe
+from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio
-from ictbot.risk.gate import AccountView, RiskGate
+from ictbot.risk.gate import AccountView, Rejection, RiskGate
 from ictbot.strategy.base import Strategy
 from ictbot.venues.simulated import SimulatedBroker
 
 DAY_MS = 86_400_000
+
+
+class PipelineListener(Protocol):
+    """Observers of what the pipeline decides (the recorder, metrics); they never influence it."""
+
+    def on_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None: ...
+
+    def on_fill(self, fill: Fill) -> None: ...
 
 
 class Pipeline:
@@ -42,6 +51,15 @@ class Pipeline:
         self._day = -1
         self._day_start_equity = portfolio.initial_equity
         self.intents: dict[str, OrderIntent] = {}
+        self.listeners: list[PipelineListener] = []
+
+    def warm_up(self, symbol: str, candle: Candle) -> bool:
+        """Feed a historical candle to the candle book and the strategy only: detectors learn, nothing trades."""
+        closed = self.book.add(symbol, candle)
+        for timeframe, htf_candle in closed:
+            if timeframe in self._strategy_timeframes:
+                self.strategy.on_candle(symbol, timeframe, htf_candle)
+        return bool(closed)
 
     def on_base_candle(self, symbol: str, candle: Candle) -> bool:
         """Process one closed base candle; returns ``False`` when it was already seen (never processed twice)."""
@@ -60,6 +78,8 @@ class Pipeline:
         for fill in self.broker.on_candle(symbol, candle):
             intent = self.intents.get(fill.client_order_id)
             self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
+            for listener in self.listeners:
+                listener.on_fill(fill)
         self.marks[symbol] = candle.close
         day = candle.open_time // DAY_MS
         if day != self._day:
@@ -72,6 +92,8 @@ class Pipeline:
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
                     self.broker.submit(intent)
+                for listener in self.listeners:
+                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
 
     def equity(self) -> Decimal:
         return self.portfolio.equity(self.marks)

@@ -1,0 +1,5 @@
+"""``python -m ictbot`` is the ``ictbot`` command."""
+
+from ictbot.cli import app
+
+app()

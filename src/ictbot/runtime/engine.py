@@ -1,0 +1,369 @@
+"""The live engine: the backtest's pipeline, fed by a venue's kline stream, as supervised stages.
+
+Stages: ``market-data`` (the kline WebSocket), ``pipeline`` (closed candles → candle book → strategy → risk gate →
+broker → portfolio, with REST backfill of any gap), ``venue-check`` (the venue answers), ``heartbeat`` (readiness
+every few seconds, one log line a minute). Orders go to the simulated account (paper) — the same matching rules as
+the backtester — so a replay of history and a backtest of the same candles make the same trades.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from decimal import Decimal
+
+from ictbot.backtest.pipeline import Pipeline
+from ictbot.config import Settings
+from ictbot.data.frame import iso
+from ictbot.data.loaders import load_candles
+from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
+from ictbot.errors import ConfigError
+from ictbot.exchange.server import LocalExchange
+from ictbot.portfolio.ledger import Portfolio
+from ictbot.risk.gate import Rejection, RiskGate
+from ictbot.runtime.clock import Clock, WallClock
+from ictbot.runtime.counters import Counters
+from ictbot.runtime.health import Health
+from ictbot.runtime.heartbeat import HeartbeatMonitor
+from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
+from ictbot.sample import sample_path
+from ictbot.storage import OrderState, Recorder
+from ictbot.strategy.registry import build_strategy
+from ictbot.venues.binance import BinanceMarketData, ClosedKline
+from ictbot.venues.simulated import SimulatedBroker
+from ictbot.venues.symbols import SymbolSpec
+
+log = logging.getLogger("ictbot.engine")
+BASE = Timeframe.M1
+VENUE_CHECK_S = 10.0
+
+
+class ReplayClock:
+    """Market time of an in-process replay: ``now_ms`` is the replayed time, ``sleep`` lasts market seconds."""
+
+    def __init__(self, exchange: LocalExchange, speed: float) -> None:
+        self._exchange = exchange
+        self._speed = speed
+
+    def now_ms(self) -> int:
+        return int(self._exchange.replay.now)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self._speed)
+
+
+class _Recording:
+    """Pipeline listener that counts and records decisions and fills, writing from one thread in arrival order."""
+
+    def __init__(self, recorder: Recorder | None, counters: Counters, latencies: deque[int]) -> None:
+        self._recorder = recorder
+        self._counters = counters
+        self._latencies = latencies
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-recorder")
+        self.arrived_ns = 0
+
+    def on_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
+        self._counters.signal()
+        if isinstance(decision, Rejection):
+            self._counters.rejection(decision.reason)
+            log.info(
+                "signal %s %s rejected: %s (%s)", signal.symbol, signal.side.value, decision.reason, decision.detail
+            )
+        else:
+            self._counters.order()
+            self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
+            log.info(
+                "order %s %s %s %s @ %s stop %s target %s — %s",
+                decision.client_order_id,
+                decision.symbol,
+                decision.side.value,
+                decision.quantity,
+                decision.price,
+                decision.stop,
+                decision.target,
+                signal.reason,
+            )
+        self._write(self._record_decision, signal, decision)
+
+    def on_fill(self, fill: Fill) -> None:
+        self._counters.fill()
+        log.info("fill %s %s %s %s @ %s (%s)", fill.client_order_id, fill.symbol, fill.side.value, fill.quantity,
+                 fill.price, fill.reason)  # fmt: skip
+        self._write(self._record_fill, fill)
+
+    def record(self, method: Callable[..., object], *args: object) -> None:
+        self._write(method, *args)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def _write(self, method: Callable[..., object], *args: object) -> None:
+        if self._recorder is not None:
+            self._writer.submit(_logged, method, *args)
+
+    def _record_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
+        assert self._recorder is not None
+        self._recorder.record_signal(signal, decision)
+        if isinstance(decision, OrderIntent):
+            self._recorder.record_intent(decision)
+            self._recorder.record_order_transition(decision.client_order_id, OrderState.ACKNOWLEDGED)
+
+    def _record_fill(self, fill: Fill) -> None:
+        assert self._recorder is not None
+        if fill.reason != "entry":
+            exit_id = f"{fill.client_order_id}-{fill.reason}"
+            order_type = "LIMIT" if fill.reason == "target" else "STOP_MARKET"
+            purpose = {"target": "take_profit", "stop": "stop_loss"}.get(fill.reason, "exit")
+            self._recorder.record_exit_intent(
+                exit_id, fill.symbol, fill.side, order_type, purpose=purpose, quantity=fill.quantity,
+                parent_client_order_id=fill.client_order_id, at=fill.time,
+            )  # fmt: skip
+            fill = replace(fill, client_order_id=exit_id)
+        self._recorder.record_fill(fill)
+
+
+def _logged(method: Callable[..., object], *args: object) -> None:
+    try:
+        method(*args)
+    except Exception:
+        log.exception("recording %s failed; trading continues", getattr(method, "__name__", method))
+
+
+class Engine:
+    """One bot: settings → venue → supervised pipeline. ``run`` returns after ``stop`` is set, cleanly."""
+
+    def __init__(
+        self, settings: Settings, recorder: Recorder | None = None, restart: RestartPolicy | None = None
+    ) -> None:
+        if settings.mode == "backtest":
+            raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
+        if settings.mode == "live":
+            raise ConfigError(
+                "mode: live needs order execution on Binance, which is not available yet; use mode: replay (the local "
+                "exchange) or mode: paper (Binance market data, simulated account)"
+            )
+        self.settings = settings
+        self.recorder = recorder
+        self._restart = restart
+        self.counters = Counters()
+        self.latencies: deque[int] = deque(maxlen=100_000)
+        self.exchange: LocalExchange | None = None
+        self.market: BinanceMarketData | None = None
+        self.pipeline: Pipeline | None = None
+        self.health: Health | None = None
+        self.supervisor: Supervisor | None = None
+        self.clock: Clock = WallClock()
+        self.ready = asyncio.Event()
+        self._recording = _Recording(recorder, self.counters, self.latencies)
+        self._last_equity_time = -1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._start()
+            await stop.wait()
+        finally:
+            await self._shutdown()
+
+    async def _start(self) -> None:
+        s = self.settings
+        if s.mode == "replay":
+            frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
+            self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
+            self.clock = ReplayClock(self.exchange, s.replay.speed)
+            config = self.exchange.ccxt_config()
+            log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
+                     self.exchange.rest_url)  # fmt: skip
+        else:
+            config = {"options": {"defaultType": "future"}}
+            if s.venue.testnet:
+                config["sandbox"] = True
+        self.market = BinanceMarketData(config)
+        specs = await self._check_symbols(await self.market.load_markets())
+        self.pipeline = self._build_pipeline(specs)
+        self._build_supervision()
+        await self._warm_up()
+        if self.recorder is not None:
+            self._recording.record(self.recorder.start_run, s)
+        await self.supervisor.start()
+        if self.exchange is not None:
+            self.exchange.start_clock(s.replay.speed)
+        log.info(
+            "running %s on %s (%s), strategy %s on %s; heartbeat every minute",
+            s.mode, ", ".join(s.symbols), "local exchange" if self.exchange else "Binance", s.strategy.name,
+            ", ".join(tf.value for tf in sorted(s.timeframes, key=lambda t: t.ms)),
+        )  # fmt: skip
+        self.ready.set()
+
+    @property
+    def _speed(self) -> float:
+        """Market seconds per wall second."""
+        return self.settings.replay.speed if self.exchange is not None else 1.0
+
+    def _build_supervision(self) -> None:
+        """Stages, readiness and the heartbeat, all on the market clock. ``scale`` keeps wall-clock cadences (one
+        heartbeat line a minute, a venue check every 10 s) when a replay runs faster than real time."""
+        s = self.settings
+        streams = [(symbol, tf) for symbol in s.symbols for tf in sorted({BASE, *s.timeframes}, key=lambda t: t.ms)]
+        scale = self._speed
+        venue_every_s = VENUE_CHECK_S * scale
+        self.supervisor = Supervisor(self.clock, counters=self.counters, on_escalate=self._escalate)
+        self.health = Health(self.supervisor, streams, venue_timeout_s=3 * venue_every_s)
+        self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
+        restart = self._restart or RestartPolicy(
+            window_s=300 * scale, initial_backoff_s=1 * scale, max_backoff_s=60 * scale
+        )
+        candle_s = BASE.ms / 1000
+        self.supervisor.add("market-data", self._stream_stage, restart=restart, beat_timeout_s=3 * candle_s)
+        self.supervisor.add("pipeline", self._pipeline_stage, restart=restart, beat_timeout_s=3 * candle_s)
+        self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
+        check_s = min(5 * scale, candle_s / 2)
+        monitor = HeartbeatMonitor(self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s)
+        self.supervisor.add("heartbeat", monitor.run, restart=restart, beat_timeout_s=3 * check_s)
+
+    async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
+        """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""
+        s = self.settings
+        unknown = [symbol for symbol in s.symbols if symbol not in venue_specs]
+        if unknown:
+            raise ConfigError(
+                f"symbols: {', '.join(unknown)} not traded on the venue (USDT-M perpetuals); "
+                f"check the spelling, e.g. {', '.join(sorted(venue_specs)[:5])}"
+            )
+        cap = Decimal(str(s.risk.max_notional_usdt))
+        assert self.market is not None
+        for symbol in s.symbols:
+            spec = venue_specs[symbol]
+            [last] = (await self.market.closed_candles(symbol, BASE, None, 2))[-1:] or [None]
+            price = Decimal(str(last.close)) if last else Decimal(0)
+            smallest = max(spec.min_notional, spec.min_qty * price)
+            if cap < smallest:
+                raise ConfigError(
+                    f"risk.max_position_margin_usdt × risk.leverage = {cap} USDT cannot buy the smallest {symbol} "
+                    f"order ({smallest:.2f} USDT at {price}); raise the margin or leverage, or remove {symbol} from "
+                    "symbols"
+                )
+        return {symbol: venue_specs[symbol] for symbol in s.symbols}
+
+    def _build_pipeline(self, specs: dict[str, SymbolSpec]) -> Pipeline:
+        s = self.settings
+        bt = s.backtest
+        broker = SimulatedBroker(
+            specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage
+        )
+        portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)))
+        pipeline = Pipeline(s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio)
+        pipeline.listeners.append(self._recording)
+        return pipeline
+
+    async def _warm_up(self) -> None:
+        """Closed history through the candle book and the strategy (no trading), so detectors start informed."""
+        assert self.market is not None and self.pipeline is not None
+        limit = self.settings.replay.warmup if self.exchange else 1000
+        for symbol in self.settings.symbols:
+            candles = await self.market.closed_candles(symbol, BASE, None, min(limit, 1500))
+            for candle in candles:
+                self.pipeline.warm_up(symbol, candle)
+            self._mark_fresh(symbol)
+            log.info("%s: warmed up on %d closed %s candles", symbol, len(candles), BASE)
+
+    def _mark_fresh(self, symbol: str) -> None:
+        """Tell readiness about the newest closed candle of every stream of ``symbol`` the book holds."""
+        assert self.pipeline is not None and self.health is not None
+        now = self.clock.now_ms()
+        for tf in {BASE, *self.settings.timeframes}:
+            closed = self.pipeline.book.closed(symbol, tf)
+            if closed.shape[1]:
+                self.health.mark_candle(symbol, tf, int(closed[0, -1]), now)
+
+    async def _stream_stage(self, ctx: StageContext) -> None:
+        assert self.market is not None
+        self.market.closed.put_nowait(None)  # wakes the pipeline stage, which then checks for a gap
+        await self.market.stream(self.settings.symbols, BASE, ctx.beat)
+
+    async def _pipeline_stage(self, ctx: StageContext) -> None:
+        assert self.market is not None and self.pipeline is not None
+        while True:
+            try:
+                item = await asyncio.wait_for(self.market.closed.get(), timeout=1.0)
+            except TimeoutError:  # nothing arrived: still alive; a stale stream shows in readiness instead
+                ctx.beat()
+                continue
+            ctx.beat()
+            if item is None:
+                continue
+            await self._backfill_gap(item)
+            self._process(item.symbol, item.candle, item.arrived_ns)
+
+    async def _backfill_gap(self, kline: ClosedKline) -> None:
+        """Fetch by REST any base candle missed before this one (a reconnect, a stall), oldest first."""
+        assert self.market is not None and self.pipeline is not None
+        last = self.pipeline.book.last_open_time(kline.symbol)
+        if last is None or kline.candle.open_time <= last + BASE.ms:
+            return
+        missing = await self.market.closed_candles(kline.symbol, BASE, last + BASE.ms, 1500)
+        recovered = [c for c in missing if last < c.open_time < kline.candle.open_time]
+        missed = (kline.candle.open_time - last) // BASE.ms - 1
+        log.warning(
+            "%s: %d candle(s) missed before %s, %d recovered by REST",
+            kline.symbol,
+            missed,
+            iso(kline.candle.open_time),
+            len(recovered),
+        )
+        for candle in recovered:
+            self._process(kline.symbol, candle, time.perf_counter_ns())
+
+    def _process(self, symbol: str, candle: Candle, arrived_ns: int) -> None:
+        assert self.pipeline is not None and self.health is not None
+        self._recording.arrived_ns = arrived_ns
+        before = self.pipeline.book.last_open_time(symbol)
+        if not self.pipeline.on_base_candle(symbol, candle):
+            return
+        now = self.clock.now_ms()
+        for tf in {BASE, *self.settings.timeframes}:
+            last = self.pipeline.book.closed(symbol, tf)
+            if last.shape[1] and (before is None or last[0, -1] + tf.ms > before):
+                open_time = int(last[0, -1])
+                if open_time + tf.ms == candle.open_time + BASE.ms:
+                    self.counters.candle(symbol, tf)
+                    self.health.mark_candle(symbol, tf, open_time, now)
+                    if tf is self.settings.strategy.entry_timeframe:
+                        log.info("%s %s candle %s closed at %s", symbol, tf, iso(open_time), last[4, -1])
+        if candle.open_time != self._last_equity_time and self.recorder is not None:
+            self._last_equity_time = candle.open_time
+            self._recording.record(self.recorder.record_equity, candle.open_time + BASE.ms, self.pipeline.equity())
+
+    async def _venue_stage(self, ctx: StageContext) -> None:
+        assert self.market is not None and self.health is not None
+        symbol = self.settings.symbols[0]
+        while True:
+            try:
+                await self.market.market_time(symbol)
+                self.health.mark_venue_ok(self.clock.now_ms())
+            except Exception as exc:  # any failure to reach the venue is what this check reports
+                self.health.mark_venue_error(self.clock.now_ms(), str(exc))
+                log.warning("venue unreachable: %s", exc)
+            ctx.beat()
+            await self.clock.sleep(VENUE_CHECK_S * self._speed)
+
+    def _escalate(self, name: str, exc: BaseException) -> None:
+        assert self.pipeline is not None
+        self.pipeline.gate.halt(f"stage {name} keeps crashing: {exc}")
+        log.error("trading HALTED: stage %s keeps crashing (%s)", name, exc)
+
+    async def _shutdown(self) -> None:
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+        if self.market is not None:
+            await self.market.close()
+        if self.exchange is not None:
+            await self.exchange.stop()
+        if self.recorder is not None:
+            self._recording.record(self.recorder.stop_run, "stopped")
+        self._recording.close()
+        log.info("stopped cleanly")

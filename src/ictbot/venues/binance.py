@@ -1,0 +1,130 @@
+"""Binance USDT-M market data through ccxt (async REST + WebSocket), for live, paper and replay modes.
+
+ccxt's kline stream keeps every update of the forming candle but drops Binance's ``x`` (closed) flag; the client
+below keeps ccxt's parsing and adds exactly that, so the engine acts on a candle the moment Binance closes it.
+Base URLs come from the caller, so the same code talks to Binance, its testnet, or the local exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import ccxt.pro
+
+from ictbot.domain import Candle, Timeframe
+from ictbot.errors import VenueError
+from ictbot.venues.symbols import SymbolSpec
+
+log = logging.getLogger("ictbot.venue")
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedKline:
+    """A closed candle as it arrived, with the local time of arrival (``time.perf_counter_ns``) for latency."""
+
+    symbol: str
+    timeframe: Timeframe
+    candle: Candle
+    arrived_ns: int
+
+
+class _ClosedKlineClient(ccxt.pro.binanceusdm):
+    """ccxt's Binance USDT-M client that also reports each kline update carrying ``x: true``."""
+
+    def __init__(self, config: dict[str, Any], on_closed: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(config)
+        self._on_closed = on_closed
+
+    def handle_ohlcv(self, client: Any, message: dict) -> None:
+        super().handle_ohlcv(client, message)
+        kline = message.get("k") or {}
+        if message.get("e") == "kline" and kline.get("x"):
+            self._on_closed(kline)
+
+
+class BinanceMarketData:
+    """Closed klines for symbols × one timeframe, REST backfill, filters and the venue clock."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.closed: asyncio.Queue[ClosedKline] = asyncio.Queue()
+        self.client = _ClosedKlineClient({"enableRateLimit": True, **config}, self._push)
+        self._markets: dict[str, dict[str, Any]] = {}
+
+    async def load_markets(self) -> dict[str, SymbolSpec]:
+        """Filters of every USDT-M perpetual, keyed by Binance symbol id (``BTCUSDT``)."""
+        try:
+            markets = await self.client.load_markets()
+        except ccxt.BaseError as exc:
+            raise VenueError(f"cannot load Binance markets ({exc}); check the venue URLs and the network") from exc
+        self._markets = {m["id"]: m for m in markets.values() if m.get("swap") and m.get("linear")}
+        return {market_id: _spec(market) for market_id, market in self._markets.items()}
+
+    async def market_time(self, symbol: str) -> int:
+        """The venue's market clock (``premiumIndex.time``), which decides whether a candle has closed."""
+        index = await self.client.fapiPublicGetPremiumIndex({"symbol": symbol})
+        return int(index["time"])
+
+    async def closed_candles(self, symbol: str, timeframe: Timeframe, since: int | None, limit: int) -> list[Candle]:
+        """Closed candles from ``since`` (or the newest ``limit``) via REST; the forming candle is left out."""
+        rows = await self.client.fetch_ohlcv(self._unified(symbol), timeframe.binance, since=since, limit=limit)
+        now = await self.market_time(symbol)
+        return [
+            Candle(int(t), float(o), float(h), float(lo), float(c), float(v))
+            for t, o, h, lo, c, v in rows
+            if int(t) + timeframe.ms <= now
+        ]
+
+    async def stream(self, symbols: list[str], timeframe: Timeframe, beat: Callable[[], None]) -> None:
+        """Keep the kline subscriptions alive; closed klines land in ``self.closed``. Returns only by raising."""
+        subscriptions = [[self._unified(s), timeframe.binance] for s in symbols]
+        while True:
+            await self.client.watch_ohlcv_for_symbols(subscriptions)
+            beat()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def _push(self, kline: dict[str, Any]) -> None:
+        arrived = time.perf_counter_ns()
+        candle = Candle(
+            int(kline["t"]),
+            float(kline["o"]),
+            float(kline["h"]),
+            float(kline["l"]),
+            float(kline["c"]),
+            float(kline["v"]),
+        )
+        self.closed.put_nowait(ClosedKline(str(kline["s"]), Timeframe.parse(kline["i"]), candle, arrived))
+
+    def _unified(self, symbol: str) -> str:
+        market = self._markets.get(symbol)
+        if market is None:
+            raise VenueError(f"{symbol} is not a Binance USDT-M perpetual; fix `symbols` in the settings")
+        return market["symbol"]
+
+
+def _spec(market: dict[str, Any]) -> SymbolSpec:
+    """Filters from the raw exchangeInfo entry ccxt keeps in ``market['info']``."""
+    filters = {f["filterType"]: f for f in market["info"].get("filters", [])}
+    price = filters.get("PRICE_FILTER", {})
+    lot = filters.get("LOT_SIZE", {})
+    market_lot = filters.get("MARKET_LOT_SIZE", lot)
+    notional = filters.get("MIN_NOTIONAL", {})
+    percent = filters.get("PERCENT_PRICE", {})
+    return SymbolSpec(
+        symbol=market["id"],
+        tick_size=Decimal(price.get("tickSize", "0.01")),
+        step_size=Decimal(lot.get("stepSize", "0.001")),
+        min_qty=Decimal(lot.get("minQty", "0.001")),
+        min_notional=Decimal(notional.get("notional", "5")),
+        max_qty=Decimal(lot.get("maxQty", "1000000")),
+        market_max_qty=Decimal(market_lot.get("maxQty", "1000000")),
+        percent_up=Decimal(percent.get("multiplierUp", "1.05")),
+        percent_down=Decimal(percent.get("multiplierDown", "0.95")),
+    )
