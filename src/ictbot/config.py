@@ -141,8 +141,16 @@ class BacktestSettings(_Section):
 class VenueSettings(_Section):
     name: Literal["binance"] = "binance"
     testnet: bool = True
+    rest_url: str | None = Field(None, description="another Binance-compatible server, e.g. `ictbot exchange serve`")
+    ws_url: str | None = Field(None, description="its WebSocket base (ws://…); required with rest_url")
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _urls_together(self) -> VenueSettings:
+        if (self.rest_url is None) != (self.ws_url is None):
+            raise ValueError("set venue.rest_url and venue.ws_url together (both printed by `ictbot exchange serve`)")
+        return self
 
 
 class ApiSettings(_Section):

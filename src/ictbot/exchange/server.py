@@ -147,28 +147,9 @@ class LocalExchange:
         Every REST and WebSocket URL ccxt knows for Binance is pointed here, so nothing can leave loopback; the
         endpoints this exchange does not serve answer 404.
         """
-        import ccxt.pro
+        from ictbot.venues.binance import redirected_config
 
-        urls = ccxt.pro.binanceusdm().describe()["urls"]["api"]
-        api: dict[str, Any] = {}
-        for name, url in urls.items():
-            if isinstance(url, str):
-                path = url.split("://", 1)[1].split("/", 1)[1] if name.startswith("fapi") else f"unserved/{name}"
-                api[name] = f"{self.rest_url}/{path}"
-        api["ws"] = {
-            name: (
-                {k: f"{self.ws_url}/unserved/ws-api/{k}" for k in value}
-                if isinstance(value, dict)
-                else f"{self.ws_url}/ws"
-            )
-            for name, value in urls["ws"].items()
-        }
-        config: dict[str, Any] = {
-            "apiKey": self.credentials.api_key,
-            "secret": self.credentials.api_secret,
-            "urls": {"api": api},
-            "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
-        }
+        config = redirected_config(self.rest_url, self.ws_url, self.credentials.api_key, self.credentials.api_secret)
         config.update(extra)
         return config
 

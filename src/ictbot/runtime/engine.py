@@ -34,7 +34,7 @@ from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import OrderState, Recorder
 from ictbot.strategy.registry import build_strategy
-from ictbot.venues.binance import BinanceMarketData, ClosedKline
+from ictbot.venues.binance import BinanceMarketData, ClosedKline, redirected_config
 from ictbot.venues.simulated import SimulatedBroker
 from ictbot.venues.symbols import SymbolSpec
 
@@ -151,7 +151,8 @@ class Engine:
         self.recorder = recorder
         self._restart = restart
         self.counters = Counters()
-        self.latencies: deque[int] = deque(maxlen=100_000)
+        self.latencies: deque[int] = deque(maxlen=100_000)  # closed kline arrival → order handed to the broker (ns)
+        self.processing: deque[int] = deque(maxlen=100_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
         self.market: BinanceMarketData | None = None
         self.pipeline: Pipeline | None = None
@@ -178,10 +179,16 @@ class Engine:
             config = self.exchange.ccxt_config()
             log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
                      self.exchange.rest_url)  # fmt: skip
+        elif s.venue.rest_url is not None and s.venue.ws_url is not None:
+            key, secret = s.venue.api_key, s.venue.api_secret
+            config = redirected_config(
+                s.venue.rest_url,
+                s.venue.ws_url,
+                key.get_secret_value() if key else "",
+                secret.get_secret_value() if secret else "",
+            )
         else:
-            config = {"options": {"defaultType": "future"}}
-            if s.venue.testnet:
-                config["sandbox"] = True
+            config = {"options": {"defaultType": "future"}, "sandbox": s.venue.testnet}
         self.market = BinanceMarketData(config)
         specs = await self._check_symbols(await self.market.load_markets())
         self.pipeline = self._build_pipeline(specs)
@@ -334,6 +341,7 @@ class Engine:
                     self.health.mark_candle(symbol, tf, open_time, now)
                     if tf is self.settings.strategy.entry_timeframe:
                         log.info("%s %s candle %s closed at %s", symbol, tf, iso(open_time), last[4, -1])
+        self.processing.append(time.perf_counter_ns() - arrived_ns)
         if candle.open_time != self._last_equity_time and self.recorder is not None:
             self._last_equity_time = candle.open_time
             self._recording.record(self.recorder.record_equity, candle.open_time + BASE.ms, self.pipeline.equity())

@@ -48,6 +48,30 @@ class _ClosedKlineClient(ccxt.pro.binanceusdm):
             self._on_closed(kline)
 
 
+def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str = "") -> dict[str, Any]:
+    """ccxt constructor config sending every Binance REST and WebSocket URL to another server (the local exchange).
+
+    Futures paths keep their shape (``{rest_url}/fapi/v1/…``); APIs the server does not serve answer 404 there, so
+    nothing can leave for the real Binance by accident.
+    """
+    urls = ccxt.pro.binanceusdm().describe()["urls"]["api"]
+    api: dict[str, Any] = {}
+    for name, url in urls.items():
+        if isinstance(url, str):
+            path = url.split("://", 1)[1].split("/", 1)[1] if name.startswith("fapi") else f"unserved/{name}"
+            api[name] = f"{rest_url}/{path}"
+    api["ws"] = {
+        name: ({k: f"{ws_url}/unserved/ws-api/{k}" for k in value} if isinstance(value, dict) else f"{ws_url}/ws")
+        for name, value in urls["ws"].items()
+    }
+    return {
+        "apiKey": api_key,
+        "secret": secret,
+        "urls": {"api": api},
+        "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
+    }
+
+
 class BinanceMarketData:
     """Closed klines for symbols × one timeframe, REST backfill, filters and the venue clock."""
 
