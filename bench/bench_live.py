@@ -1,0 +1,175 @@
+"""Live-path latency and memory: 20 symbols × 1m klines through the local exchange, ccxt and the engine.
+
+The local exchange runs in its own process (``ictbot exchange serve``) replaying 24 hours of real candles at an
+accelerated speed; the bot runs here in paper mode pointed at it, exactly as it would point at Binance. Printed in
+one run: the latency from a closed kline's arrival to the pipeline being done with it and to an order request leaving
+(p50/p99), the bot's RSS over the soak, and the import floor — the RSS of a process that only imports the third-party
+modules the bot imports.
+
+Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import resource
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ictbot.config import load_settings
+from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.runtime.engine import Engine
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEPENDENCIES = (
+    "import sys, ictbot.runtime.engine, ictbot.cli; "
+    "print(' '.join(sorted(m for m in sys.modules if not m.startswith(('ictbot', '_')) and '.' not in m)))"
+)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def import_floor_mb() -> float:
+    """RSS of a fresh process importing every third-party top-level module the bot imports, and nothing of ictbot."""
+    run = subprocess.run([sys.executable, "-c", DEPENDENCIES], capture_output=True, text=True, check=True)
+    modules = [m for m in run.stdout.split() if m not in sys.builtin_module_names]
+    code = (
+        "import importlib\n"
+        + "".join(f"try:\n    importlib.import_module({m!r})\nexcept Exception:\n    pass\n" for m in modules)
+        + "print(open('/proc/self/status').read())"
+    )
+    status = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+
+
+def replay_files(symbols: int, candles: int, directory: Path) -> list[Path]:
+    """``symbols`` real 1m series — BTC, ETH and SOL windows from different days, moved onto one common clock —
+    each under its own symbol name."""
+    sources = [load_candles(DATA / f"{name}_USDT_USDT-1m-futures.feather") for name in ("BTC", "ETH", "SOL")]
+    common_start = int(sources[0].open_time[0])
+    paths = []
+    for i in range(symbols):
+        source = sources[i % 3]
+        start = (i // 3) * 2000
+        window = source.slice(start, start + candles)
+        moved = replace(window, open_time=common_start + np.arange(len(window), dtype=np.int64) * 60_000)
+        path = directory / f"{source.symbol[:-4]}{i:02d}USDT-1m-bench.parquet"
+        write_parquet(moved, path)
+        paths.append(path)
+    return paths
+
+
+def percentile_ms(values, q: float) -> float:
+    return float(np.percentile(np.array(values, dtype=np.float64), q)) / 1e6 if values else float("nan")
+
+
+def start_exchange(paths: list[Path], speed: float, warmup: int) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``ictbot exchange serve`` in its own process; returns it and what it printed (URLs, key, secret)."""
+    args = [sys.executable, "-m", "ictbot", "exchange", "serve", "--port", "0", "--speed", str(speed)]
+    args += ["--warmup", str(warmup), *(part for p in paths for part in ("--data", str(p)))]
+    server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    printed: dict[str, str] = {}
+    assert server.stdout is not None
+    while "API secret" not in printed:
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError("the local exchange did not start")
+        key, _, value = line.partition(":")
+        printed[key.strip()] = value.strip().split()[0] if value.strip() else ""
+    return server, printed
+
+
+async def soak(paths: list[Path], printed: dict[str, str], hours: float, speed: float) -> dict[str, object]:
+    symbols = [p.name.split("-")[0] for p in paths]
+    settings = load_settings(
+        mode="paper",
+        symbols=symbols,
+        venue={
+            "rest_url": printed["REST base URL"],
+            "ws_url": printed["WebSocket base URL"],
+            "api_key": printed["API key"],
+            "api_secret": printed["API secret"],
+        },
+        data_dir=tempfile.mkdtemp(prefix="ictbot-bench-"),
+    )
+    engine = Engine(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    await engine.ready.wait()
+    samples = []
+    wall_seconds = hours * 3600 / speed
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while loop.time() - started < wall_seconds:
+        await asyncio.sleep(1.0)
+        samples.append(((loop.time() - started) * speed / 3600, rss_mb()))
+    stop.set()
+    await task
+    return {"engine": engine, "samples": samples}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--symbols", type=int, default=20)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--speed", type=float, default=3000.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    warmup = 300
+    with tempfile.TemporaryDirectory() as directory:
+        # Prepared in a child process, so that reading the source files leaves nothing in this process's memory.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            candles = warmup + int(args.hours * 60) + 60
+            paths = child.submit(replay_files, args.symbols, candles, Path(directory)).result()
+        floor = import_floor_mb()
+        server, printed = start_exchange(paths, args.speed, warmup)
+        try:
+            result = asyncio.run(soak(paths, printed, args.hours, args.speed))
+        finally:
+            server.terminate()
+            server.wait(10)
+    engine = result["engine"]
+    samples = result["samples"]
+    processed = list(engine.processing)
+    orders = list(engine.latencies)
+    print(
+        f"{args.symbols} symbols × 1m, {args.hours:g} h of real candles at {args.speed:g}× "
+        f"({sum(v for (_, tf), v in engine.counters.totals().candles.items() if tf.value == '1m'):,} closed 1m klines)"
+    )
+    print(
+        f"kline arrival → pipeline done: p50 {percentile_ms(processed, 50):.3f} ms, "
+        f"p99 {percentile_ms(processed, 99):.3f} ms ({len(processed):,} candles)"
+    )
+    print(
+        f"kline arrival → order request: p50 {percentile_ms(orders, 50):.3f} ms, "
+        f"p99 {percentile_ms(orders, 99):.3f} ms ({len(orders)} orders)"
+    )
+    settled = [rss for hour, rss in samples if hour >= min(1.0, args.hours / 4)]
+    print(f"import floor (deps only): {floor:.1f} MB")
+    print(
+        f"bot RSS over the soak: start {samples[0][1]:.1f} MB, after warm-up {settled[0]:.1f} MB, "
+        f"end {samples[-1][1]:.1f} MB, max {max(r for _, r in samples):.1f} MB"
+    )
+    print(
+        f"bot RSS above the floor: {samples[-1][1] - floor:.1f} MB (target ≤ 30 MB); "
+        f"growth over the soak after warm-up: {samples[-1][1] - settled[0]:+.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
