@@ -6,7 +6,7 @@ one run: the latency from a closed kline's arrival to the pipeline being done wi
 (p50/p99), the bot's RSS over the soak, and the import floor — the RSS of a process that only imports the third-party
 modules the bot imports.
 
-Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 3000]
+Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace]
 """
 
 from __future__ import annotations
@@ -94,11 +94,14 @@ def start_exchange(paths: list[Path], speed: float, warmup: int) -> tuple[subpro
     return server, printed
 
 
-async def soak(paths: list[Path], printed: dict[str, str], hours: float, speed: float) -> dict[str, object]:
+async def soak(
+    paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str
+) -> dict[str, object]:
     symbols = [p.name.split("-")[0] for p in paths]
     settings = load_settings(
         mode="paper",
         symbols=symbols,
+        strategy={"name": strategy},
         venue={
             "rest_url": printed["REST base URL"],
             "ws_url": printed["WebSocket base URL"],
@@ -127,7 +130,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--hours", type=float, default=24.0)
-    parser.add_argument("--speed", type=float, default=3000.0)
+    parser.add_argument("--speed", type=float, default=300.0, help="replay speed; keep it below what ccxt can parse")
+    parser.add_argument(
+        "--strategy", default="fvg_retrace", help="fvg_retrace trades often, so order latency gets samples"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warmup = 300
@@ -139,7 +145,7 @@ def main() -> None:
         floor = import_floor_mb()
         server, printed = start_exchange(paths, args.speed, warmup)
         try:
-            result = asyncio.run(soak(paths, printed, args.hours, args.speed))
+            result = asyncio.run(soak(paths, printed, args.hours, args.speed, args.strategy))
         finally:
             server.terminate()
             server.wait(10)
