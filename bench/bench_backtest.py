@@ -74,6 +74,11 @@ def main() -> None:
         f"  {ours:6.2f} s wall {n / ours:12,.0f} candles/s   {ours_cpu:6.2f} s CPU {n / ours_cpu:12,.0f} candles/s"
         f"   {our_trades} trades"
     )
+    again, again_cpu, _, _ = bench_ictbot(frame)
+    print(
+        f"  {again:6.2f} s wall {n / again:12,.0f} candles/s   {again_cpu:6.2f} s CPU {n / again_cpu:12,.0f} candles/s"
+        "   second run in the process (numba kernels already loaded; not used for the ratio)"
+    )
     peer, peer_cpu, peer_trades = bench_backtesting_py(frame)
     print(
         "backtesting.py 10/20 SMA cross:\n"

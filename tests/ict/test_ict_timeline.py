@@ -58,6 +58,8 @@ def _assert_timeline_is_state(frame: CandleFrame, config: IctConfig) -> int:
         assert _range(view.dealing_range) == _range(state.dealing_range), i
         since = candle.open_time - 6 * frame.timeframe.ms
         assert view.fvgs_formed_since(since) == [g for g in state.fvgs if g.formed_at >= since], i
+        for side in (1, -1):
+            assert view.liquidity_levels_on(side) == [lvl for lvl in state.liquidity_levels if lvl.direction == side]
     return reported
 
 

@@ -54,14 +54,17 @@ class _Rows:
             return self.record_type(*values)
         return self.record_type(**dict(zip(self.names, values, strict=True)))
 
-    def alive(self, now: int, formed_since: int | None = None) -> np.ndarray:
-        """Rows known by ``now`` and not retired by then, buy-side / bullish first, each in creation order."""
+    def alive(self, now: int, formed_since: int | None = None, direction: int | None = None) -> np.ndarray:
+        """Rows known by ``now`` and not retired by then, buy-side / bullish first, each in creation order;
+        optionally only those formed at or after ``formed_since`` or of one ``direction``."""
         known = int(np.searchsorted(self.known, now, "right"))
         keep = np.ones(known, dtype=bool)
         if self.end is not None:
             keep &= (self.end[:known] == NOT_YET) | (self.end[:known] > now)
         if formed_since is not None:
             keep &= self.columns["formed_at"][:known] >= formed_since
+        if direction is not None:
+            keep &= self.direction[:known] == direction
         rows = np.flatnonzero(keep)
         return rows[np.argsort(-self.direction[rows], kind="stable")]
 
@@ -202,13 +205,13 @@ class IctTimeline:
                 out[position].fill = fill
         return out
 
-    def alive(self, name: str, i: int) -> list:
+    def alive(self, name: str, i: int, direction: int | None = None) -> list:
         """Records of one table known and not retired after candle ``i``, as ``IctState`` lists them."""
         if i < 0:
             return []
         now = self._times[i]
         rows = self.rows[name]
-        return [rows.record(r, now) for r in rows.alive(now).tolist()]
+        return [rows.record(r, now) for r in rows.alive(now, direction=direction).tolist()]
 
     def fvgs(self, i: int, formed_since: int | None = None) -> list[FairValueGap]:
         """Gaps not yet invalidated after candle ``i`` (only those formed at or after ``formed_since`` if given)."""
@@ -311,6 +314,10 @@ class IctView:
     def liquidity_levels(self) -> list[LiquidityLevel]:
         """Levels neither swept nor broken."""
         return self.timeline.alive("liquidity", self.index)
+
+    def liquidity_levels_on(self, direction: int) -> list[LiquidityLevel]:
+        """``liquidity_levels`` of one side (+1 buy-side, −1 sell-side): builds only the records asked for."""
+        return self.timeline.alive("liquidity", self.index, direction)
 
     @property
     def killzone(self) -> str | None:

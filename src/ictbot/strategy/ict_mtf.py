@@ -32,7 +32,7 @@ from ictbot.config import IctMtfSettings
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 from ictbot.ict.records import FairValueGap, LiquidityLevel, OrderBlock, StructureBreak, Swing
 from ictbot.ict.state import IctState
-from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, recent_gaps, record_sweeps
+from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, recent_gaps, record_sweeps, resting_levels
 
 
 class IctMtfStrategy:
@@ -174,7 +174,9 @@ class IctMtfStrategy:
     def _target(self, state: DetectorState, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
         s = self.settings
         if s.target == "liquidity":
-            levels: list[LiquidityLevel | Swing] = [lvl for lvl in state.liquidity_levels if lvl.direction == direction]
+            levels: list[LiquidityLevel | Swing] = [
+                lvl for lvl in resting_levels(state, direction) if lvl.direction == direction
+            ]
             opposing = state.swing_high if direction > 0 else state.swing_low
             if opposing is not None:
                 levels.append(opposing)

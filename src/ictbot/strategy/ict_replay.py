@@ -56,6 +56,11 @@ def recent_gaps(state: DetectorState, since: int) -> list[FairValueGap]:
     return state.fvgs_formed_since(since) if isinstance(state, IctView) else state.fvgs
 
 
+def resting_levels(state: DetectorState, direction: int) -> list[LiquidityLevel]:
+    """Resting liquidity, at least that of ``direction``; a timeline view builds only those records."""
+    return state.liquidity_levels_on(direction) if isinstance(state, IctView) else state.liquidity_levels
+
+
 class Replay:
     """One symbol's detectors over its whole history, answered as of each entry candle."""
 
