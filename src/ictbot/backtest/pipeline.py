@@ -61,13 +61,13 @@ class Pipeline:
                 self.strategy.on_candle(symbol, timeframe, htf_candle)
         return bool(closed)
 
-    def on_base_candle(self, symbol: str, candle: Candle) -> bool:
-        """Process one closed base candle; returns ``False`` when it was already seen (never processed twice)."""
+    def on_base_candle(self, symbol: str, candle: Candle) -> list[tuple[Timeframe, Candle]]:
+        """Process one closed base candle; returns every candle that closed with it, none when it was already seen
+        (a candle is never processed twice)."""
         closed = self.book.add(symbol, candle)
-        if not closed:
-            return False
-        self.process(symbol, candle, [item for item in closed if item[0] in self._strategy_timeframes])
-        return True
+        if closed:
+            self.process(symbol, candle, [item for item in closed if item[0] in self._strategy_timeframes])
+        return closed
 
     def process(self, symbol: str, candle: Candle, closed: Iterable[tuple[Timeframe, Candle]]) -> None:
         """Everything after the candle book: funding, fills, marks, the strategy and the risk gate."""

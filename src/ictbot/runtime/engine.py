@@ -328,20 +328,17 @@ class Engine:
     def _process(self, symbol: str, candle: Candle, arrived_ns: int) -> None:
         assert self.pipeline is not None and self.health is not None
         self._recording.arrived_ns = arrived_ns
-        before = self.pipeline.book.last_open_time(symbol)
-        if not self.pipeline.on_base_candle(symbol, candle):
+        closed = self.pipeline.on_base_candle(symbol, candle)
+        if not closed:
             return
-        now = self.clock.now_ms()
-        for tf in {BASE, *self.settings.timeframes}:
-            last = self.pipeline.book.closed(symbol, tf)
-            if last.shape[1] and (before is None or last[0, -1] + tf.ms > before):
-                open_time = int(last[0, -1])
-                if open_time + tf.ms == candle.open_time + BASE.ms:
-                    self.counters.candle(symbol, tf)
-                    self.health.mark_candle(symbol, tf, open_time, now)
-                    if tf is self.settings.strategy.entry_timeframe:
-                        log.info("%s %s candle %s closed at %s", symbol, tf, iso(open_time), last[4, -1])
         self.processing.append(time.perf_counter_ns() - arrived_ns)
+        now = self.clock.now_ms()
+        entry = self.settings.strategy.entry_timeframe
+        for tf, closed_candle in closed:
+            self.counters.candle(symbol, tf)
+            self.health.mark_candle(symbol, tf, closed_candle.open_time, now)
+            if tf is entry:
+                log.info("%s %s candle %s closed at %s", symbol, tf, iso(closed_candle.open_time), closed_candle.close)
         if candle.open_time != self._last_equity_time and self.recorder is not None:
             self._last_equity_time = candle.open_time
             self._recording.record(self.recorder.record_equity, candle.open_time + BASE.ms, self.pipeline.equity())
