@@ -131,6 +131,7 @@ fills = st.lists(
         st.integers(min_value=1, max_value=50),  # quantity in steps of 0.001
         st.integers(min_value=9_000, max_value=11_000),  # price in ticks of 0.1... scaled below
         st.integers(min_value=0, max_value=100),  # fee in 0.001 USDT
+        st.integers(min_value=-30, max_value=30),  # a funding rate in 0.00001 settled after the fill (0 = none)
     ),
     max_size=40,
 )
@@ -138,28 +139,32 @@ fills = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(sequence=fills)
-def test_position_and_pnl_invariants_under_any_sequence_of_fills(sequence):
+def test_position_and_pnl_invariants_under_any_sequence_of_fills_and_funding(sequence):
     portfolio = Portfolio(Decimal(1000))
     signed = Decimal(0)
-    for i, (side, qty, price, fee) in enumerate(sequence):
+    funding = Decimal(0)
+    for i, (side, qty, price, fee, rate) in enumerate(sequence):
         fill = Fill(
             f"o{i}", "BTCUSDT", side, Decimal(qty) / 1000, Decimal(price) * 10, Decimal(fee) / 1000, i, False, "x"
         )
         portfolio.apply(fill)
         signed += fill.quantity * side.sign
+        if rate:
+            mark = Decimal(price) * 10
+            paid = portfolio.apply_funding("BTCUSDT", Decimal(rate) / 100_000, mark)
+            assert paid == -signed * mark * Decimal(rate) / 100_000  # longs pay a positive rate, shorts receive it
+            funding += paid
         position = portfolio.position("BTCUSDT")
         assert position.quantity == signed
-        assert portfolio.cash == Decimal(1000) + portfolio.realized - portfolio.fees
+        assert portfolio.funding == funding
+        assert portfolio.cash == Decimal(1000) + portfolio.realized - portfolio.fees + funding
         assert portfolio.fees == sum((f.fee for f in portfolio.fills), Decimal(0))
         assert (position.quantity == 0) == (position.entry_price == 0)
         mark = Decimal(price) * 10
         assert portfolio.equity({"BTCUSDT": float(mark)}) == portfolio.cash + position.unrealized_pnl(mark)
-    trades = portfolio.closed_trades
-    assert (
-        sum((t.realized for t in trades), Decimal(0))
-        + sum((t.realized for t in portfolio.open_trades.values()), Decimal(0))
-        == portfolio.realized
-    )
+    trades = [*portfolio.closed_trades, *portfolio.open_trades.values()]
+    assert sum((t.realized for t in trades), Decimal(0)) == portfolio.realized
+    assert sum((t.funding for t in trades), Decimal(0)) == portfolio.funding
 
 
 def test_round_trip_realizes_price_difference_times_quantity():
