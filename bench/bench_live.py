@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -78,20 +79,30 @@ def percentile_ms(values, q: float) -> float:
     return float(np.percentile(np.array(values, dtype=np.float64), q)) / 1e6 if values else float("nan")
 
 
-def start_exchange(paths: list[Path], speed: float, warmup: int) -> tuple[subprocess.Popen, dict[str, str]]:
-    """``ictbot exchange serve`` in its own process; returns it and what it printed (URLs, key, secret)."""
+def start_exchange(
+    paths: list[Path], speed: float, warmup: int, output: Path
+) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``ictbot exchange serve`` in its own process; returns it and what it printed (URLs, key, secret).
+
+    Its output goes to a file, so that a long run can never block on a full pipe.
+    """
     args = [sys.executable, "-m", "ictbot", "exchange", "serve", "--port", "0", "--speed", str(speed)]
     args += ["--warmup", str(warmup), *(part for p in paths for part in ("--data", str(p)))]
-    server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    with output.open("w") as sink:
+        server = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, text=True)
     printed: dict[str, str] = {}
-    assert server.stdout is not None
-    while "API secret" not in printed:
-        line = server.stdout.readline()
-        if not line:
-            raise RuntimeError("the local exchange did not start")
-        key, _, value = line.partition(":")
-        printed[key.strip()] = value.strip().split()[0] if value.strip() else ""
-    return server, printed
+    for _ in range(600):
+        printed = {}
+        for line in output.read_text().splitlines():
+            key, _, value = line.partition(":")
+            printed[key.strip()] = value.strip().split()[0] if value.strip() else ""
+        if "API secret" in printed:
+            return server, printed
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(f"the local exchange did not start: {output.read_text()[-2000:]}")
 
 
 async def soak(
@@ -143,7 +154,7 @@ def main() -> None:
             candles = warmup + int(args.hours * 60) + 60
             paths = child.submit(replay_files, args.symbols, candles, Path(directory)).result()
         floor = import_floor_mb()
-        server, printed = start_exchange(paths, args.speed, warmup)
+        server, printed = start_exchange(paths, args.speed, warmup, Path(directory) / "exchange.log")
         try:
             result = asyncio.run(soak(paths, printed, args.hours, args.speed, args.strategy))
         finally:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ictbot.backtest.pipeline import Pipeline
@@ -41,6 +41,13 @@ from ictbot.venues.symbols import SymbolSpec
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
 VENUE_CHECK_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """An exception of the immediate path, carried to the pipeline stage."""
+
+    error: Exception
 
 
 class ReplayClock:
@@ -162,6 +169,8 @@ class Engine:
         self.ready = asyncio.Event()
         self._recording = _Recording(recorder, self.counters, self.latencies)
         self._last_equity_time = -1
+        self._stage_running = False
+        self._stage_busy = False
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -197,6 +206,7 @@ class Engine:
         if self.recorder is not None:
             self._recording.record(self.recorder.start_run, s)
         await self.supervisor.start()
+        self.market.take_now = self._take_now
         if self.exchange is not None:
             self.exchange.start_clock(s.replay.speed)
         log.info(
@@ -293,18 +303,45 @@ class Engine:
         await self.market.stream(self.settings.symbols, BASE, ctx.beat)
 
     async def _pipeline_stage(self, ctx: StageContext) -> None:
+        """Queued klines: those after a gap (backfilled first), those that came while this stage was busy or down,
+        and failures of the immediate path, re-raised here so the supervisor sees them."""
         assert self.market is not None and self.pipeline is not None
-        while True:
-            try:
-                item = await asyncio.wait_for(self.market.closed.get(), timeout=1.0)
-            except TimeoutError:  # nothing arrived: still alive; a stale stream shows in readiness instead
+        self._stage_running = True
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(self.market.closed.get(), timeout=1.0)
+                except TimeoutError:  # nothing arrived: still alive; a stale stream shows in readiness instead
+                    ctx.beat()
+                    continue
                 ctx.beat()
-                continue
-            ctx.beat()
-            if item is None:
-                continue
-            await self._backfill_gap(item)
-            self._process(item.symbol, item.candle, item.arrived_ns)
+                if isinstance(item, _Failed):
+                    raise item.error
+                if item is None:
+                    continue
+                self._stage_busy = True
+                await self._backfill_gap(item)
+                self._process(item.symbol, item.candle, item.arrived_ns)
+                self._stage_busy = False
+        finally:
+            self._stage_running = self._stage_busy = False
+
+    def _take_now(self, kline: ClosedKline) -> bool:
+        """Process a closed kline inside the WebSocket handler, so it never waits behind other symbols' messages.
+
+        Declined (left to the pipeline stage) when that stage is down or busy, something is already queued (order
+        must hold), or the kline follows a gap (REST backfill first)."""
+        assert self.market is not None and self.pipeline is not None
+        if not self._stage_running or self._stage_busy or not self.market.closed.empty():
+            return False
+        last = self.pipeline.book.last_open_time(kline.symbol)
+        if last is not None and kline.candle.open_time > last + BASE.ms:
+            return False
+        try:
+            self._process(kline.symbol, kline.candle, kline.arrived_ns)
+        except Exception as exc:  # handed to the pipeline stage, whose crash the supervisor handles
+            self.market.closed.put_nowait(_Failed(exc))
+        return True
 
     async def _backfill_gap(self, kline: ClosedKline) -> None:
         """Fetch by REST any base candle missed before this one (a reconnect, a stall), oldest first."""

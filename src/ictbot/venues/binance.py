@@ -76,7 +76,10 @@ class BinanceMarketData:
     """Closed klines for symbols × one timeframe, REST backfill, filters and the venue clock."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self.closed: asyncio.Queue[ClosedKline] = asyncio.Queue()
+        self.closed: asyncio.Queue[Any] = asyncio.Queue()  # closed klines, and wake-up or failure markers
+        #: Offered each closed kline first, inside the WebSocket handler; returns whether it took it. A kline it
+        #: declines is queued on ``closed``.
+        self.take_now: Callable[[ClosedKline], bool] | None = None
         self.client = _ClosedKlineClient({"enableRateLimit": True, **config}, self._push)
         self._markets: dict[str, dict[str, Any]] = {}
 
@@ -124,7 +127,9 @@ class BinanceMarketData:
             float(kline["c"]),
             float(kline["v"]),
         )
-        self.closed.put_nowait(ClosedKline(str(kline["s"]), Timeframe.parse(kline["i"]), candle, arrived))
+        closed = ClosedKline(str(kline["s"]), Timeframe.parse(kline["i"]), candle, arrived)
+        if self.take_now is None or not self.take_now(closed):
+            self.closed.put_nowait(closed)
 
     def _unified(self, symbol: str) -> str:
         market = self._markets.get(symbol)
