@@ -158,8 +158,8 @@ class Engine:
         self.recorder = recorder
         self._restart = restart
         self.counters = Counters()
-        self.latencies: deque[int] = deque(maxlen=100_000)  # closed kline arrival → order handed to the broker (ns)
-        self.processing: deque[int] = deque(maxlen=100_000)  # closed kline arrival → pipeline done with it (ns)
+        self.latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → order handed to the broker (ns)
+        self.processing: deque[int] = deque(maxlen=10_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
         self.market: BinanceMarketData | None = None
         self.pipeline: Pipeline | None = None

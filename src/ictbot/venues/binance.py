@@ -80,7 +80,9 @@ class BinanceMarketData:
         #: Offered each closed kline first, inside the WebSocket handler; returns whether it took it. A kline it
         #: declines is queued on ``closed``.
         self.take_now: Callable[[ClosedKline], bool] | None = None
-        self.client = _ClosedKlineClient({"enableRateLimit": True, **config}, self._push)
+        # ccxt also caches every kline update it parses; the engine keeps its own candles, so ccxt keeps only a few.
+        options = {"OHLCVLimit": 3, **config.get("options", {})}
+        self.client = _ClosedKlineClient({"enableRateLimit": True, **config, "options": options}, self._push)
         self._markets: dict[str, dict[str, Any]] = {}
 
     async def load_markets(self) -> dict[str, SymbolSpec]:
