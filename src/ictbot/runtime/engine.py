@@ -197,8 +197,9 @@ class Engine:
                 secret.get_secret_value() if secret else "",
             )
         else:
-            config = {"options": {"defaultType": "future"}, "sandbox": s.venue.testnet}
-        self.market = BinanceMarketData(config)
+            config = {"options": {"defaultType": "future"}}
+        demo = s.mode != "replay" and s.venue.rest_url is None and s.venue.testnet
+        self.market = BinanceMarketData(config, demo=demo)
         specs = await self._check_symbols(await self.market.load_markets())
         self.pipeline = self._build_pipeline(specs)
         self._build_supervision()

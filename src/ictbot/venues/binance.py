@@ -75,7 +75,8 @@ def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str
 class BinanceMarketData:
     """Closed klines for symbols × one timeframe, REST backfill, filters and the venue clock."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], demo: bool = False) -> None:
+        """``demo`` uses Binance's demo environment (demo-fapi.binance.com), the current futures testnet."""
         self.closed: asyncio.Queue[Any] = asyncio.Queue()  # closed klines, and wake-up or failure markers
         #: Offered each closed kline first, inside the WebSocket handler; returns whether it took it. A kline it
         #: declines is queued on ``closed``.
@@ -83,6 +84,8 @@ class BinanceMarketData:
         # ccxt also caches every kline update it parses; the engine keeps its own candles, so ccxt keeps only a few.
         options = {"OHLCVLimit": 3, **config.get("options", {})}
         self.client = _ClosedKlineClient({"enableRateLimit": True, **config, "options": options}, self._push)
+        if demo:
+            self.client.enable_demo_trading(True)
         self._markets: dict[str, dict[str, Any]] = {}
 
     async def load_markets(self) -> dict[str, SymbolSpec]:
