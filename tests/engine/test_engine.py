@@ -139,3 +139,12 @@ async def test_configuration_the_venue_cannot_serve_stops_startup(btc_days, tmp_
         await asyncio.wait_for(Engine(sol).run(asyncio.Event()), 60)
     with pytest.raises(ConfigError, match="mode: live needs order execution"):
         Engine(load_settings(mode="live"))
+
+
+async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_path, caplog):
+    frame, path = btc_days
+    caplog.set_level(logging.INFO)
+    engine = Engine(_settings(path, tmp_path, speed=200_000))
+    await asyncio.wait_for(engine.run(asyncio.Event()), 120)
+    assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
+    assert "replay finished" in caplog.text and "stopped cleanly" in caplog.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -171,8 +172,11 @@ class Engine:
         self._last_equity_time = -1
         self._stage_running = False
         self._stage_busy = False
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set — or, in replay mode, until the replayed history has been traded to its end."""
+        self._stop = stop
         try:
             await self._start()
             await stop.wait()
@@ -242,6 +246,8 @@ class Engine:
         check_s = min(5 * scale, candle_s / 2)
         monitor = HeartbeatMonitor(self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s)
         self.supervisor.add("heartbeat", monitor.run, restart=restart, beat_timeout_s=3 * check_s)
+        if self.exchange is not None:
+            self.supervisor.add("replay-end", self._replay_end_stage, critical=False, beat_timeout_s=math.inf)
 
     async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
         """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""
@@ -380,6 +386,19 @@ class Engine:
         if candle.open_time != self._last_equity_time and self.recorder is not None:
             self._last_equity_time = candle.open_time
             self._recording.record(self.recorder.record_equity, candle.open_time + BASE.ms, self.pipeline.equity())
+
+    async def _replay_end_stage(self, ctx: StageContext) -> None:
+        """Stop the bot once the replay has delivered its last candle and the pipeline has taken it."""
+        assert self.exchange is not None and self.market is not None and self.pipeline is not None
+        while not self.exchange.replay.finished:
+            await asyncio.sleep(0.5)
+            ctx.beat()
+        last = {symbol: int(feed.frame.open_time[-1]) for symbol, feed in self.exchange.replay.feeds.items()}
+        while any(self.pipeline.book.last_open_time(symbol) != t for symbol, t in last.items()):
+            await asyncio.sleep(0.1)
+        log.info("replay finished: every candle of the replayed history has been traded; stopping")
+        self._stop.set()
+        await asyncio.Event().wait()
 
     async def _venue_stage(self, ctx: StageContext) -> None:
         assert self.market is not None and self.health is not None
