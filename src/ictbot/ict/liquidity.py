@@ -186,6 +186,45 @@ class LiquidityDetector:
 
 
 @numba.njit(cache=True)
+def _emit_period_levels(
+    slot,
+    t,
+    p_high,
+    p_high_at,
+    p_low,
+    p_low_at,
+    l_kind,
+    l_dir,
+    l_top,
+    l_bot,
+    l_formed,
+    l_known,
+    above,
+    below,
+    nl,
+    na,
+    nb,
+):
+    """Append the finished period's high (buy-side) and low (sell-side) levels; returns the new counts."""
+    for side in range(2):
+        l_kind[nl] = 2 + 2 * slot + side
+        l_dir[nl] = 1 - 2 * side
+        price = p_high[slot] if side == 0 else p_low[slot]
+        l_top[nl] = price
+        l_bot[nl] = price
+        l_formed[nl] = p_high_at[slot] if side == 0 else p_low_at[slot]
+        l_known[nl] = t
+        if side == 0:
+            above[na] = nl
+            na += 1
+        else:
+            below[nb] = nl
+            nb += 1
+        nl += 1
+    return nl, na, nb
+
+
+@numba.njit(cache=True)
 def liquidity_kernel(
     open_time, high, low, close, atr, sw_pivot, sw_dir, sw_price, sw_confirm, eq_fraction, eq_atr_fraction, tf_ms
 ):
@@ -336,22 +375,11 @@ def liquidity_kernel(
                 emit = not p_emitted[slot] and p_full[slot]
                 p_emitted[slot] = True
                 if emit:
-                    for side in range(2):
-                        l_kind[nl] = 2 + 2 * slot + side
-                        l_dir[nl] = 1 - 2 * side
-                        price = p_high[slot] if side == 0 else p_low[slot]
-                        l_top[nl] = price
-                        l_bot[nl] = price
-                        l_formed[nl] = p_high_at[slot] if side == 0 else p_low_at[slot]
-                        l_known[nl] = t
-                        dirty = True
-                        if side == 0:
-                            above[na] = nl
-                            na += 1
-                        else:
-                            below[nb] = nl
-                            nb += 1
-                        nl += 1
+                    nl, na, nb = _emit_period_levels(
+                        slot, t, p_high, p_high_at, p_low, p_low_at, l_kind, l_dir, l_top, l_bot, l_formed, l_known,
+                        above, below, nl, na, nb,
+                    )  # fmt: skip
+                    dirty = True
                 p_start[slot] = -1
             if p_start[slot] < 0:
                 p_start[slot] = start
@@ -371,22 +399,11 @@ def liquidity_kernel(
             if open_time[t] + tf_ms >= start + period_ms and not p_emitted[slot]:
                 p_emitted[slot] = True
                 if p_full[slot]:
-                    for side in range(2):
-                        l_kind[nl] = 2 + 2 * slot + side
-                        l_dir[nl] = 1 - 2 * side
-                        price = p_high[slot] if side == 0 else p_low[slot]
-                        l_top[nl] = price
-                        l_bot[nl] = price
-                        l_formed[nl] = p_high_at[slot] if side == 0 else p_low_at[slot]
-                        l_known[nl] = t
-                        dirty = True
-                        if side == 0:
-                            above[na] = nl
-                            na += 1
-                        else:
-                            below[nb] = nl
-                            nb += 1
-                        nl += 1
+                    nl, na, nb = _emit_period_levels(
+                        slot, t, p_high, p_high_at, p_low, p_low_at, l_kind, l_dir, l_top, l_bot, l_formed, l_known,
+                        above, below, nl, na, nb,
+                    )  # fmt: skip
+                    dirty = True
         if not dirty:
             continue
         above_key = np.inf
