@@ -96,21 +96,19 @@ class _Recording:
                 decision.target,
                 signal.reason,
             )
-        self._write(self._record_decision, signal, decision)
+        self.record(self._record_decision, signal, decision)
 
     def on_fill(self, fill: Fill) -> None:
         self._counters.fill()
         log.info("fill %s %s %s %s @ %s (%s)", fill.client_order_id, fill.symbol, fill.side.value, fill.quantity,
                  fill.price, fill.reason)  # fmt: skip
-        self._write(self._record_fill, fill)
-
-    def record(self, method: Callable[..., object], *args: object) -> None:
-        self._write(method, *args)
+        self.record(self._record_fill, fill)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
 
-    def _write(self, method: Callable[..., object], *args: object) -> None:
+    def record(self, method: Callable[..., object], *args: object) -> None:
+        """Run a recorder call on the writer thread; a no-op without a recorder."""
         if self._recorder is not None:
             self._writer.submit(_logged, method, *args)
 
