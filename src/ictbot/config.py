@@ -154,9 +154,17 @@ class VenueSettings(_Section):
 
 
 class ApiSettings(_Section):
+    enabled: bool = Field(True, description="serve the HTTP API and dashboard while the bot runs")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     token: SecretStr | None = None
+
+
+class ExecutionSettings(_Section):
+    """Where orders go. ``broker`` unset: the venue in replay (the local exchange) and live, the simulated account in
+    paper mode."""
+
+    broker: Literal["venue", "simulated"] | None = None
 
 
 class ReplaySettings(_Section):
@@ -184,6 +192,7 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     venue: VenueSettings = VenueSettings()
     api: ApiSettings = ApiSettings()
+    execution: ExecutionSettings = ExecutionSettings()
     replay: ReplaySettings = ReplaySettings()
     data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
     database_url: str = "sqlite:///ictbot-data/ictbot.sqlite"

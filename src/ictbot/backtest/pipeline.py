@@ -76,10 +76,7 @@ class Pipeline:
             for rate, mark in schedule.due(candle.open_time):
                 self.portfolio.apply_funding(symbol, rate, mark)
         for fill in self.broker.on_candle(symbol, candle):
-            intent = self.intents.get(fill.client_order_id)
-            self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
-            for listener in self.listeners:
-                listener.on_fill(fill)
+            self.apply_fill(fill)
         self.marks[symbol] = candle.close
         day = candle.open_time // DAY_MS
         if day != self._day:
@@ -94,6 +91,13 @@ class Pipeline:
                     self.broker.submit(intent)
                 for listener in self.listeners:
                     listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
+
+    def apply_fill(self, fill: Fill) -> None:
+        """Book a fill in the portfolio and tell the listeners; fills reach here in the order they happened."""
+        intent = self.intents.get(fill.client_order_id)
+        self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
+        for listener in self.listeners:
+            listener.on_fill(fill)
 
     def equity(self) -> Decimal:
         return self.portfolio.equity(self.marks)

@@ -6,6 +6,7 @@ timeframe nobody builds. Aggregation follows the rules in ``ictbot.candles.aggre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +133,18 @@ class CandleBook:
     def closed(self, symbol: str, timeframe: Timeframe) -> np.ndarray:
         """The closed candles of one stream as a ``(6, n)`` array (open_time, open, high, low, close, volume)."""
         return self._symbols[symbol].closed[timeframe].ring.columns()
+
+    def history(self, symbol: str, timeframes: Iterable[Timeframe]) -> list[tuple[Timeframe, Candle]]:
+        """The held closed candles of ``timeframes`` in the order the book emitted them (by close time, finest
+        first), so a rebuilt strategy can re-learn from them."""
+        items = []
+        for tf in timeframes:
+            columns = self.closed(symbol, tf)
+            for open_time, o, h, low, c, v in columns.T:
+                candle = Candle(int(open_time), float(o), float(h), float(low), float(c), float(v))
+                items.append((int(open_time) + tf.ms, tf.ms, tf, candle))
+        items.sort(key=lambda item: item[:2])
+        return [(tf, candle) for _, _, tf, candle in items]
 
     def last_open_time(self, symbol: str) -> int | None:
         return self._symbols[symbol].last_open_time

@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from ictbot.backtest.pipeline import Pipeline
-from ictbot.config import Settings
+from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
@@ -33,7 +35,7 @@ from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
-from ictbot.storage import OrderState, Recorder
+from ictbot.storage import EventKind, OrderState, Recorder
 from ictbot.strategy.registry import build_strategy
 from ictbot.venues.binance import BinanceMarketData, ClosedKline, redirected_config
 from ictbot.venues.simulated import SimulatedBroker
@@ -123,7 +125,7 @@ class _Recording:
         assert self._recorder is not None
         if fill.reason != "entry":
             exit_id = f"{fill.client_order_id}-{fill.reason}"
-            order_type = "LIMIT" if fill.reason == "target" else "STOP_MARKET"
+            order_type = {"target": "LIMIT", "stop": "STOP_MARKET"}.get(fill.reason, "MARKET")
             purpose = {"target": "take_profit", "stop": "stop_loss"}.get(fill.reason, "exit")
             self._recorder.record_exit_intent(
                 exit_id, fill.symbol, fill.side, order_type, purpose=purpose, quantity=fill.quantity,
@@ -165,6 +167,9 @@ class Engine:
         self.health: Health | None = None
         self.supervisor: Supervisor | None = None
         self.clock: Clock = WallClock()
+        self.monitor: HeartbeatMonitor | None = None
+        self.api_url: str | None = None  # set by the API stage once it listens
+        self.started_ms = 0
         self.ready = asyncio.Event()
         self._recording = _Recording(recorder, self.counters, self.latencies)
         self._last_equity_time = -1
@@ -208,6 +213,7 @@ class Engine:
         await self._warm_up()
         if self.recorder is not None:
             self._recording.record(self.recorder.start_run, s)
+        self.started_ms = self.clock.now_ms()
         await self.supervisor.start()
         self.market.take_now = self._take_now
         if self.exchange is not None:
@@ -242,10 +248,16 @@ class Engine:
         self.supervisor.add("pipeline", self._pipeline_stage, restart=restart, beat_timeout_s=3 * candle_s)
         self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
         check_s = min(5 * scale, candle_s / 2)
-        monitor = HeartbeatMonitor(self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s)
-        self.supervisor.add("heartbeat", monitor.run, restart=restart, beat_timeout_s=3 * check_s)
+        self.monitor = HeartbeatMonitor(
+            self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s
+        )
+        self.supervisor.add("heartbeat", self.monitor.run, restart=restart, beat_timeout_s=3 * check_s)
         if self.exchange is not None:
             self.supervisor.add("replay-end", self._replay_end_stage, critical=False, beat_timeout_s=math.inf)
+        if s.api.enabled:
+            from ictbot.api import attach_api
+
+            attach_api(self)
 
     async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
         """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""
@@ -410,6 +422,75 @@ class Engine:
                 log.warning("venue unreachable: %s", exc)
             ctx.beat()
             await self.clock.sleep(VENUE_CHECK_S * self._speed)
+
+    # control: the API and the CLI steer the bot only through these; each action is logged and recorded
+
+    async def pause_entries(self, source: str) -> None:
+        """No new entries until ``resume_entries``; open positions keep their stops and targets."""
+        self._require_pipeline().gate.halt(f"entries paused by {source}")
+        self._control("pause", source)
+
+    async def resume_entries(self, source: str) -> None:
+        self._require_pipeline().gate.resume()
+        self._control("resume", source)
+
+    async def close_position(self, symbol: str, source: str) -> list[Fill]:
+        """Cancel ``symbol``'s resting orders and close its position at market; returns the closing fills."""
+        pipeline = self._require_pipeline()
+        if symbol not in self.settings.symbols:
+            raise ConfigError(f"{symbol} is not traded by this bot; it trades {', '.join(self.settings.symbols)}")
+        fills = self._close_now(symbol)
+        self._control("close_position", source, f"{symbol}: {len(fills)} closing fill(s)")
+        for fill in fills:
+            pipeline.apply_fill(fill)
+        return fills
+
+    async def flatten(self, source: str) -> list[Fill]:
+        """The kill switch: cancel every order, close every position at market, then HALT trading."""
+        pipeline = self._require_pipeline()
+        pipeline.gate.halt(f"flattened by {source}")
+        fills = [fill for symbol in self.settings.symbols for fill in self._close_now(symbol)]
+        for fill in fills:
+            pipeline.apply_fill(fill)
+        self._control("flatten", source, f"{len(fills)} closing fill(s); trading HALTED")
+        return fills
+
+    async def reload_strategy(self, params: dict[str, object], source: str) -> None:
+        """Apply new strategy parameters; the strategy is rebuilt and re-learns from the candles the book holds.
+
+        Parameters that change the timeframes are refused: the candle book is built for the running set."""
+        pipeline = self._require_pipeline()
+        current = self.settings.strategy
+        try:
+            updated = type(current).model_validate({**current.model_dump(), **params})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, None)) from None
+        if updated.timeframes != current.timeframes:
+            raise ConfigError("changing the strategy's timeframes needs a restart: the candle book is built for them")
+        strategy = build_strategy(updated)
+        for symbol in self.settings.symbols:
+            for timeframe, candle in pipeline.book.history(symbol, current.timeframes):
+                strategy.on_candle(symbol, timeframe, candle)
+        pipeline.strategy = strategy
+        self.settings = self.settings.model_copy(update={"strategy": updated})
+        self._control("reload_strategy", source, ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())))
+
+    def _close_now(self, symbol: str) -> list[Fill]:
+        pipeline = self._require_pipeline()
+        mark = pipeline.marks.get(symbol)
+        if mark is None:
+            return []
+        return pipeline.broker.close_now(symbol, Decimal(str(mark)), self.clock.now_ms())
+
+    def _control(self, action: str, source: str, detail: str = "") -> None:
+        log.warning("control %s by %s%s", action, source, f": {detail}" if detail else "")
+        if self.recorder is not None:
+            self._recording.record(self.recorder.record_event, EventKind.CONTROL, f"{action} {detail}".strip(), source)
+
+    def _require_pipeline(self) -> Pipeline:
+        if self.pipeline is None:
+            raise ConfigError("the bot is still starting; try again once it runs")
+        return self.pipeline
 
     def _escalate(self, name: str, exc: BaseException) -> None:
         assert self.pipeline is not None

@@ -62,6 +62,17 @@ class SimulatedBroker:
     def has_exposure(self, symbol: str) -> bool:
         return bool(self._brackets.get(symbol))
 
+    def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
+        """Cancel the resting entries of ``symbol`` and close its filled positions at ``price`` (taker, slipped)."""
+        fills: list[Fill] = []
+        for bracket in self._brackets.pop(symbol, []):
+            if not bracket.filled:
+                self.cancelled.append(bracket.intent)
+                continue
+            side = bracket.intent.side.opposite
+            fills.append(self._fill(bracket.intent, side, self._slipped(symbol, price, side), time, False, reason))
+        return fills
+
     def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
         """First index ≥ ``start`` of these candles at which ``on_candle`` would fill or cancel something.
 
