@@ -154,10 +154,39 @@ class VenueSettings(_Section):
 
 
 class ApiSettings(_Section):
+    """The HTTP API and dashboard (docs/api.md). Loopback only by default; control needs ``token``."""
+
     enabled: bool = Field(True, description="serve the HTTP API and dashboard while the bot runs")
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    token: SecretStr | None = None
+    host: str = Field("127.0.0.1", description="listen address; anything but loopback exposes the bot")
+    port: int = Field(8000, ge=0, le=65535, description="0 = any free port (the bound URL is logged)")
+    token: SecretStr | None = Field(None, description="bearer token for control actions; unset = control disabled")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="browser origins allowed to call the API from other sites; empty = none"
+    )
+
+
+NotifyEvent = Literal["fill", "stop", "rejection", "daily_loss", "task_crash", "readiness"]
+
+
+class NotifySettings(_Section):
+    """Telegram and webhook messages; sent from a queue, so a slow or failing receiver never delays trading."""
+
+    events: list[NotifyEvent] = Field(
+        default_factory=lambda: ["fill", "stop", "rejection", "daily_loss", "task_crash", "readiness"],
+        description="which events are sent",
+    )
+    webhook_url: SecretStr | None = Field(None, description="POST each event as JSON here (the URL may hold a key)")
+    telegram_token: SecretStr | None = Field(None, description="bot token from @BotFather")
+    telegram_chat_id: str | None = Field(None, description="chat to message; required with telegram_token")
+    telegram_api_url: str = Field("https://api.telegram.org", description="Telegram Bot API base (tests: local)")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="per delivery attempt")
+    queue_size: int = Field(1000, ge=1, description="undelivered messages kept; beyond it new ones are dropped")
+
+    @model_validator(mode="after")
+    def _telegram_complete(self) -> NotifySettings:
+        if (self.telegram_token is None) != (self.telegram_chat_id is None):
+            raise ValueError("set notify.telegram_token and notify.telegram_chat_id together")
+        return self
 
 
 class ExecutionSettings(_Section):
@@ -165,6 +194,13 @@ class ExecutionSettings(_Section):
     paper mode."""
 
     broker: Literal["venue", "simulated"] | None = None
+    unknown_order_settle_s: float = Field(
+        5.0, ge=0, le=60, description="wait before looking up an order whose send failed (Binance's recvWindow)"
+    )
+
+
+class LiveSettings(_Section):
+    confirm: bool = Field(False, description="required to trade real money on Binance's mainnet")
 
 
 class ReplaySettings(_Section):
@@ -192,7 +228,9 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     venue: VenueSettings = VenueSettings()
     api: ApiSettings = ApiSettings()
+    notify: NotifySettings = NotifySettings()
     execution: ExecutionSettings = ExecutionSettings()
+    live: LiveSettings = LiveSettings()
     replay: ReplaySettings = ReplaySettings()
     data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
     database_url: str = "sqlite:///ictbot-data/ictbot.sqlite"

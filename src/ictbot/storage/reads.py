@@ -96,10 +96,27 @@ class RecordReader:
             query = query.options(selectinload(Order.transitions))
         return self._page(query, limit, offset)
 
+    def order_state_counts(self) -> dict[str, int]:
+        """How many orders are in each state (for metrics)."""
+        query = select(Order.state, func.count()).group_by(Order.state)
+        with self._session() as session:
+            return dict(session.execute(query).tuples().all())
+
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         query = select(Order).where(Order.client_order_id == client_order_id).options(selectinload(Order.transitions))
         with self._session() as session:
             return session.scalars(query).unique().one_or_none()
+
+    def children(self, parent_client_order_id: str) -> list[Order]:
+        """The protective and closing orders placed for one entry, oldest first."""
+        query = (
+            select(Order)
+            .join(Order.intent)
+            .where(OrderIntentRecord.parent_client_order_id == parent_client_order_id)
+            .order_by(Order.created_at, Order.id)
+        )
+        with self._session() as session:
+            return list(session.scalars(query).unique())
 
     def open_intents(self) -> list[Order]:
         """Every order whose outcome is not final (intent, sent, acknowledged, partially filled, unknown), oldest

@@ -1,0 +1,187 @@
+"""The read API: what the bot holds in memory (positions, trades, candles, zones) and what it recorded (orders with
+their history, fills, signals with evidence, rejections, daily PnL, equity, events). Lists are newest first and
+paginated with ``limit``/``offset``; ``next_offset`` is ``null`` on the last page."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from ictbot.api.serialize import candle_dict, order_dict, position_dict, row, signal_dict, trade_dict
+from ictbot.api.zones import detector_config, zones
+from ictbot.domain import Timeframe
+from ictbot.runtime.engine import Engine
+from ictbot.storage import MAX_PAGE, RecordReader, config_snapshot
+
+router = APIRouter(prefix="/api", tags=["read"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1 … {MAX_PAGE}")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+SymbolQuery = Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g. BTCUSDT")]
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def _recorder(request: Request) -> RecordReader:
+    recorder = _engine(request).recorder
+    if recorder is None:
+        raise HTTPException(503, "this bot runs without a database, so nothing is recorded; set database_url")
+    return recorder
+
+
+def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    return {
+        "items": items,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + len(items) if len(items) == limit else None,
+    }
+
+
+def _stream(engine: Engine, symbol: str, timeframe: Timeframe) -> np.ndarray:
+    """A copy of one stream's closed candles; 422 naming what exists when the bot does not build it."""
+    if symbol not in engine.settings.symbols:
+        raise HTTPException(
+            422, f"symbol {symbol} is not traded by this bot; it trades {', '.join(engine.settings.symbols)}"
+        )
+    assert engine.pipeline is not None
+    built = engine.pipeline.book.timeframes
+    if timeframe not in built:
+        names = ", ".join(tf.value for tf in built)
+        raise HTTPException(422, f"timeframe {timeframe.value} is not built for {symbol}; built: {names}")
+    return np.array(engine.pipeline.book.closed(symbol, timeframe))
+
+
+@router.get("/positions", summary="Open positions with mark price and unrealized PnL (live)")
+async def positions(request: Request) -> dict[str, Any]:
+    engine = _engine(request)
+    assert engine.pipeline is not None
+    pipeline = engine.pipeline
+    items = [
+        position_dict(p, pipeline.marks.get(p.symbol)) for p in pipeline.portfolio.positions.values() if p.quantity != 0
+    ]
+    return {"items": items}
+
+
+@router.get("/trades", summary="Round trips, newest first (live; open ones have no exit)")
+async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 100, offset: Offset = 0) -> dict:
+    engine = _engine(request)
+    assert engine.pipeline is not None
+    portfolio = engine.pipeline.portfolio
+    every = [*portfolio.closed_trades, *portfolio.open_trades.values()]
+    every.sort(key=lambda t: t.entry_time, reverse=True)
+    chosen = [t for t in every if symbol is None or t.symbol == symbol][offset : offset + limit]
+    return _page([trade_dict(t) for t in chosen], limit, offset)
+
+
+@router.get("/orders", summary="Orders with their intent and state history")
+def orders(
+    request: Request, symbol: SymbolQuery = None, open_only: bool = False, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    found = _recorder(request).orders(symbol=symbol, open_only=open_only, limit=limit, offset=offset)
+    return _page([order_dict(o) for o in found], limit, offset)
+
+
+@router.get("/orders/{client_order_id}", summary="One order with its intent and state history")
+def order(request: Request, client_order_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    found = _recorder(request).order_by_client_id(client_order_id)
+    if found is None:
+        raise HTTPException(404, f"no order with client order id {client_order_id!r}")
+    return order_dict(found)
+
+
+@router.get("/fills", summary="Executions")
+def fills(
+    request: Request,
+    symbol: SymbolQuery = None,
+    client_order_id: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    found = _recorder(request).fills(symbol=symbol, client_order_id=client_order_id, limit=limit, offset=offset)
+    return _page([row(f, "id") for f in found], limit, offset)
+
+
+@router.get("/signals", summary="Signals with the detector records that justified them and the risk decision")
+def signals(request: Request, symbol: SymbolQuery = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    found = _recorder(request).signals(symbol=symbol, limit=limit, offset=offset)
+    return _page([signal_dict(s) for s in found], limit, offset)
+
+
+@router.get("/rejections", summary="Signals the risk gate refused, with the reason")
+def rejections(
+    request: Request,
+    symbol: SymbolQuery = None,
+    reason: Annotated[str | None, Query(max_length=64, description="e.g. daily_loss_limit")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    found = _recorder(request).rejections(symbol=symbol, reason=reason, limit=limit, offset=offset)
+    return _page([signal_dict(s) for s in found], limit, offset)
+
+
+@router.get("/pnl/daily", summary="Per UTC day: realized PnL, fees, funding, fills, opening and closing equity")
+def daily_pnl(request: Request, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    found = _recorder(request).daily_pnl(limit=limit, offset=offset)
+    return _page([{**row(d, "id"), "net_pnl": str(d.net_pnl)} for d in found], limit, offset)
+
+
+@router.get("/equity", summary="Equity curve, oldest first; page on with start = last time + 1")
+def equity(
+    request: Request,
+    start: Annotated[int | None, Query(ge=0, description="epoch ms, inclusive")] = None,
+    end: Annotated[int | None, Query(ge=0, description="epoch ms, inclusive")] = None,
+    limit: Limit = MAX_PAGE,
+) -> dict[str, Any]:
+    if start is not None and end is not None and end < start:
+        raise HTTPException(422, f"end ({end}) is before start ({start})")
+    found = _recorder(request).equity_curve(start=start, end=end, limit=limit)
+    items = [row(e, "id") for e in found]
+    return {"items": items, "limit": limit, "next_start": items[-1]["time"] + 1 if len(items) == limit else None}
+
+
+@router.get("/events", summary="Bot events: control actions (with time and source), readiness, crashes")
+def events(
+    request: Request,
+    kind: Annotated[str | None, Query(max_length=32, description="e.g. control")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    found = _recorder(request).events(kind=kind, limit=limit, offset=offset)
+    return _page([row(e, "id", "run_id") for e in found], limit, offset)
+
+
+@router.get("/candles/{symbol}/{timeframe}", summary="Closed candles the bot holds, oldest first")
+async def candles(
+    request: Request,
+    symbol: str,
+    timeframe: Timeframe,
+    limit: Annotated[int, Query(ge=1, le=2000, description="newest candles to return")] = 500,
+) -> dict[str, Any]:
+    columns = _stream(_engine(request), symbol, timeframe)[:, -limit:]
+    return {"symbol": symbol, "timeframe": timeframe.value, "items": [candle_dict(c) for c in columns.T]}
+
+
+@router.get("/zones/{symbol}/{timeframe}", summary="Detector zones: FVGs, order/breaker blocks, liquidity, breaks")
+async def detector_zones(
+    request: Request,
+    symbol: str,
+    timeframe: Timeframe,
+    active_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=2000, description="candles to run the detectors over")] = 2000,
+) -> dict[str, Any]:
+    engine = _engine(request)
+    columns = _stream(engine, symbol, timeframe)[:, -limit:]
+    config = detector_config(engine.settings)
+    found = await asyncio.to_thread(zones, columns, timeframe.ms, config, active_only=active_only)
+    return {"symbol": symbol, "timeframe": timeframe.value, "items": found}
+
+
+@router.get("/config", summary="Effective settings, secrets redacted")
+async def config(request: Request) -> dict[str, Any]:
+    return config_snapshot(_engine(request).settings)

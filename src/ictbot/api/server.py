@@ -1,0 +1,89 @@
+"""The ``api`` stage: uvicorn serving the app on the bot's event loop, and the watcher that turns engine state
+into events. Non-critical: a broken API is logged and restarted, trading goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
+
+import uvicorn
+from fastapi import FastAPI
+
+from ictbot.api.events import EngineWatcher
+from ictbot.runtime.engine import Engine
+from ictbot.runtime.supervisor import StageContext
+
+log = logging.getLogger("ictbot.api")
+WATCH_INTERVAL_S = 0.25
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """The bot owns SIGINT/SIGTERM (a clean stop of every stage); uvicorn must not take them over."""
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind here rather than in uvicorn, which exits the process when it cannot bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            f"the API cannot listen on {host}:{port} ({exc.strerror}); set api.port (ICTBOT_API__PORT) to a free "
+            "port, 0 for any, or api.enabled: false"
+        ) from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class ApiStage:
+    """One run = one uvicorn server; ``engine.api_url`` says where it listens."""
+
+    def __init__(self, engine: Engine, app: FastAPI, watcher: EngineWatcher) -> None:
+        self._engine = engine
+        self._app = app
+        self._watcher = watcher
+
+    async def run(self, ctx: StageContext) -> None:
+        api = self._engine.settings.api
+        sock = listen(api.host, api.port)
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            self._app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=1,
+        )
+        server = _Server(config)
+        serving = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+        try:
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                    raise RuntimeError("the API server stopped while starting")
+                await asyncio.sleep(0.01)
+            url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+            self._engine.api_url = url
+            log.info("API and dashboard on %s (metrics %s/metrics)", url, url)
+            while not serving.done():
+                ctx.beat()
+                self._watcher.poll()
+                await asyncio.wait({serving}, timeout=WATCH_INTERVAL_S)
+            serving.result()
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(serving), 3)
+            serving.cancel()
+            sock.close()

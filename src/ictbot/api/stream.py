@@ -1,0 +1,26 @@
+"""Live events over a WebSocket: fills, signals, rejections, readiness, task crashes, trading state, control actions
+and closed candles, as JSON messages ``{"type", "time", "data"}``. A new client first gets the recent ones."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from ictbot.api.events import EventHub
+
+router = APIRouter(tags=["stream"])
+
+
+@router.websocket("/api/stream")
+async def stream(websocket: WebSocket) -> None:
+    hub: EventHub = websocket.app.state.hub
+    await websocket.accept()
+    backlog, queue = list(hub.recent), hub.subscribe()  # together: no event lost or sent twice
+    try:
+        for event in backlog:
+            await websocket.send_json(event)
+        while True:
+            await websocket.send_json(await queue.get())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(queue)
