@@ -15,7 +15,6 @@ from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.gate import AccountView, Rejection, RiskGate
 from ictbot.strategy.base import Strategy
-from ictbot.venues.simulated import SimulatedBroker
 
 DAY_MS = 86_400_000
 
@@ -28,6 +27,18 @@ class PipelineListener(Protocol):
     def on_fill(self, fill: Fill) -> None: ...
 
 
+class Broker(Protocol):
+    """Where the pipeline's orders go: the simulated account (backtest, paper) or the venue's order manager."""
+
+    def submit(self, intent: OrderIntent) -> None: ...
+
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]: ...
+
+    def pending_entries(self) -> int: ...
+
+    def has_exposure(self, symbol: str) -> bool: ...
+
+
 class Pipeline:
     def __init__(
         self,
@@ -35,7 +46,7 @@ class Pipeline:
         base: Timeframe,
         strategy: Strategy,
         gate: RiskGate,
-        broker: SimulatedBroker,
+        broker: Broker,
         portfolio: Portfolio,
         funding: dict[str, FundingSchedule] | None = None,
     ) -> None:
@@ -86,11 +97,11 @@ class Pipeline:
             for signal in self.strategy.on_candle(symbol, timeframe, htf_candle):
                 self.signals.append(signal)
                 intent = self.gate.check(signal, self._account(signal.symbol))
+                for listener in self.listeners:  # first: the decision is recorded before the order can be sent
+                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
                     self.broker.submit(intent)
-                for listener in self.listeners:
-                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
 
     def apply_fill(self, fill: Fill) -> None:
         """Book a fill in the portfolio and tell the listeners; fills reach here in the order they happened."""

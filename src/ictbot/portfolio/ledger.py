@@ -79,6 +79,26 @@ class Portfolio:
         )
         return self.cash + unrealized
 
+    def adopt(self, wallet: Decimal, positions: dict[str, tuple[Decimal, Decimal]], time: int) -> None:
+        """Take the venue's account as the truth: cash becomes its wallet balance and each position (signed quantity,
+        entry price) its position. A position the ledger did not hold opens a trade at the venue's entry price; one
+        the venue no longer holds is dropped (its closing fills, when known, were booked before)."""
+        self.initial_equity += wallet - self.cash
+        for symbol in set(self.positions) | set(positions):
+            quantity, entry_price = positions.get(symbol, (Decimal(0), Decimal(0)))
+            position = self.position(symbol)
+            if position.quantity == quantity and position.entry_price == entry_price:
+                continue
+            position.quantity, position.entry_price = quantity, entry_price
+            if quantity == 0:
+                self.open_trades.pop(symbol, None)
+                continue
+            side = Side.BUY if quantity > 0 else Side.SELL
+            trade = self.open_trades.setdefault(
+                symbol, Trade(symbol, side, time, entry_price, abs(quantity), entry_reason="held on the venue")
+            )
+            trade.side, trade.entry_price, trade.quantity = side, entry_price, abs(quantity)
+
     def apply(self, fill: Fill, entry_reason: str = "") -> Decimal:
         """Book a fill; returns the PnL it realized."""
         self.fills.append(fill)

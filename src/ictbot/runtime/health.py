@@ -78,6 +78,7 @@ class Health:
         self._venue_ok_ms: int | None = None
         self._venue_error: tuple[int, str] | None = None
         self._reconciled_ms: int | None = None
+        self._reconcile_problem = ""
         self._listeners: list[ReadinessListener] = [on_change] if on_change is not None else []
         self._last: Readiness | None = None
 
@@ -108,7 +109,11 @@ class Health:
 
     def mark_reconciled(self, now_ms: int) -> None:
         """Startup reconciliation with the venue finished; trading may begin."""
-        self._reconciled_ms = now_ms
+        self._reconciled_ms, self._reconcile_problem = now_ms, ""
+
+    def mark_unreconciled(self, problem: str) -> None:
+        """Reconciliation failed or found what the bot cannot account for: not ready until it succeeds."""
+        self._reconciled_ms, self._reconcile_problem = None, problem
 
     def stream_ages(self, now_ms: int) -> dict[StreamKey, float | None]:
         """Seconds since the newest closed candle of each stream closed (``None`` before the first)."""
@@ -192,7 +197,7 @@ class Health:
 
     def _reconciliation_check(self, now_ms: int) -> Check:
         if self._reconciled_ms is None:
-            return Check("reconciliation", False, None, "not reconciled with the venue yet")
+            return Check("reconciliation", False, None, self._reconcile_problem or "not reconciled with the venue yet")
         return Check("reconciliation", True, (now_ms - self._reconciled_ms) / 1000, "reconciled")
 
 

@@ -19,6 +19,7 @@ from ictbot.storage.models import (
     EquitySnapshot,
     FillRecord,
     Order,
+    OrderIntentRecord,
     PositionSnapshot,
     RiskDecision,
     Run,

@@ -13,13 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ccxt.pro
 
 from ictbot.domain import Candle, Timeframe
 from ictbot.errors import VenueError
 from ictbot.venues.symbols import SymbolSpec
+
+if TYPE_CHECKING:
+    from ictbot.config import Settings
 
 log = logging.getLogger("ictbot.venue")
 
@@ -70,6 +73,32 @@ def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str
         "urls": {"api": api},
         "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
     }
+
+
+BINANCE_WS = "wss://fstream.binance.com"
+BINANCE_DEMO_WS = "wss://fstream.binancefuture.com"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueConnection:
+    """How to reach a venue: the ccxt constructor config, Binance's demo environment or not, the WebSocket base."""
+
+    config: dict[str, Any]
+    demo: bool
+    ws_url: str
+
+
+def venue_connection(settings: Settings) -> VenueConnection:
+    """The configured venue: any Binance-compatible server by URL, else Binance (its demo environment on testnet)."""
+    venue = settings.venue
+    key = venue.api_key.get_secret_value() if venue.api_key else ""
+    secret = venue.api_secret.get_secret_value() if venue.api_secret else ""
+    if venue.rest_url is not None and venue.ws_url is not None:
+        return VenueConnection(redirected_config(venue.rest_url, venue.ws_url, key, secret), False, venue.ws_url)
+    config: dict[str, Any] = {"options": {"defaultType": "future"}}
+    if key and secret:
+        config |= {"apiKey": key, "secret": secret}
+    return VenueConnection(config, venue.testnet, BINANCE_DEMO_WS if venue.testnet else BINANCE_WS)
 
 
 class BinanceMarketData:

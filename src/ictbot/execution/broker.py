@@ -1,0 +1,27 @@
+"""The pipeline's broker when orders go to the venue: the order manager behind the simulated broker's surface."""
+
+from __future__ import annotations
+
+from ictbot.domain import Candle, Fill, OrderIntent
+from ictbot.execution.orders import OrderManager
+
+
+class VenueBroker:
+    """Entries are handed to the order manager; fills come back from the venue's user-data stream, not from candles."""
+
+    def __init__(self, manager: OrderManager) -> None:
+        self.manager = manager
+
+    def submit(self, intent: OrderIntent) -> None:
+        self.manager.submit(intent)
+
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
+        """The venue matches; a closed candle only tells which unfilled entries have outlived their time."""
+        self.manager.expire(symbol, candle.open_time)
+        return []
+
+    def pending_entries(self) -> int:
+        return self.manager.pending_entries()
+
+    def has_exposure(self, symbol: str) -> bool:
+        return self.manager.has_exposure(symbol)

@@ -1,0 +1,468 @@
+"""The order manager: every order is persisted before it is sent, followed to a final state, and protected on the venue.
+
+Client ids are deterministic, so after any crash the venue's orders can be matched with the database's and nothing is
+sent twice under two names: an entry's id comes from its signal (``risk.gate.client_order_id``); its protective orders
+are ``<entry>-sl`` and ``<entry>-tp`` (algo orders that close the whole position, so a partial fill or a grown position
+is covered without re-placing them); a market close of its position is ``<entry>-x``.
+
+An order whose outcome is unknown (a timeout, a 5xx) is never re-sent blindly: it is looked up by client id once the
+venue can no longer act on the lost request (``settle_s``, Binance's recvWindow), and re-sent only if the venue does not
+know it. Venue events arrive late, twice or out of order; states only move forward (``OrderState.advances_to``) and a
+fill is booked once per venue trade id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ictbot.domain import Fill, OrderIntent, OrderType, Side
+from ictbot.execution.client import (
+    OrderRejected,
+    OutcomeUnknown,
+    VenueAlgoOrder,
+    VenueClient,
+    VenueOrder,
+)
+from ictbot.storage import OrderState, Recorder
+
+if TYPE_CHECKING:
+    from ictbot.execution.user_stream import AlgoUpdate, OrderUpdate
+
+log = logging.getLogger("ictbot.orders")
+
+STOP_LOSS, TAKE_PROFIT, CLOSE = "sl", "tp", "x"
+PROTECTIVE = {
+    STOP_LOSS: ("STOP_MARKET", "stop_loss", "stop"),
+    TAKE_PROFIT: ("TAKE_PROFIT_MARKET", "take_profit", "target"),
+}
+FILL_REASONS = {"": "entry", STOP_LOSS: "stop", TAKE_PROFIT: "target", CLOSE: "manual"}
+WOULD_TRIGGER_IMMEDIATELY = -2021
+
+ORDER_STATES = {
+    "NEW": OrderState.ACKNOWLEDGED,
+    "PARTIALLY_FILLED": OrderState.PARTIALLY_FILLED,
+    "FILLED": OrderState.FILLED,
+    "CANCELED": OrderState.CANCELLED,
+    "EXPIRED": OrderState.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderState.EXPIRED,
+    "REJECTED": OrderState.REJECTED,
+}
+ALGO_STATES = {
+    "NEW": OrderState.ACKNOWLEDGED,
+    "TRIGGERING": OrderState.ACKNOWLEDGED,
+    "TRIGGERED": OrderState.ACKNOWLEDGED,
+    "FINISHED": OrderState.FILLED,
+    "CANCELED": OrderState.CANCELLED,
+    "EXPIRED": OrderState.EXPIRED,
+    "REJECTED": OrderState.REJECTED,
+}
+
+Persist = Callable[..., Awaitable[Any]]
+
+
+def child_id(entry_id: str, kind: str, generation: int = 1) -> str:
+    """``<entry>-sl``; a replacement of a finished one (a stop re-placed after a crash) is ``<entry>-sl2``, …"""
+    return f"{entry_id}-{kind}" + (str(generation) if generation > 1 else "")
+
+
+def split_id(client_order_id: str) -> tuple[str, str]:
+    """(entry id, kind) of one of the bot's client ids; kind is "" for the entry itself."""
+    entry, _, tail = client_order_id.rpartition("-")
+    kind = tail.rstrip("0123456789")
+    if kind in (STOP_LOSS, TAKE_PROFIT, CLOSE) and entry:
+        return entry, kind
+    return client_order_id, ""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlan:
+    """What an entry asks for: the risk gate's intent, or the same read back from the database after a restart."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    stop: Decimal
+    target: Decimal
+    expires_at: int | None
+
+    @classmethod
+    def from_intent(cls, intent: OrderIntent) -> EntryPlan:
+        price = intent.price if intent.order_type is OrderType.LIMIT else None
+        return cls(
+            intent.client_order_id, intent.symbol, intent.side, intent.order_type, intent.quantity, price,
+            intent.stop, intent.target, intent.expires_at,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Bracket:
+    """An entry and the orders that protect its position, as the bot knows them."""
+
+    plan: EntryPlan
+    intent: OrderIntent | None = None  # the risk gate's intent, until it is persisted
+    state: OrderState = OrderState.INTENT
+    filled: Decimal = Decimal(0)
+    protected: set[str] = field(default_factory=set)
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting for its first fill."""
+        return self.filled == 0 and not self.state.is_terminal
+
+
+class OrderManager:
+    """Sends entries and their protective orders, follows the venue's answers and events, books fills once."""
+
+    def __init__(
+        self,
+        client: VenueClient,
+        recorder: Recorder,
+        persist: Persist,
+        on_fill: Callable[[Fill], None],
+        *,
+        candle_ms: int = 60_000,
+        settle_s: float = 5.0,
+    ) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.persist = persist
+        self._on_fill = on_fill
+        self._candle_ms = candle_ms
+        self._settle_s = settle_s
+        self.brackets: dict[str, Bracket] = {}
+        self.lock = asyncio.Lock()
+        self.jobs: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._booked: set[str] = set()
+
+    # ------------------------------------------------------------------ what the pipeline sees (synchronous)
+
+    def submit(self, intent: OrderIntent) -> None:
+        plan = EntryPlan.from_intent(intent)
+        self.brackets[plan.client_order_id] = Bracket(plan, intent)
+        self.jobs.put_nowait(lambda: self.open(plan.client_order_id))
+
+    def pending_entries(self) -> int:
+        return sum(1 for b in self.brackets.values() if b.pending)
+
+    def has_exposure(self, symbol: str) -> bool:
+        return any(b.plan.symbol == symbol for b in self.brackets.values())
+
+    def expire(self, symbol: str, candle_open_time: int) -> None:
+        """Cancel entries of ``symbol`` whose time is up at the close of this candle (the backtest's rule)."""
+        for cid, bracket in list(self.brackets.items()):
+            plan = bracket.plan
+            due = plan.expires_at is not None and candle_open_time + self._candle_ms >= plan.expires_at
+            if (
+                plan.symbol == symbol
+                and due
+                and not bracket.state.is_terminal
+                and bracket.state is not OrderState.FILLED
+            ):
+                self.jobs.put_nowait(lambda cid=cid: self.cancel_entry(cid))
+
+    # ------------------------------------------------------------------ entries
+
+    async def open(self, cid: str) -> None:
+        """Persist, send, and settle one entry."""
+        async with self.lock:
+            bracket = self.brackets.get(cid)
+            if bracket is None or bracket.state is not OrderState.INTENT:
+                return
+            assert bracket.intent is not None
+            await self.persist(self.recorder.record_intent, bracket.intent)
+            await self.transition(cid, OrderState.SENT)
+            bracket.state = OrderState.SENT
+            order = await self._send_entry(bracket)
+            if order is not None:
+                await self._adopt_entry(bracket, order)
+
+    async def _send_entry(self, bracket: Bracket) -> VenueOrder | None:
+        plan = bracket.plan
+        for attempt in range(3):
+            try:
+                return await self.client.place_order(
+                    plan.symbol, plan.side, plan.order_type.value, plan.quantity,
+                    price=plan.price, client_order_id=plan.client_order_id,
+                )  # fmt: skip
+            except OrderRejected as exc:
+                await self._rejected(bracket, exc)
+                return None
+            except OutcomeUnknown as exc:
+                await self.transition(plan.client_order_id, OrderState.UNKNOWN, {"error": str(exc)})
+                found = await self._look_up(plan.symbol, plan.client_order_id)
+                if found is not None:
+                    return found
+                log.warning("%s: entry %s never reached the venue (attempt %d); sending it again",
+                            plan.symbol, plan.client_order_id, attempt + 1)  # fmt: skip
+        log.error(
+            "%s: entry %s outcome still unknown; reconciliation will settle it", plan.symbol, plan.client_order_id
+        )
+        bracket.state = OrderState.UNKNOWN
+        return None
+
+    async def _look_up(self, symbol: str, cid: str) -> VenueOrder | None:
+        """The venue's view of an order whose send failed, once the lost request can no longer be executed."""
+        await asyncio.sleep(self._settle_s)
+        for delay in (0.5, 1.0, 2.0, None):
+            try:
+                return await self.client.order(symbol, cid)
+            except OutcomeUnknown:
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+        return None
+
+    async def _rejected(self, bracket: Bracket, exc: OrderRejected) -> None:
+        plan = bracket.plan
+        log.warning("%s: entry %s rejected by the venue: %s", plan.symbol, plan.client_order_id, exc)
+        await self.transition(plan.client_order_id, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
+        bracket.state = OrderState.REJECTED
+        self.brackets.pop(plan.client_order_id, None)
+
+    async def _adopt_entry(self, bracket: Bracket, order: VenueOrder) -> None:
+        if order.executed_quantity > 0:  # fills first: a crash in between leaves the order open, so it is re-checked
+            await self.sync_fills(bracket.plan.symbol, order.order_id, bracket.plan.client_order_id)
+        state = ORDER_STATES.get(order.status, OrderState.UNKNOWN)
+        await self.transition(bracket.plan.client_order_id, state, _order_payload(order), order.order_id)
+        if bracket.state.advances_to(state):
+            bracket.state = state
+        await self._after_entry_change(bracket)
+
+    async def cancel_entry(self, cid: str) -> None:
+        async with self.lock:
+            bracket = self.brackets.get(cid)
+            if bracket is None or bracket.state.is_terminal:
+                return
+            try:
+                order = await self.client.cancel_order(bracket.plan.symbol, cid)
+            except OutcomeUnknown:
+                order = None
+            order = order or await self.client.order(bracket.plan.symbol, cid)
+            if order is not None:
+                await self._adopt_entry(bracket, order)
+
+    async def _after_entry_change(self, bracket: Bracket) -> None:
+        if bracket.filled > 0:
+            await self._protect(bracket)
+        elif bracket.state.is_terminal:
+            self.brackets.pop(bracket.plan.client_order_id, None)
+
+    # ------------------------------------------------------------------ protective orders
+
+    async def _protect(self, bracket: Bracket) -> None:
+        """Place the stop-loss, then the take-profit, each once; a level already crossed closes at market instead."""
+        for kind in (STOP_LOSS, TAKE_PROFIT):
+            if kind in bracket.protected or bracket.plan.client_order_id not in self.brackets:
+                continue
+            bracket.protected.add(kind)
+            await self.place_protective(bracket, kind)
+
+    async def place_protective(self, bracket: Bracket, kind: str) -> None:
+        plan = bracket.plan
+        cid = self._unused_child_id(plan.client_order_id, kind)
+        order_type, purpose, level = PROTECTIVE[kind]
+        trigger = getattr(plan, level)
+        await self.persist(
+            self.recorder.record_exit_intent, cid, plan.symbol, plan.side.opposite, order_type,
+            purpose=purpose, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
+        )  # fmt: skip
+        await self.transition(cid, OrderState.SENT)
+        try:
+            algo = await self.client.place_algo_order(
+                plan.symbol, plan.side.opposite, order_type, trigger, client_algo_id=cid, close_position=True
+            )
+        except OrderRejected as exc:
+            await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
+            if exc.code == WOULD_TRIGGER_IMMEDIATELY:
+                log.warning("%s: %s %s already crossed; closing the position at market", plan.symbol, purpose, trigger)
+                await self.close_bracket(bracket, reason=f"{purpose} already crossed")
+            else:
+                log.error("%s: %s refused by the venue (%s); closing the position", plan.symbol, purpose, exc)
+                await self.close_bracket(bracket, reason=f"{purpose} refused: {exc.message}")
+            return
+        except OutcomeUnknown as exc:
+            await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
+            await asyncio.sleep(self._settle_s)
+            found = await self.client.algo_order(plan.symbol, cid)
+            if found is None:
+                bracket.protected.discard(kind)
+                await self._protect(bracket)
+                return
+            algo = found
+        await self.adopt_algo(algo)
+        log.info("%s: %s placed at %s (%s)", plan.symbol, purpose, trigger, cid)
+
+    def _unused_child_id(self, entry_id: str, kind: str) -> str:
+        """The first id of this kind that no finished order holds: a retry of a lost send keeps its id."""
+        generation = 1
+        while True:
+            cid = child_id(entry_id, kind, generation)
+            record = self.recorder.order_by_client_id(cid)
+            if record is None or not OrderState(record.state).is_terminal:
+                return cid
+            generation += 1
+
+    async def adopt_algo(self, algo: VenueAlgoOrder) -> None:
+        state = ALGO_STATES.get(algo.status, OrderState.UNKNOWN)
+        await self.transition(algo.client_algo_id, state, _algo_payload(algo), algo.algo_id)
+
+    async def close_bracket(self, bracket: Bracket, *, reason: str) -> None:
+        """Close the bracket's position with a reduce-only market order and cancel its protective orders."""
+        plan = bracket.plan
+        position = (await self.client.positions()).get(plan.symbol)
+        await self.cancel_children(plan.client_order_id, plan.symbol)
+        self.brackets.pop(plan.client_order_id, None)
+        if position is None or position.quantity == 0:
+            return
+        await self.close_position(plan.symbol, position.quantity, child_id(plan.client_order_id, CLOSE), reason)
+
+    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> None:
+        """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent."""
+        side = Side.SELL if quantity > 0 else Side.BUY
+        await self.persist(self.recorder.record_exit_intent, cid, symbol, side, "MARKET", purpose="exit",
+                            quantity=abs(quantity))  # fmt: skip
+        await self.transition(cid, OrderState.SENT, {"reason": reason})
+        try:
+            order = await self.client.place_order(symbol, side, "MARKET", abs(quantity), client_order_id=cid,
+                                                  reduce_only=True)  # fmt: skip
+        except OrderRejected as exc:
+            await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
+            log.error("%s: closing order refused: %s", symbol, exc)
+            return
+        except OutcomeUnknown as exc:
+            await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
+            order = await self._look_up(symbol, cid)
+            if order is None:
+                return
+        if order.executed_quantity > 0:
+            await self.sync_fills(symbol, order.order_id, cid)
+        state = ORDER_STATES.get(order.status, OrderState.UNKNOWN)
+        await self.transition(cid, state, _order_payload(order), order.order_id)
+
+    async def cancel_children(self, entry_id: str, symbol: str) -> None:
+        """Cancel the entry's protective orders still open; one the venue does not know is closed as such."""
+        for record in self.recorder.children(entry_id):
+            cid = record.client_order_id
+            if record.intent.purpose not in ("stop_loss", "take_profit") or OrderState(record.state).is_terminal:
+                continue
+            try:
+                algo = await self.client.cancel_algo_order(symbol, cid) or await self.client.algo_order(symbol, cid)
+            except OutcomeUnknown:
+                algo = await self.client.algo_order(symbol, cid)
+            if algo is None:
+                await self.transition(cid, OrderState.CANCELLED, {"reason": "not on the venue"})
+            else:
+                await self.adopt_algo(algo)
+
+    # ------------------------------------------------------------------ operator actions
+
+    async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> None:
+        """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market."""
+        async with self.lock:
+            for cid, bracket in list(self.brackets.items()):
+                if bracket.plan.symbol != symbol:
+                    continue
+                self.brackets.pop(cid)
+                if not bracket.state.is_terminal:
+                    order = await self.client.cancel_order(symbol, cid) or await self.client.order(symbol, cid)
+                    if order is not None:
+                        await self._adopt_entry(bracket, order)
+                await self.cancel_children(cid, symbol)
+            await self.client.cancel_all(symbol)
+            position = (await self.client.positions()).get(symbol)
+            if position is not None and position.quantity != 0:
+                await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
+
+    # ------------------------------------------------------------------ the user-data stream
+
+    async def on_order_update(self, event: OrderUpdate) -> None:
+        async with self.lock:
+            await self._order_update(event)
+
+    async def on_algo_update(self, event: AlgoUpdate) -> None:
+        async with self.lock:
+            if self.recorder.order_by_client_id(event.client_algo_id) is None:
+                return
+            state = ALGO_STATES.get(event.status, OrderState.UNKNOWN)
+            await self.transition(event.client_algo_id, state, {"status": event.status}, event.algo_id)
+
+    async def _order_update(self, event: OrderUpdate) -> None:
+        cid = event.client_order_id
+        known = self.recorder.order_by_client_id(cid) is not None
+        if event.execution_type == "TRADE" and event.trade_id is not None:
+            _, kind = split_id(cid)
+            reason = FILL_REASONS[kind] if known else "liquidation" if cid.startswith("autoclose") else "venue"
+            fill = Fill(cid, event.symbol, event.side, event.last_filled_quantity, event.last_filled_price,
+                        event.commission, event.time, event.maker, reason)  # fmt: skip
+            await self.book(fill, str(event.trade_id), event.realized_pnl)
+        if known:
+            state = ORDER_STATES.get(event.status, OrderState.UNKNOWN)
+            payload = {"status": event.status, "execution_type": event.execution_type}
+            await self.transition(cid, state, payload, event.order_id)
+        await self._after_order_event(cid, event.status)
+
+    async def _after_order_event(self, cid: str, status: str) -> None:
+        entry_id, kind = split_id(cid)
+        bracket = self.brackets.get(entry_id)
+        if bracket is None:
+            return
+        if kind == "":
+            state = ORDER_STATES.get(status, OrderState.UNKNOWN)
+            if bracket.state.advances_to(state):
+                bracket.state = state
+            await self._after_entry_change(bracket)
+        elif status == "FILLED":
+            self.brackets.pop(entry_id, None)
+            await self.cancel_children(entry_id, bracket.plan.symbol)
+
+    async def book(self, fill: Fill, trade_id: str, realized_pnl: Decimal, *, apply: bool = True) -> bool:
+        """Record one venue trade, once, and apply it to the account (``apply=False`` at startup, where the account
+        is taken from the venue as a whole); an entry's fill grows its bracket."""
+        if trade_id in self._booked:
+            return False
+        self._booked.add(trade_id)
+        new = await self.persist(self.recorder.record_fill, fill, trade_id=trade_id, realized_pnl=realized_pnl)
+        if not new:
+            return False
+        if apply:
+            self._on_fill(fill)
+        entry_id, kind = split_id(fill.client_order_id)
+        bracket = self.brackets.get(entry_id)
+        if bracket is not None and kind == "":
+            bracket.filled += fill.quantity
+        return True
+
+    async def sync_fills(self, symbol: str, order_id: int, cid: str, *, apply: bool = True) -> int:
+        """Book the trades of one order that no event has delivered (an answer that came before its events, a stream
+        outage); returns how many were new."""
+        _, kind = split_id(cid)
+        new = 0
+        for trade in await self.client.trades(symbol, order_id=order_id):
+            fill = Fill(cid, symbol, trade.side, trade.quantity, trade.price, trade.commission, trade.time,
+                        trade.maker, FILL_REASONS[kind])  # fmt: skip
+            new += await self.book(fill, str(trade.trade_id), trade.realized_pnl, apply=apply)
+        return new
+
+    async def transition(
+        self, cid: str, state: OrderState, payload: dict[str, Any] | None = None, venue_id: int | None = None
+    ) -> None:
+        await self.persist(
+            self.recorder.record_order_transition, cid, state, payload,
+            venue_order_id=str(venue_id) if venue_id is not None else None,
+        )  # fmt: skip
+
+
+def _order_payload(order: VenueOrder) -> dict[str, Any]:
+    return {"status": order.status, "executed": str(order.executed_quantity), "average": str(order.average_price)}
+
+
+def _algo_payload(algo: VenueAlgoOrder) -> dict[str, Any]:
+    return {"status": algo.status, "actual_order_id": algo.actual_order_id}

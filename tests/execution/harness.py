@@ -1,0 +1,145 @@
+"""The fault suite's harness: a bot whose durable part is its SQLite file, crash points, and the invariants.
+
+``Bot`` is what survives of a bot across a crash: the database file. Each ``Bot.start()`` builds a fresh client and
+order manager on it, as a restarted process would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal
+from ictbot.exchange import LocalExchange
+from ictbot.execution.client import VenueClient
+from ictbot.execution.orders import OrderManager
+from ictbot.execution.reconcile import Reconciliation, reconcile
+from ictbot.risk.gate import client_order_id
+from ictbot.storage import Recorder, open_recorder
+
+DATA = Path(__file__).parent.parent / "data"
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+
+
+class Bot:
+    """A bot's durable part (its database) and the live parts a restart rebuilds."""
+
+    def __init__(self, exchange: LocalExchange, database: Path, client_type: type[VenueClient] = VenueClient) -> None:
+        self.exchange = exchange
+        self.url = f"sqlite:///{database}"
+        self.client_type = client_type
+        self.writer = ThreadPoolExecutor(max_workers=1)
+        self.fills: list[Fill] = []
+        self.recorder: Recorder | None = None
+        self.client: VenueClient | None = None
+        self.manager: OrderManager | None = None
+
+    async def start(self, client_type: type[VenueClient] | None = None) -> OrderManager:
+        self.recorder = open_recorder(self.url)
+        self.client = (client_type or self.client_type)(self.exchange.ccxt_config())
+        await self.client.start()
+        self.fills = []
+        self.manager = OrderManager(self.client, self.recorder, self.persist, self.fills.append, settle_s=0.05)
+        return self.manager
+
+    async def persist(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.wrap_future(self.writer.submit(method, *args, **kwargs))
+
+    async def run_jobs(self) -> None:
+        assert self.manager is not None
+        while not self.manager.jobs.empty():
+            await self.manager.jobs.get_nowait()()
+
+    async def reconcile(self, *, apply_fills: bool = True) -> Reconciliation:
+        assert self.manager is not None
+        return await reconcile(self.manager, SYMBOLS, apply_fills=apply_fills)
+
+    async def crash(self) -> None:
+        """What a killed process leaves: the database and the venue; nothing in memory, nothing cleaned up."""
+        assert self.client is not None
+        await self.client.close()
+        self.manager = self.client = self.recorder = None
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        self.writer.shutdown(wait=True)
+
+
+def market_intent(exchange: LocalExchange, symbol: str = "BTCUSDT", side: Side = Side.BUY, *,
+                  stop_pct: float = 1.0, target_pct: float = 1.0, quantity: str = "0.002",
+                  order_type: OrderType = OrderType.MARKET, offset_pct: float = 0.0) -> OrderIntent:  # fmt: skip
+    """A sized intent around the venue's current price, as the risk gate would hand it over."""
+    spec_tick = Decimal("0.1") if symbol == "BTCUSDT" else Decimal("0.01")
+    price = exchange.engine.mark(symbol)
+
+    def level(pct: float) -> Decimal:
+        return (price * (1 + Decimal(str(pct)) / 100)).quantize(spec_tick)
+
+    sign = side.sign
+    entry = level(-sign * offset_pct)
+    stop, target = level(-sign * stop_pct), level(sign * target_pct)
+    now = exchange.replay.now
+    signal = Signal(symbol, side, float(entry), float(stop), float(target), int(now), "test setup", order_type)
+    return OrderIntent(client_order_id(signal), symbol, side, order_type, Decimal(quantity), entry, stop, target,
+                       int(now), None, signal)  # fmt: skip
+
+
+class Killed(BaseException):
+    """The process died at this point (a BaseException, so no ``except Exception`` in the bot can survive it)."""
+
+
+def killing_client(method: str, *, after_request: bool, id_suffix: str = "") -> type[VenueClient]:
+    """A client whose process dies in ``method`` (for a client id ending in ``id_suffix``), before or after the
+    request reached the venue."""
+    original = getattr(VenueClient, method)
+
+    async def dying(self: VenueClient, *args: Any, **kwargs: Any) -> Any:
+        cid = kwargs.get("client_order_id") or kwargs.get("client_algo_id") or (args[1] if len(args) > 1 else "")
+        if not str(cid).endswith(id_suffix):
+            return await original(self, *args, **kwargs)
+        if after_request:
+            await original(self, *args, **kwargs)
+        raise Killed(f"{method} {'after' if after_request else 'before'} the request")
+
+    return type("KillingClient", (VenueClient,), {method: dying})
+
+
+def venue_state(exchange: LocalExchange) -> dict[str, Any]:
+    """The venue's account as plain data: every order ever placed, open orders and algo orders, positions."""
+    engine = exchange.engine
+    return {
+        "orders": [o.client_order_id for o in engine.orders.values()],
+        "open": {o.client_order_id for o in engine.open_orders()},
+        "open_algos": {a.client_algo_id: a for a in engine.open_algos()},
+        "positions": {p.symbol: p.amount for p in engine.open_positions() if p.amount != 0},
+    }
+
+
+def assert_consistent(exchange: LocalExchange, recorder: Recorder) -> dict[str, int]:
+    """The crash-safety invariants; returns the counts the fault summary reports."""
+    venue = venue_state(exchange)
+    duplicates = len(venue["orders"]) - len(set(venue["orders"]))
+    assert duplicates == 0, f"duplicate client ids on the venue: {venue['orders']}"
+    for symbol, amount in venue["positions"].items():
+        stops = [a for a in venue["open_algos"].values() if a.symbol == symbol and a.order_type == "STOP_MARKET"]
+        assert len(stops) == 1, f"{symbol} position {amount} has {len(stops)} protective stops"
+        assert stops[0].close_position
+    database_open = {o.client_order_id for o in recorder.open_intents()}
+    venue_open = venue["open"] | set(venue["open_algos"])
+    assert database_open == venue_open, f"open orders: database {database_open}, venue {venue_open}"
+    for symbol in SYMBOLS:
+        booked = sum(
+            (f.quantity if f.side == "BUY" else -f.quantity for f in recorder.fills(symbol=symbol, limit=1000)),
+            Decimal(0),
+        )
+        assert booked == venue["positions"].get(symbol, Decimal(0)), f"{symbol}: fills {booked} vs venue position"
+    unprotected = sum(
+        1
+        for symbol in venue["positions"]
+        if not any(a.symbol == symbol and a.order_type == "STOP_MARKET" for a in venue["open_algos"].values())
+    )
+    return {"duplicates": duplicates, "unprotected": unprotected}
