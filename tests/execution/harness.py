@@ -7,6 +7,8 @@ order manager on it, as a restarted process would.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -119,27 +121,43 @@ def venue_state(exchange: LocalExchange) -> dict[str, Any]:
     }
 
 
-def assert_consistent(exchange: LocalExchange, recorder: Recorder) -> dict[str, int]:
-    """The crash-safety invariants; returns the counts the fault summary reports."""
+def assert_consistent(exchange: LocalExchange, recorder: Recorder) -> None:
+    """The crash-safety invariants: no client id twice on the venue, every position with exactly one close-position
+    stop, the database's open orders are the venue's, and the booked fills add up to the venue's positions.
+
+    With ``ICTBOT_FAULT_LOG`` set, the counts are appended there first (``bench/fault_summary.py`` tabulates them)."""
     venue = venue_state(exchange)
     duplicates = len(venue["orders"]) - len(set(venue["orders"]))
-    assert duplicates == 0, f"duplicate client ids on the venue: {venue['orders']}"
-    for symbol, amount in venue["positions"].items():
-        stops = [a for a in venue["open_algos"].values() if a.symbol == symbol and a.order_type == "STOP_MARKET"]
-        assert len(stops) == 1, f"{symbol} position {amount} has {len(stops)} protective stops"
-        assert stops[0].close_position
+    stops = {
+        symbol: [a for a in venue["open_algos"].values() if a.symbol == symbol and a.order_type == "STOP_MARKET"]
+        for symbol in venue["positions"]
+    }
     database_open = {o.client_order_id for o in recorder.open_intents()}
     venue_open = venue["open"] | set(venue["open_algos"])
-    assert database_open == venue_open, f"open orders: database {database_open}, venue {venue_open}"
-    for symbol in SYMBOLS:
-        booked = sum(
+    booked = {
+        symbol: sum(
             (f.quantity if f.side == "BUY" else -f.quantity for f in recorder.fills(symbol=symbol, limit=1000)),
             Decimal(0),
         )
-        assert booked == venue["positions"].get(symbol, Decimal(0)), f"{symbol}: fills {booked} vs venue position"
-    unprotected = sum(
-        1
-        for symbol in venue["positions"]
-        if not any(a.symbol == symbol and a.order_type == "STOP_MARKET" for a in venue["open_algos"].values())
+        for symbol in SYMBOLS
+    }
+    untracked = [s for s in SYMBOLS if booked[s] != venue["positions"].get(s, Decimal(0))]
+    _log_outcome(
+        duplicates=duplicates,
+        unprotected=sum(1 for found in stops.values() if len(found) != 1),
+        untracked=len(untracked) + len(database_open ^ venue_open),
     )
-    return {"duplicates": duplicates, "unprotected": unprotected}
+    assert duplicates == 0, f"duplicate client ids on the venue: {venue['orders']}"
+    for symbol, found in stops.items():
+        assert len(found) == 1, f"{symbol} position {venue['positions'][symbol]} has {len(found)} protective stops"
+        assert found[0].close_position
+    assert database_open == venue_open, f"open orders: database {database_open}, venue {venue_open}"
+    assert not untracked, f"booked fills {booked} vs venue positions {venue['positions']}"
+
+
+def _log_outcome(**counts: int) -> None:
+    path = os.environ.get("ICTBOT_FAULT_LOG")
+    if path:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+        with open(path, "a") as log:
+            log.write(json.dumps({"fault": test, **counts}) + "\n")

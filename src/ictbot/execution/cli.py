@@ -1,0 +1,75 @@
+"""``ictbot flatten``: the kill switch from the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ictbot.config import Settings, load_settings
+from ictbot.errors import ConfigError, IctbotError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(flatten)
+
+
+def flatten(
+    config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
+) -> None:
+    """Cancel every order and close every position at market, then HALT trading.
+
+    With a bot running on this data directory, it goes through that bot's API (so the bot halts too; needs
+    ICTBOT_API__TOKEN); otherwise straight to the venue, and the next `ictbot run` starts halted."""
+    from ictbot.runtime.operations import DataDirLock
+    from ictbot.storage import open_recorder
+
+    try:
+        settings = load_settings(config)
+        lock = DataDirLock(settings.data_dir)
+        try:
+            lock.acquire()
+        except ConfigError:
+            console.print(_flatten_running_bot(settings), highlight=False, markup=False)
+            return
+        try:
+            from ictbot.execution.flatten import flatten_venue
+
+            done = asyncio.run(flatten_venue(settings, open_recorder(settings.database_url)))
+        finally:
+            lock.release()
+    except IctbotError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    for symbol, what in done.items():
+        console.print(f"{symbol}: {what}", highlight=False, markup=False)
+    console.print("every order cancelled, every position closed; trading is HALTED until resumed", highlight=False)
+
+
+def _flatten_running_bot(settings: Settings) -> str:
+    api = settings.api
+    if api.token is None:
+        raise ConfigError(
+            "a bot is running on this data directory; flattening it needs its API token: set ICTBOT_API__TOKEN"
+        )
+    url = f"http://{api.host}:{api.port}/api/control/flatten"
+    request = urllib.request.Request(
+        url, method="POST", headers={"Authorization": f"Bearer {api.token.get_secret_value()}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise ConfigError(f"the running bot refused the flatten ({exc.code}): {exc.read().decode()[:300]}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConfigError(f"a bot holds the data directory but its API at {url} does not answer ({exc})") from None
+    return f"the running bot flattened and halted: {body}"
