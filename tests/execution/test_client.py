@@ -1,0 +1,426 @@
+"""``VenueClient`` against the local exchange over real HTTP: every call round-trips, and every fault is survived the
+way Binance's rules allow (waits are recorded through the injected ``sleep``; bans are seconds long)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ictbot.data.frame import CandleFrame
+from ictbot.data.loaders import load_candles
+from ictbot.domain import Side
+from ictbot.errors import VenueError
+from ictbot.exchange import LocalExchange
+from ictbot.execution.client import (
+    OrderRejected,
+    OutcomeUnknown,
+    VenueBalance,
+    VenueClient,
+    VenuePosition,
+    VenueUnavailable,
+)
+
+DATA = Path(__file__).parent.parent / "data"
+SYMBOL = "BTCUSDT"
+QTY = Decimal("0.010")
+_ACCESS = re.compile(r'"(\w+) ([^ ?]+)\S* HTTP/[\d.]+" (\d+)')
+Sent = Callable[[], list[tuple[str, str, int]]]
+
+
+class Sleeper:
+    """The client's ``sleep``: records each wait and returns at once after ``on_wait`` (a test's stand-in for the
+    time passing on the venue)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.on_wait: Callable[[float], Awaitable[None]] | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.on_wait is not None:
+            await self.on_wait(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture(scope="module")
+def btc_frame() -> CandleFrame:
+    return load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 600)
+
+
+@pytest.fixture
+async def exchange(btc_frame: CandleFrame, sent: Sent) -> AsyncIterator[LocalExchange]:
+    async with LocalExchange([btc_frame], warmup=300) as ex:
+        yield ex
+
+
+@pytest.fixture
+def sleeper() -> Sleeper:
+    return Sleeper()
+
+
+@pytest.fixture
+async def client(exchange: LocalExchange, sleeper: Sleeper) -> AsyncIterator[VenueClient]:
+    c = VenueClient(exchange.ccxt_config(), sleep=sleeper)
+    await c.start()
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+@pytest.fixture
+def sent(caplog: pytest.LogCaptureFixture) -> Sent:
+    """The exchange's request log (its access log): ``(method, path, status)`` of every answered request.
+
+    Set up before the exchange starts, as the server decides per connection whether to log."""
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+
+    def requests() -> list[tuple[str, str, int]]:
+        found = (_ACCESS.search(r.getMessage()) for r in caplog.records if r.name == "aiohttp.access")
+        return [(m[1], m[2], int(m[3])) for m in found if m]
+
+    return requests
+
+
+def price(exchange: LocalExchange, factor: str = "1") -> Decimal:
+    """The replayed price × ``factor``, on BTCUSDT's 0.10 tick."""
+    return (exchange.replay.feeds[SYMBOL].last_price * Decimal(factor)).quantize(Decimal("0.1"))
+
+
+def venue_orders(exchange: LocalExchange, client_order_id: str) -> list:
+    return [o for o in exchange.engine.orders.values() if o.client_order_id == client_order_id]
+
+
+# ------------------------------------------------------------------------------------------------- round trips
+async def test_start_reads_the_venues_limits(btc_frame: CandleFrame) -> None:
+    async with LocalExchange([btc_frame], warmup=300, weight_limit=1000) as ex:
+        c = VenueClient(ex.ccxt_config())
+        await c.start()
+        await c.close()
+    usage = c.usage()
+    assert (usage["weight_limit_1m"], usage["orders_limit_10s"], usage["orders_limit_1m"]) == (1000, 300, 1200)
+    assert usage["weight_1m"] > 0
+
+
+async def test_limit_order_round_trip(client: VenueClient, exchange: LocalExchange) -> None:
+    limit = price(exchange, "0.98")
+    placed = await client.place_order(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id="rest-1")
+    (venue,) = venue_orders(exchange, "rest-1")
+    assert (placed.order_id, placed.status, placed.price, placed.quantity) == (venue.order_id, "NEW", limit, QTY)
+    assert (placed.side, placed.order_type, placed.executed_quantity) == (Side.BUY, "LIMIT", 0)
+    assert await client.order(SYMBOL, "rest-1") == placed
+    assert await client.open_orders(SYMBOL) == [placed] == await client.open_orders()
+
+    canceled = await client.cancel_order(SYMBOL, "rest-1")
+    assert canceled is not None and canceled.status == venue.status == "CANCELED"
+    assert await client.open_orders() == []
+    assert await client.cancel_order(SYMBOL, "rest-1") is None
+    assert await client.order(SYMBOL, "never-sent") is None
+
+
+async def test_market_order_fills_into_position_balance_and_trades(
+    client: VenueClient, exchange: LocalExchange
+) -> None:
+    filled = await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="buy-1")
+    assert (filled.status, filled.executed_quantity, filled.average_price) == ("FILLED", QTY, price(exchange))
+
+    engine = exchange.engine
+    venue_position = engine.position(SYMBOL, "BOTH")
+    assert await client.positions() == {
+        SYMBOL: VenuePosition(SYMBOL, QTY, venue_position.entry_price, 20, False, venue_position.update_time)
+    }
+    balance = await client.balance()
+    assert balance == VenueBalance(engine.wallet, balance.available)
+    assert 0 < balance.available < balance.wallet
+
+    (trade,) = await client.trades(SYMBOL, order_id=filled.order_id)
+    (venue_trade,) = engine.trades
+    assert (trade.trade_id, trade.order_id, trade.side, trade.quantity, trade.price) == (
+        venue_trade.trade_id,
+        filled.order_id,
+        Side.BUY,
+        QTY,
+        venue_trade.price,
+    )
+    assert (trade.commission, trade.maker, trade.time) == (venue_trade.commission, False, venue_trade.time)
+    assert await client.trades(SYMBOL, since_ms=trade.time + 1) == []
+
+    closed = await client.place_order(SYMBOL, Side.SELL, "MARKET", QTY, client_order_id="sell-1", reduce_only=True)
+    assert closed.reduce_only and closed.status == "FILLED"
+    assert await client.positions() == {}
+
+
+async def test_algo_order_round_trip_and_trigger(client: VenueClient, exchange: LocalExchange) -> None:
+    await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="entry-1")
+    far = await client.place_algo_order(
+        SYMBOL, Side.SELL, "STOP_MARKET", price(exchange, "0.5"), client_algo_id="stop-far", close_position=True
+    )
+    near = await client.place_algo_order(
+        SYMBOL, Side.SELL, "STOP_MARKET", price(exchange, "0.9995"), client_algo_id="stop-near", quantity=QTY,
+        reduce_only=True, working_type="MARK_PRICE",
+    )  # fmt: skip
+    assert (far.status, far.close_position, far.quantity, far.actual_order_id) == ("NEW", True, 0, None)
+    assert (near.quantity, near.reduce_only, near.order_type, near.side) == (QTY, True, "STOP_MARKET", Side.SELL)
+    assert {a.algo_id for a in exchange.engine.open_algos()} == {far.algo_id, near.algo_id}
+    assert await client.open_algo_orders(SYMBOL) == [far, near] == await client.open_algo_orders()
+    assert await client.algo_order(SYMBOL, "stop-far") == far
+    assert await client.algo_order(SYMBOL, "never-sent") is None
+
+    canceled = await client.cancel_algo_order(SYMBOL, "stop-far")
+    assert canceled is not None and canceled.status == "CANCELED"
+    assert await client.cancel_algo_order(SYMBOL, "stop-far") is None
+
+    for _ in range(120):
+        await exchange.advance(1)
+        near = await client.algo_order(SYMBOL, "stop-near")
+        if near is not None and near.status != "NEW":
+            break
+    assert near is not None and near.status == "FINISHED" and near.actual_order_id is not None
+    assert await client.positions() == {}
+
+
+async def test_cancel_all_cancels_orders_and_algo_orders(client: VenueClient, exchange: LocalExchange) -> None:
+    await client.place_order(SYMBOL, Side.BUY, "LIMIT", QTY, price=price(exchange, "0.98"), client_order_id="a")
+    await client.place_algo_order(
+        SYMBOL, Side.BUY, "TAKE_PROFIT_MARKET", price(exchange, "0.9"), client_algo_id="b", quantity=QTY
+    )
+    await client.cancel_all(SYMBOL)
+    assert await client.open_orders() == [] and await client.open_algo_orders() == []
+    assert not exchange.engine.open_orders() and not exchange.engine.open_algos()
+
+
+async def test_configure_symbol_changes_only_what_differs(
+    client: VenueClient, exchange: LocalExchange, sent: Sent
+) -> None:
+    await client.configure_symbol(SYMBOL, leverage=5, isolated=True)
+    settings = exchange.engine.settings[SYMBOL]
+    assert (settings.leverage, settings.margin_type) == (5, "ISOLATED")
+    await client.configure_symbol(SYMBOL, leverage=5, isolated=True)
+    posts = [path for method, path, _ in sent() if method == "POST"]
+    assert posts == ["/fapi/v1/marginType", "/fapi/v1/leverage"]
+
+
+async def test_margin_type_refused_with_a_position_names_the_fix(client: VenueClient) -> None:
+    await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="held")
+    with pytest.raises(VenueError, match=r"refuses the change \(-4048 .*close the BTCUSDT position"):
+        await client.configure_symbol(SYMBOL, leverage=20, isolated=True)
+
+
+async def test_leverage_the_venue_refuses_names_the_setting(client: VenueClient) -> None:
+    with pytest.raises(VenueError, match=r"refuses 200x \(-4028 .*risk\.leverage"):
+        await client.configure_symbol(SYMBOL, leverage=200, isolated=False)
+
+
+async def test_one_way_mode_is_set_when_the_account_is_in_hedge_mode(
+    client: VenueClient, exchange: LocalExchange
+) -> None:
+    exchange.engine.set_dual_side(True)
+    await client.ensure_one_way_mode()
+    assert exchange.engine.dual_side is False
+    await client.ensure_one_way_mode()
+
+
+# ------------------------------------------------------------------------------------------------------ rejects
+@pytest.mark.parametrize("code", [-2019, -2010])
+async def test_injected_rejects_carry_binances_code(client: VenueClient, exchange: LocalExchange, code: int) -> None:
+    exchange.reject_orders(1, code)
+    with pytest.raises(OrderRejected) as caught:
+        await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="refused")
+    assert caught.value.code == code
+    assert venue_orders(exchange, "refused") == []
+
+
+async def test_venue_checks_surface_as_order_rejected(client: VenueClient, exchange: LocalExchange) -> None:
+    async def code_of(request: Awaitable[object]) -> int:
+        with pytest.raises(OrderRejected) as caught:
+            await request
+        return caught.value.code
+
+    buy, sell = Side.BUY, Side.SELL
+    assert await code_of(client.place_order(SYMBOL, buy, "MARKET", Decimal("0.001"), client_order_id="tiny")) == -4164
+    assert (
+        await code_of(client.place_order(SYMBOL, sell, "MARKET", QTY, client_order_id="r", reduce_only=True)) == -2022
+    )
+    await client.place_order(SYMBOL, buy, "LIMIT", QTY, price=price(exchange, "0.98"), client_order_id="dup")
+    dup = client.place_order(SYMBOL, buy, "LIMIT", QTY, price=price(exchange, "0.97"), client_order_id="dup")
+    assert await code_of(dup) == -4116
+    through = client.place_algo_order(
+        SYMBOL, sell, "STOP_MARKET", price(exchange, "1.01"), client_algo_id="s", quantity=QTY
+    )
+    assert await code_of(through) == -2021
+
+
+# ------------------------------------------------------------------------------------------------------- faults
+async def test_429_waits_for_the_next_window_and_resends(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, sent: Sent
+) -> None:
+    async def minute_passes(seconds: float) -> None:
+        exchange.lift_limits()
+
+    sleeper.on_wait = minute_passes
+    exchange.throttle(1)
+    assert (await client.balance()).wallet == 10_000
+    assert [status for _, path, status in sent() if path == "/fapi/v3/balance"] == [429, 200]
+    (wait,) = sleeper.waits
+    assert 0 < wait <= 60
+    assert client.usage()["throttled"] == 1
+
+
+async def test_429_then_418_stops_every_request_until_the_ban_ends(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, sent: Sent
+) -> None:
+    """The 429's wait returns at once (the venue's minute is not simulated), so the resend meets a 1.5 s ban; that is
+    waited out for real, and a request made meanwhile waits too."""
+
+    async def ban_passes(seconds: float) -> None:
+        remaining_ms = exchange.limiter.banned_until - exchange.wall_time()
+        if remaining_ms > 0:
+            await asyncio.sleep(remaining_ms / 1000)
+            exchange.lift_limits()  # a real ban lasts minutes: the weight window has rolled too
+
+    sleeper.on_wait = ban_passes
+    exchange.limiter.ban_ms = 1500
+    exchange.throttle(1)
+    balance = asyncio.create_task(client.balance())
+    while client.usage()["banned"] == 0:
+        await asyncio.sleep(0.01)
+    positions = asyncio.create_task(client.positions())
+    assert (await balance).wallet == 10_000
+    assert await positions == {}
+
+    log = sent()
+    assert [status for _, path, status in log if path == "/fapi/v3/balance"] == [429, 418, 200]
+    assert [status for _, path, status in log if path == "/fapi/v2/positionRisk"] == [200]
+    assert 0 < sleeper.waits[1] <= 1.5
+
+
+async def test_a_ban_longer_than_the_client_waits_raises_and_sends_nothing_more(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, sent: Sent
+) -> None:
+    exchange.ban(3600)
+    for _ in range(2):
+        with pytest.raises(VenueUnavailable, match=r"banned this IP for another 3[56]\d\d s .*max_ban_wait_s"):
+            await client.balance()
+    assert [status for *_, status in sent()] == [418]
+    assert sleeper.waits == []
+
+
+async def test_clock_skew_resyncs_and_the_order_goes_through_once(
+    client: VenueClient, exchange: LocalExchange, sent: Sent
+) -> None:
+    exchange.set_clock_skew(30_000)
+    order = await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="skewed")
+    assert order.status == "FILLED"
+    assert len(venue_orders(exchange, "skewed")) == 1
+    assert [(path, status) for _, path, status in sent()] == [
+        ("/fapi/v1/order", 400),
+        ("/fapi/v1/time", 200),
+        ("/fapi/v1/order", 200),
+    ]
+    assert client.usage()["resyncs"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "executed"),
+    [("500", False), ("502", False), ("unknown-executed", True), ("unknown-not-executed", False)],
+)
+async def test_placement_with_unknown_outcome_is_never_resent(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, fault: str, executed: bool
+) -> None:
+    if fault.startswith("unknown"):
+        exchange.unknown_status(executed=executed)
+    else:
+        exchange.fail_requests(1, int(fault))
+    with pytest.raises(OutcomeUnknown, match="query it by its client id"):
+        await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe")
+    assert len(venue_orders(exchange, "maybe")) == int(executed)
+    found = await client.order(SYMBOL, "maybe")
+    assert (found is not None and found.status == "FILLED") if executed else found is None
+    assert sleeper.waits == []
+
+
+async def test_placement_timeout_is_an_unknown_outcome(btc_frame: CandleFrame) -> None:
+    async with LocalExchange([btc_frame], warmup=300) as ex:
+        c = VenueClient(ex.ccxt_config(timeout=200))
+        await c.start()
+        ex.set_latency(400)
+        with pytest.raises(OutcomeUnknown, match="RequestTimeout"):
+            await c.place_algo_order(
+                SYMBOL, Side.SELL, "STOP_MARKET", price(ex, "0.5"), client_algo_id="late", close_position=True
+            )
+        ex.set_latency(0)
+        await asyncio.sleep(0.4)  # the venue finishes (or drops) the request it was still holding
+        found = await c.algo_order(SYMBOL, "late")
+        await c.close()
+    assert len([a for a in ex.engine.algos.values() if a.client_algo_id == "late"]) == int(found is not None)
+
+
+async def test_cancel_with_unknown_outcome_is_never_resent(client: VenueClient, exchange: LocalExchange) -> None:
+    await client.place_order(SYMBOL, Side.BUY, "LIMIT", QTY, price=price(exchange, "0.98"), client_order_id="keep")
+    exchange.fail_requests(1, 500)
+    with pytest.raises(OutcomeUnknown):
+        await client.cancel_order(SYMBOL, "keep")
+    (order,) = await client.open_orders(SYMBOL)
+    assert order.client_order_id == "keep"
+
+
+async def test_503_service_unavailable_was_not_processed_so_the_order_is_resent(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper
+) -> None:
+    exchange.fail_requests(1, 503)
+    order = await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="again")
+    assert order.status == "FILLED" and len(venue_orders(exchange, "again")) == 1
+    assert len(sleeper.waits) == 1
+
+
+async def test_reads_retry_5xx_with_growing_backoff_then_give_up(
+    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper
+) -> None:
+    exchange.fail_requests(2, 500)
+    assert (await client.balance()).wallet == 10_000
+    first, second = sleeper.waits
+    assert 0.1 <= first <= 0.2 < second <= 0.4
+
+    exchange.fail_requests(3, 502)
+    with pytest.raises(VenueUnavailable, match=r"gave up after 3 tries \(HTTP 502"):
+        await client.positions()
+
+
+async def test_reads_retry_timeouts(btc_frame: CandleFrame) -> None:
+    async with LocalExchange([btc_frame], warmup=300) as ex:
+        sleeper = Sleeper()
+
+        async def network_recovers(seconds: float) -> None:
+            ex.set_latency(0)
+
+        sleeper.on_wait = network_recovers
+        c = VenueClient(ex.ccxt_config(timeout=200), sleep=sleeper)
+        await c.start()
+        ex.set_latency(400)
+        assert (await c.balance()).wallet == 10_000
+        await c.close()
+    assert len(sleeper.waits) == 1
+
+
+async def test_requests_wait_for_the_budget_instead_of_meeting_429(btc_frame: CandleFrame, sent: Sent) -> None:
+    async with LocalExchange([btc_frame], warmup=300, weight_limit=30) as ex:
+        sleeper = Sleeper()
+
+        async def minute_passes(seconds: float) -> None:
+            ex.lift_limits()
+
+        sleeper.on_wait = minute_passes
+        c = VenueClient(ex.ccxt_config(), sleep=sleeper)
+        await c.start()
+        for _ in range(20):  # 100 weight: at least three minute windows of 30
+            await c.positions()
+        await c.close()
+    assert all(status == 200 for *_, status in sent())
+    assert len(sleeper.waits) >= 2 and all(0 < w <= 60 for w in sleeper.waits)
+    assert c.usage()["waits"] == len(sleeper.waits)
