@@ -150,6 +150,70 @@ def run(
         lock.release()
 
 
+@app.command()
+def status(
+    url: Annotated[
+        str | None, typer.Option(help="The bot's API, e.g. http://127.0.0.1:8000 (default: from settings).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML settings file (for api.host/api.port).")] = None,
+) -> None:
+    """Print a running bot's status from its HTTP API: trading state, readiness, tasks, streams and counts."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from rich.table import Table
+
+    if url is None:
+        try:
+            api = load_settings(config).api
+        except ConfigError as exc:
+            raise _fail(exc) from None
+        url = f"http://{api.host}:{api.port}"
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/status", timeout=10) as response:
+            body = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise _fail(
+            IctbotError(
+                f"no bot answers at {url} ({getattr(exc, 'reason', exc)}); is `ictbot run` running with the "
+                "API enabled (api.enabled, api.host, api.port)?"
+            )
+        ) from None
+    ready = "ready" if body["ready"] else f"NOT READY ({', '.join(body['failing'])})"
+    trading = body["trading"]
+    console.print(
+        f"{body['mode']} on {body['venue']['kind']} · strategy {body['strategy']} · up {body['uptime_seconds']:.0f} s\n"
+        f"trading {trading['state']}{': ' + trading['reason'] if trading['reason'] else ''} · {ready} · "
+        f"equity {body['equity']} USDT · open positions {body['open_positions']}",
+        highlight=False,
+        markup=False,
+    )
+    tasks = Table("task", "state", "beat age (s)", "restarts", "last error", title="tasks")
+    for task in body["tasks"]:
+        age = "-" if task["beat_age_seconds"] is None else f"{task['beat_age_seconds']:.0f}"
+        tasks.add_row(task["name"], task["state"], age, str(task["restarts"]), task["last_error"] or "")
+    streams = Table("stream", "newest candle", "close", "age (s)", "candles", title="streams")
+    for stream in body["streams"]:
+        newest = stream["newest_candle"]
+        age = "-" if stream["age_seconds"] is None else f"{stream['age_seconds']:.0f}"
+        streams.add_row(
+            stream["stream"],
+            iso(newest["time"]) if newest else "-",
+            str(newest["close"]) if newest else "-",
+            age,
+            str(stream["candles_processed"]),
+        )
+    console.print(tasks, streams)
+    counts = body["counts"]
+    console.print(
+        f"signals {counts['signals']} · orders {counts['orders']} · fills {counts['fills']} · rejections "
+        + (", ".join(f"{k}={v}" for k, v in counts["rejections"].items()) or "0"),
+        highlight=False,
+        markup=False,
+    )
+
+
 @data_app.command("info")
 def data_info(
     file: Path, symbol: Annotated[str | None, typer.Option(help="Symbol, if not in the name.")] = None

@@ -101,7 +101,7 @@ class RecordReader:
         """How many orders are in each state (for metrics)."""
         query = select(Order.state, func.count()).group_by(Order.state)
         with self._session() as session:
-            return dict(session.execute(query).tuples().all())
+            return {state: count for state, count in session.execute(query)}
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         query = select(Order).where(Order.client_order_id == client_order_id).options(selectinload(Order.transitions))
