@@ -25,7 +25,7 @@ def attach_api(engine: Engine) -> None:
     engine.pipeline.listeners.append(watcher)
     engine.health.add_listener(watcher.on_readiness)
     app = create_app(engine, hub, watcher)
-    engine.supervisor.add("api", ApiStage(engine, app, watcher).run, critical=False, beat_timeout_s=math.inf)
+    engine.supervisor.add("api", ApiStage(engine, app, hub, watcher).run, critical=False, beat_timeout_s=math.inf)
     notifier = Notifier(engine.settings.notify)
     if notifier.enabled:
         hub.add_sink(notifier.notify)

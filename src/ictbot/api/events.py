@@ -32,20 +32,28 @@ class EventHub:
 
     def __init__(self, client_queue: int = 500, recent: int = 200) -> None:
         self._client_queue = client_queue
-        self._clients: set[asyncio.Queue[Event]] = set()
+        self._clients: set[asyncio.Queue[Event | None]] = set()
         self._sinks: list[Sink] = []
         self.recent: deque[Event] = deque(maxlen=recent)
 
     def add_sink(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
-    def subscribe(self) -> asyncio.Queue[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(self._client_queue)
+    def subscribe(self) -> asyncio.Queue[Event | None]:
+        """A client's queue of events; ``None`` marks the end of the stream."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(self._client_queue)
         self._clients.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
         self._clients.discard(queue)
+
+    def close(self) -> None:
+        """Tell every client the stream ends (the server is stopping)."""
+        for queue in self._clients:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)
 
     def publish(self, kind: str, time_ms: int, **data: Any) -> Event:
         event = {"type": kind, "time": time_ms, "data": data}

@@ -12,7 +12,7 @@ from collections.abc import Generator
 import uvicorn
 from fastapi import FastAPI
 
-from ictbot.api.events import EngineWatcher
+from ictbot.api.events import EngineWatcher, EventHub
 from ictbot.runtime.engine import Engine
 from ictbot.runtime.supervisor import StageContext
 
@@ -48,9 +48,10 @@ def listen(host: str, port: int) -> socket.socket:
 class ApiStage:
     """One run = one uvicorn server; ``engine.api_url`` says where it listens."""
 
-    def __init__(self, engine: Engine, app: FastAPI, watcher: EngineWatcher) -> None:
+    def __init__(self, engine: Engine, app: FastAPI, hub: EventHub, watcher: EngineWatcher) -> None:
         self._engine = engine
         self._app = app
+        self._hub = hub
         self._watcher = watcher
 
     async def run(self, ctx: StageContext) -> None:
@@ -82,6 +83,7 @@ class ApiStage:
                 await asyncio.wait({serving}, timeout=WATCH_INTERVAL_S)
             serving.result()
         finally:
+            self._hub.close()
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(serving), 3)

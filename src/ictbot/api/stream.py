@@ -18,8 +18,9 @@ async def stream(websocket: WebSocket) -> None:
     try:
         for event in backlog:
             await websocket.send_json(event)
-        while True:
-            await websocket.send_json(await queue.get())
+        while (event := await queue.get()) is not None:
+            await websocket.send_json(event)
+        await websocket.close(1001, "the bot is stopping")
     except WebSocketDisconnect:
         pass
     finally:
