@@ -108,6 +108,11 @@ async def test_start_reads_the_venues_limits(btc_frame: CandleFrame) -> None:
     assert usage["weight_1m"] > 0
 
 
+def test_demo_uses_binances_demo_environment() -> None:
+    urls = VenueClient({}, demo=True).exchange.urls["api"]
+    assert urls["fapiPrivate"] == urls["fapiPublic"] == "https://demo-fapi.binance.com/fapi/v1"
+
+
 async def test_limit_order_round_trip(client: VenueClient, exchange: LocalExchange) -> None:
     limit = price(exchange, "0.98")
     placed = await client.place_order(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id="rest-1")
@@ -154,6 +159,19 @@ async def test_market_order_fills_into_position_balance_and_trades(
     closed = await client.place_order(SYMBOL, Side.SELL, "MARKET", QTY, client_order_id="sell-1", reduce_only=True)
     assert closed.reduce_only and closed.status == "FILLED"
     assert await client.positions() == {}
+
+
+async def test_a_partly_filled_market_order_reports_binances_statuses(
+    client: VenueClient, exchange: LocalExchange
+) -> None:
+    exchange.partial_fills("0.5")
+    market = await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="half")
+    assert (market.status, market.executed_quantity) == ("EXPIRED", Decimal("0.005"))
+    limit = await client.place_order(
+        SYMBOL, Side.BUY, "LIMIT", QTY, price=price(exchange, "1.001"), client_order_id="l"
+    )
+    assert (limit.status, limit.executed_quantity) == ("PARTIALLY_FILLED", Decimal("0.005"))
+    assert await client.open_orders(SYMBOL) == [limit]
 
 
 async def test_algo_order_round_trip_and_trigger(client: VenueClient, exchange: LocalExchange) -> None:

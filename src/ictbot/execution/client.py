@@ -41,7 +41,7 @@ DEFAULT_BAN_S = 120.0  # Binance's shortest ban, when the answer names no end
 _MAX_THROTTLED = 5  # 429s in a row for one request before giving up
 _BANNED_UNTIL = re.compile(r"banned until (\d+)")
 # Answers Binance guarantees were not processed, besides 429/418 and -1021: safe to send again.
-_UNPROCESSED_CODES = {-1008}
+_UNPROCESSED_CODES = frozenset({-1008})
 _NOT_FOUND = frozenset({-2011, -2013})
 _HINTS = {
     -1022: "; check the API secret",
@@ -636,8 +636,8 @@ class VenueClient:
         code, message = _error(response, body)
         if status < 400 and (code is None or code >= 0):
             return
-        retry_after = lowered.get("retry-after")
-        raise _Answer(status, code, message, float(retry_after) if retry_after else None)
+        retry_after = lowered.get("retry-after", "")
+        raise _Answer(status, code, message, float(retry_after) if retry_after.isdigit() else None)
 
     def _venue_ms(self) -> int:
         return int(self.exchange.milliseconds() - self.exchange.options.get("timeDifference", 0))
