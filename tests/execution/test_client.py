@@ -315,7 +315,7 @@ async def test_429_then_418_stops_every_request_until_the_ban_ends(
     log = sent()
     assert [status for _, path, status in log if path == "/fapi/v3/balance"] == [429, 418, 200]
     assert [status for _, path, status in log if path == "/fapi/v2/positionRisk"] == [200]
-    assert 0 < sleeper.waits[1] <= 1.5
+    assert 0 < sleeper.waits[1] < 2  # the ban, read from the 418 (to the clock sync's millisecond)
 
 
 async def test_a_ban_longer_than_the_client_waits_raises_and_sends_nothing_more(
@@ -365,15 +365,15 @@ async def test_placement_with_unknown_outcome_is_never_resent(
 
 async def test_placement_timeout_is_an_unknown_outcome(btc_frame: CandleFrame) -> None:
     async with LocalExchange([btc_frame], warmup=300) as ex:
-        c = VenueClient(ex.ccxt_config(timeout=200))
+        c = VenueClient(ex.ccxt_config(timeout=300))
         await c.start()
-        ex.set_latency(400)
+        ex.set_latency(800)
         with pytest.raises(OutcomeUnknown, match="RequestTimeout"):
             await c.place_algo_order(
                 SYMBOL, Side.SELL, "STOP_MARKET", price(ex, "0.5"), client_algo_id="late", close_position=True
             )
         ex.set_latency(0)
-        await asyncio.sleep(0.4)  # the venue finishes (or drops) the request it was still holding
+        await asyncio.sleep(0.8)  # the venue finishes (or drops) the request it was still holding
         found = await c.algo_order(SYMBOL, "late")
         await c.close()
     assert len([a for a in ex.engine.algos.values() if a.client_algo_id == "late"]) == int(found is not None)
@@ -418,9 +418,9 @@ async def test_reads_retry_timeouts(btc_frame: CandleFrame) -> None:
             ex.set_latency(0)
 
         sleeper.on_wait = network_recovers
-        c = VenueClient(ex.ccxt_config(timeout=200), sleep=sleeper)
+        c = VenueClient(ex.ccxt_config(timeout=300), sleep=sleeper)
         await c.start()
-        ex.set_latency(400)
+        ex.set_latency(800)
         assert (await c.balance()).wallet == 10_000
         await c.close()
     assert len(sleeper.waits) == 1
