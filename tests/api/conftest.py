@@ -30,6 +30,7 @@ def make_settings(btc_days, tmp_path) -> Callable[..., Settings]:
             data_dir=str(tmp_path / "data"),
             database_url=f"sqlite:///{tmp_path / 'bot.sqlite'}",
             api={"port": 0, "token": TOKEN, **(api or {})},
+            execution={"broker": "simulated"},  # the paper account: trades settle on the candle that makes them
             **extra,
         )
 

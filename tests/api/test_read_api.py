@@ -28,6 +28,7 @@ async def bot(btc_days, tmp_path_factory):
         data_dir=str(tmp / "data"),
         database_url=f"sqlite:///{tmp / 'bot.sqlite'}",
         api={"port": 0},
+        execution={"broker": "simulated"},
     )
     async with running(settings) as engine:
         await frozen_after_trades(engine, trades=3)
