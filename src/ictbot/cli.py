@@ -19,6 +19,7 @@ from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
+from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
 from ictbot.sample import sample_path
 
@@ -26,6 +27,7 @@ app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual fut
 data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
+register_flatten_command(app)
 console = Console()
 errors = Console(stderr=True)
 

@@ -25,11 +25,12 @@ def btc_days(data_dir, tmp_path):
 
 
 def _settings(path, tmp_path, speed=60_000, **extra):
+    """The simulated account (the backtest's fill model, for parity) and no HTTP API, unless a test says otherwise."""
     return load_settings(
         replay={"speed": speed, "warmup": 1, "data": [str(path)]},
         strategy={"name": "fvg_retrace"},
         data_dir=str(tmp_path / "data"),
-        **extra,
+        **{"execution": {"broker": "simulated"}, "api": {"enabled": False}, **extra},
     )
 
 

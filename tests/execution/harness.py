@@ -121,7 +121,7 @@ def venue_state(exchange: LocalExchange) -> dict[str, Any]:
     }
 
 
-def assert_consistent(exchange: LocalExchange, recorder: Recorder) -> None:
+def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list[str] = SYMBOLS) -> None:
     """The crash-safety invariants: no client id twice on the venue, every position with exactly one close-position
     stop, the database's open orders are the venue's, and the booked fills add up to the venue's positions.
 
@@ -139,9 +139,9 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder) -> None:
             (f.quantity if f.side == "BUY" else -f.quantity for f in recorder.fills(symbol=symbol, limit=1000)),
             Decimal(0),
         )
-        for symbol in SYMBOLS
+        for symbol in symbols
     }
-    untracked = [s for s in SYMBOLS if booked[s] != venue["positions"].get(s, Decimal(0))]
+    untracked = [s for s in symbols if booked[s] != venue["positions"].get(s, Decimal(0))]
     _log_outcome(
         duplicates=duplicates,
         unprotected=sum(1 for found in stops.values() if len(found) != 1),

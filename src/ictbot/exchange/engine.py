@@ -585,17 +585,19 @@ class Engine:
         """Pay or receive funding on every open position of ``symbol`` at the current mark."""
         mark = self.mark(symbol)
         touched = []
+        paid = ZERO
         for p in self.open_positions():
             if p.symbol != symbol:
                 continue
             payment = _cents(-p.amount * mark * rate)
+            paid += payment
             self.wallet += payment
             if self.isolated(symbol):
                 p.isolated_wallet += payment
             self._book_income(symbol, "FUNDING_FEE", payment)
             touched.append(p)
         if touched:
-            self._account_event("FUNDING_FEE", [p for p in touched if self.isolated(symbol)])
+            self._account_event("FUNDING_FEE", [p for p in touched if self.isolated(symbol)], paid)
 
     def _liquidate_if_needed(self, symbol: str, price: Decimal, continuous: bool) -> None:
         for p in [p for p in self.open_positions() if p.symbol == symbol and self.isolated(symbol)]:
@@ -712,7 +714,9 @@ class Engine:
         }
         self.sink({"e": "ORDER_TRADE_UPDATE", "E": self.time, "T": self.time, "o": body})
 
-    def _account_event(self, reason: str, positions: list[Position]) -> None:
+    def _account_event(self, reason: str, positions: list[Position], change: Decimal = ZERO) -> None:
+        """``ACCOUNT_UPDATE``; ``change`` is Binance's ``bc``: the balance change other than PnL and commission
+        (a funding payment)."""
         rows = []
         for p in positions:
             mark = self.mark(p.symbol)
@@ -729,7 +733,7 @@ class Engine:
                     "ps": p.side,
                 }
             )
-        balance = {"a": "USDT", "wb": fmt(self.wallet, 8), "cw": fmt(self.cross_wallet(), 8), "bc": "0"}
+        balance = {"a": "USDT", "wb": fmt(self.wallet, 8), "cw": fmt(self.cross_wallet(), 8), "bc": fmt(change, 8)}
         self.sink(
             {"e": "ACCOUNT_UPDATE", "E": self.time, "T": self.time, "a": {"m": reason, "B": [balance], "P": rows}}
         )

@@ -62,9 +62,15 @@ class Portfolio:
         if position is None or position.quantity == 0:
             return Decimal(0)
         amount = -position.quantity * mark * rate
-        self.funding += amount
-        self.open_trades[symbol].funding += amount
+        self.book_funding(symbol, amount)
         return amount
+
+    def book_funding(self, symbol: str, amount: Decimal) -> None:
+        """A funding payment the venue settled (signed: negative when paid), credited to the open trade if any."""
+        self.funding += amount
+        trade = self.open_trades.get(symbol)
+        if trade is not None:
+            trade.funding += amount
 
     def position(self, symbol: str) -> Position:
         return self.positions.setdefault(symbol, Position(symbol))

@@ -9,6 +9,7 @@ the backtester — so a replay of history and a backtest of the same candles mak
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -17,18 +18,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
-from ictbot.backtest.pipeline import Pipeline
+from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
-from ictbot.errors import ConfigError
+from ictbot.errors import ConfigError, VenueError
 from ictbot.exchange.server import LocalExchange
+from ictbot.execution.broker import VenueBroker
+from ictbot.execution.client import VenueClient
+from ictbot.execution.flatten import HALTED_PREFIX
+from ictbot.execution.orders import OrderManager
+from ictbot.execution.reconcile import reconcile
+from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
 from ictbot.portfolio.ledger import Portfolio
-from ictbot.risk.gate import Rejection, RiskGate
+from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
@@ -37,13 +45,36 @@ from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
 from ictbot.strategy.registry import build_strategy
-from ictbot.venues.binance import BinanceMarketData, ClosedKline, redirected_config
+from ictbot.venues.binance import BinanceMarketData, ClosedKline, venue_connection
 from ictbot.venues.simulated import SimulatedBroker
 from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
 VENUE_CHECK_S = 10.0
+ORDER_SYNC_S = 60.0
+
+
+def _venue_execution(settings: Settings) -> bool:
+    """Orders go to the venue in replay (the local exchange) and live mode, to the simulated account in paper mode."""
+    broker = settings.execution.broker or ("simulated" if settings.mode == "paper" else "venue")
+    return broker == "venue"
+
+
+def check_live_opt_in(settings: Settings) -> None:
+    """Live trading on Binance's mainnet needs keys and an explicit ``live.confirm: true``."""
+    if settings.mode != "live":
+        return
+    venue = settings.venue
+    if venue.api_key is None or venue.api_secret is None:
+        raise ConfigError(
+            "mode: live needs API keys: set ICTBOT_VENUE__API_KEY and ICTBOT_VENUE__API_SECRET (environment or .env)"
+        )
+    if not venue.testnet and venue.rest_url is None and not settings.live.confirm:
+        raise ConfigError(
+            "mode: live with venue.testnet: false trades real money on Binance; set live.confirm: true to confirm, "
+            "or keep venue.testnet: true (Binance's demo environment)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +107,7 @@ class _Recording:
         self._latencies = latencies
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-recorder")
         self.arrived_ns = 0
+        self.records_fills = True  # the order manager records venue fills itself, with their trade ids
 
     def on_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         self._counters.signal()
@@ -104,7 +136,13 @@ class _Recording:
         self._counters.fill()
         log.info("fill %s %s %s %s @ %s (%s)", fill.client_order_id, fill.symbol, fill.side.value, fill.quantity,
                  fill.price, fill.reason)  # fmt: skip
-        self.record(self._record_fill, fill)
+        if self.records_fills:
+            self.record(self._record_fill, fill)
+
+    async def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a recorder call on the writer thread after everything queued before it, and wait for it: an order
+        is on disk before it is sent. A failure is raised, never swallowed."""
+        return await asyncio.wrap_future(self._writer.submit(method, *args, **kwargs))
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -150,10 +188,11 @@ class Engine:
     ) -> None:
         if settings.mode == "backtest":
             raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
-        if settings.mode == "live":
+        check_live_opt_in(settings)
+        if _venue_execution(settings) and recorder is None:
             raise ConfigError(
-                "mode: live needs order execution on Binance, which is not available yet; use mode: replay (the local "
-                "exchange) or mode: paper (Binance market data, simulated account)"
+                "orders on the venue are recorded before they are sent: run with a database (database_url), or set "
+                "execution.broker: simulated"
             )
         self.settings = settings
         self.recorder = recorder
@@ -162,6 +201,11 @@ class Engine:
         self.latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → order handed to the broker (ns)
         self.processing: deque[int] = deque(maxlen=10_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
+        self.venue: VenueClient | None = None
+        self.orders: OrderManager | None = None
+        self._ws_url = ""
+        self._reconcile_soon = asyncio.Event()
+        self._halted_by_reconciliation = False
         self.market: BinanceMarketData | None = None
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
@@ -193,24 +237,23 @@ class Engine:
             self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
             self.clock = ReplayClock(self.exchange, s.replay.speed)
             config = self.exchange.ccxt_config()
+            self._ws_url = self.exchange.ws_url
             log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
                      self.exchange.rest_url)  # fmt: skip
-        elif s.venue.rest_url is not None and s.venue.ws_url is not None:
-            key, secret = s.venue.api_key, s.venue.api_secret
-            config = redirected_config(
-                s.venue.rest_url,
-                s.venue.ws_url,
-                key.get_secret_value() if key else "",
-                secret.get_secret_value() if secret else "",
-            )
         else:
-            config = {"options": {"defaultType": "future"}}
+            connection = venue_connection(s)
+            config, self._ws_url = connection.config, connection.ws_url
         demo = s.mode != "replay" and s.venue.rest_url is None and s.venue.testnet
         self.market = BinanceMarketData(config, demo=demo)
         specs = await self._check_symbols(await self.market.load_markets())
+        if _venue_execution(s):
+            await self._start_execution(config, demo)
         self.pipeline = self._build_pipeline(specs)
+        self._restore_trading_state()
         self._build_supervision()
         await self._warm_up()
+        if self.orders is not None:
+            await self._reconcile(apply_fills=False)
         if self.recorder is not None:
             self._recording.record(self.recorder.start_run, s)
         self.started_ms = self.clock.now_ms()
@@ -224,6 +267,121 @@ class Engine:
             ", ".join(tf.value for tf in sorted(s.timeframes, key=lambda t: t.ms)),
         )  # fmt: skip
         self.ready.set()
+
+    async def _start_execution(self, config: dict[str, Any], demo: bool) -> None:
+        """Connect the order client and set the account up as configured: one-way mode, isolated margin, leverage."""
+        s = self.settings
+        assert self.recorder is not None
+        self.venue = VenueClient(config, demo=demo)
+        await self.venue.start()
+        await self.venue.ensure_one_way_mode()
+        for symbol in s.symbols:
+            await self.venue.configure_symbol(symbol, leverage=s.risk.leverage, isolated=True)
+        if s.mode == "live" and s.venue.rest_url is None:
+            await self._warn_withdrawal_permission()
+        self._recording.records_fills = False
+        self.orders = OrderManager(
+            self.venue, self.recorder, self._recording.persist, self._venue_fill,
+            candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s,
+        )  # fmt: skip
+        log.info("orders go to the venue (one-way mode, isolated margin, leverage %dx)", s.risk.leverage)
+
+    async def _warn_withdrawal_permission(self) -> None:
+        """A trading bot's key never needs to withdraw; say so loudly when it can (Binance's API restrictions)."""
+        assert self.venue is not None
+        try:
+            restrictions = await self.venue.exchange.sapi_get_account_apirestrictions()
+        except Exception as exc:  # the check is advisory: an unreadable answer must not stop trading
+            log.warning("could not read the API key's permissions (%s); make sure it cannot withdraw", exc)
+            return
+        if restrictions.get("enableWithdrawals"):
+            log.warning(
+                "!!! THIS API KEY CAN WITHDRAW FUNDS. A trading bot never needs that: create a key with futures "
+                "trading only, and restrict it to this machine's IP address. !!!"
+            )
+
+    def _venue_fill(self, fill: Fill) -> None:
+        assert self.pipeline is not None
+        self.pipeline.apply_fill(fill)
+
+    async def _reconcile(self, *, apply_fills: bool) -> bool:
+        """Compare with the venue and repair; trading runs only while the last reconciliation succeeded."""
+        assert self.orders is not None and self.pipeline is not None and self.health is not None
+        try:
+            report = await reconcile(self.orders, self.settings.symbols, apply_fills=apply_fills)
+        except VenueError as exc:
+            problem = f"reconciliation failed: {exc}"
+        else:
+            self.pipeline.portfolio.adopt(report.wallet, report.positions, self.clock.now_ms())
+            problem = "" if report.ok else "reconciliation: " + "; ".join(report.problems)
+            log.log(logging.INFO if report.ok else logging.ERROR, "reconciled with the venue: %s", report.summary())
+            if self.recorder is not None:
+                self._recording.record(self.recorder.record_event, EventKind.RECONCILIATION, report.summary())
+        gate = self.pipeline.gate
+        if problem:
+            self.health.mark_unreconciled(problem)
+            if gate.state is not TradingState.HALTED:
+                gate.halt(problem)
+                self._halted_by_reconciliation = True
+            log.error("trading HALTED until reconciliation succeeds: %s", problem)
+            return False
+        self.health.mark_reconciled(self.clock.now_ms())
+        if self._halted_by_reconciliation:
+            self._halted_by_reconciliation = False
+            gate.resume()
+            log.warning("reconciliation succeeded; trading resumed")
+        return True
+
+    async def _execution_stage(self, ctx: StageContext) -> None:
+        """Order jobs one at a time; a venue failure of one job is logged and settled by the next reconciliation."""
+        assert self.orders is not None
+        while True:
+            try:
+                job = await asyncio.wait_for(self.orders.jobs.get(), timeout=1.0)
+            except TimeoutError:
+                ctx.beat()
+                continue
+            ctx.beat()
+            try:
+                await job()
+            except VenueError as exc:
+                log.error("order job failed (%s); reconciling with the venue", exc)
+                self._reconcile_soon.set()
+
+    async def _user_stream_stage(self, ctx: StageContext) -> None:
+        """The account's events: fills and order states as they happen; after any reconnect, a reconciliation."""
+        assert self.venue is not None and self.orders is not None
+        stream = UserStream(self.venue, self._ws_url, beat=ctx.beat)
+        async for event in stream.events():
+            ctx.beat()
+            if isinstance(event, OrderUpdate):
+                await self.orders.on_order_update(event)
+            elif isinstance(event, AlgoUpdate):
+                await self.orders.on_algo_update(event)
+            elif isinstance(event, AccountUpdate) and event.reason == "FUNDING_FEE":
+                self._book_funding(event)
+            elif isinstance(event, StreamReconnected):
+                log.warning("user-data stream reconnected (%s); reconciling", event.reason)
+                await self._reconcile(apply_fills=True)
+
+    def _book_funding(self, event: AccountUpdate) -> None:
+        """The venue's funding settlement into the account and the database (one symbol per event here)."""
+        assert self.pipeline is not None
+        amount = sum((b.change for b in event.balances if b.asset == "USDT"), Decimal(0))
+        symbols = [p.symbol for p in event.positions] or [""]
+        self.pipeline.portfolio.book_funding(symbols[0], amount)
+        log.info("funding %s USDT on %s", amount, ", ".join(symbols))
+        if self.recorder is not None:
+            self._recording.record(self.recorder.record_funding, symbols[0], event.time, amount)
+
+    async def _order_sync_stage(self, ctx: StageContext) -> None:
+        """Reconcile every ``ORDER_SYNC_S`` wall seconds (and at once after a failed order job): drift never lasts."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_soon.wait(), timeout=ORDER_SYNC_S)
+            self._reconcile_soon.clear()
+            await self._reconcile(apply_fills=True)
+            ctx.beat()
 
     @property
     def _speed(self) -> float:
@@ -239,19 +397,27 @@ class Engine:
         venue_every_s = VENUE_CHECK_S * scale
         self.supervisor = Supervisor(self.clock, counters=self.counters, on_escalate=self._escalate)
         self.health = Health(self.supervisor, streams, venue_timeout_s=3 * venue_every_s)
-        self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
+        if self.orders is None:
+            self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
         restart = self._restart or RestartPolicy(
             window_s=300 * scale, initial_backoff_s=1 * scale, max_backoff_s=60 * scale
         )
         candle_s = BASE.ms / 1000
+        idle_beat_s = max(3 * candle_s, 5 * scale)  # idle stages beat once a wall second, however fast a replay
         self.supervisor.add("market-data", self._stream_stage, restart=restart, beat_timeout_s=3 * candle_s)
-        self.supervisor.add("pipeline", self._pipeline_stage, restart=restart, beat_timeout_s=3 * candle_s)
+        self.supervisor.add("pipeline", self._pipeline_stage, restart=restart, beat_timeout_s=idle_beat_s)
         self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
         check_s = min(5 * scale, candle_s / 2)
         self.monitor = HeartbeatMonitor(
             self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s
         )
         self.supervisor.add("heartbeat", self.monitor.run, restart=restart, beat_timeout_s=3 * check_s)
+        if self.orders is not None:
+            self.supervisor.add("execution", self._execution_stage, restart=restart, beat_timeout_s=idle_beat_s)
+            self.supervisor.add("user-stream", self._user_stream_stage, restart=restart, beat_timeout_s=math.inf)
+            self.supervisor.add(
+                "order-sync", self._order_sync_stage, restart=restart, beat_timeout_s=3 * ORDER_SYNC_S * scale
+            )
         if self.exchange is not None:
             self.supervisor.add("replay-end", self._replay_end_stage, critical=False, beat_timeout_s=math.inf)
         if s.api.enabled:
@@ -286,8 +452,12 @@ class Engine:
     def _build_pipeline(self, specs: dict[str, SymbolSpec]) -> Pipeline:
         s = self.settings
         bt = s.backtest
-        broker = SimulatedBroker(
-            specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage
+        broker: Broker = (
+            VenueBroker(self.orders)
+            if self.orders is not None
+            else SimulatedBroker(
+                specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage
+            )
         )
         portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)))
         pipeline = Pipeline(s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio)
@@ -429,30 +599,30 @@ class Engine:
         """No new entries until ``resume_entries``; open positions keep their stops and targets."""
         self._require_pipeline().gate.halt(f"entries paused by {source}")
         self._control("pause", source)
+        self._record_trading_state(f"{HALTED_PREFIX}: entries paused by {source}", source)
 
     async def resume_entries(self, source: str) -> None:
         self._require_pipeline().gate.resume()
         self._control("resume", source)
+        self._record_trading_state(TradingState.ACTIVE.value, source)
 
     async def close_position(self, symbol: str, source: str) -> list[Fill]:
         """Cancel ``symbol``'s resting orders and close its position at market; returns the closing fills."""
-        pipeline = self._require_pipeline()
+        self._require_pipeline()
         if symbol not in self.settings.symbols:
             raise ConfigError(f"{symbol} is not traded by this bot; it trades {', '.join(self.settings.symbols)}")
-        fills = self._close_now(symbol)
-        self._control("close_position", source, f"{symbol}: {len(fills)} closing fill(s)")
-        for fill in fills:
-            pipeline.apply_fill(fill)
-        return fills
+        self._control("close_position", source, symbol)
+        return await self._close_now(symbol, f"closed by {source}")
 
     async def flatten(self, source: str) -> list[Fill]:
         """The kill switch: cancel every order, close every position at market, then HALT trading."""
         pipeline = self._require_pipeline()
         pipeline.gate.halt(f"flattened by {source}")
-        fills = [fill for symbol in self.settings.symbols for fill in self._close_now(symbol)]
-        for fill in fills:
-            pipeline.apply_fill(fill)
-        self._control("flatten", source, f"{len(fills)} closing fill(s); trading HALTED")
+        self._control("flatten", source, "trading HALTED")
+        self._record_trading_state(f"{HALTED_PREFIX}: flattened by {source}", source)
+        fills: list[Fill] = []
+        for symbol in self.settings.symbols:
+            fills += await self._close_now(symbol, f"flatten by {source}")
         return fills
 
     async def reload_strategy(self, params: dict[str, object], source: str) -> None:
@@ -475,17 +645,39 @@ class Engine:
         self.settings = self.settings.model_copy(update={"strategy": updated})
         self._control("reload_strategy", source, ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())))
 
-    def _close_now(self, symbol: str) -> list[Fill]:
+    async def _close_now(self, symbol: str, reason: str) -> list[Fill]:
+        """Cancel ``symbol``'s orders and close its position at market. On the venue the closing fills arrive as
+        events (none are returned); the simulated account closes at the latest mark at once."""
         pipeline = self._require_pipeline()
-        mark = pipeline.marks.get(symbol)
-        if mark is None:
+        if self.orders is not None:
+            await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
             return []
-        return pipeline.broker.close_now(symbol, Decimal(str(mark)), self.clock.now_ms())
+        mark = pipeline.marks.get(symbol)
+        if mark is None or not isinstance(pipeline.broker, SimulatedBroker):
+            return []
+        fills = pipeline.broker.close_now(symbol, Decimal(str(mark)), self.clock.now_ms())
+        for fill in fills:
+            pipeline.apply_fill(fill)
+        return fills
 
     def _control(self, action: str, source: str, detail: str = "") -> None:
         log.warning("control %s by %s%s", action, source, f": {detail}" if detail else "")
         if self.recorder is not None:
             self._recording.record(self.recorder.record_event, EventKind.CONTROL, f"{action} {detail}".strip(), source)
+
+    def _record_trading_state(self, state: str, source: str) -> None:
+        """An operator's halt outlives the process: the next start reads it back (``_restore_trading_state``)."""
+        if self.recorder is not None:
+            self._recording.record(self.recorder.record_event, EventKind.TRADING_STATE, state, source)
+
+    def _restore_trading_state(self) -> None:
+        assert self.pipeline is not None
+        if self.recorder is None:
+            return
+        last = self.recorder.events(kind=EventKind.TRADING_STATE, limit=1)
+        if last and last[0].detail.startswith(HALTED_PREFIX):
+            self.pipeline.gate.halt(f"{last[0].detail} (before this start); resume through the API when ready")
+            log.warning("trading starts HALTED: %s; POST /api/control/resume to trade again", last[0].detail)
 
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
@@ -502,6 +694,8 @@ class Engine:
             await self.supervisor.stop()
         if self.market is not None:
             await self.market.close()
+        if self.venue is not None:
+            await self.venue.close()
         if self.exchange is not None:
             await self.exchange.stop()
         if self.recorder is not None:
