@@ -138,8 +138,13 @@ async def test_configuration_the_venue_cannot_serve_stops_startup(btc_days, tmp_
     sol = _settings(sol_file, tmp_path, symbols=["SOLUSDT"], risk={"max_position_margin_usdt": 40})
     with pytest.raises(ConfigError, match=r"cannot buy the smallest SOLUSDT order .* raise the margin or leverage"):
         await asyncio.wait_for(Engine(sol).run(asyncio.Event()), 60)
-    with pytest.raises(ConfigError, match="mode: live needs order execution"):
+    with pytest.raises(ConfigError, match="mode: live needs API keys"):
         Engine(load_settings(mode="live"))
+    keys = {"api_key": "key", "api_secret": "secret"}
+    with pytest.raises(ConfigError, match=r"real money on Binance; set live.confirm: true"):
+        Engine(load_settings(mode="live", venue={"testnet": False, **keys}))
+    with pytest.raises(ConfigError, match="orders on the venue are recorded before they are sent"):
+        Engine(load_settings(mode="live", venue={"testnet": True, **keys}))
 
 
 async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_path, caplog):

@@ -12,6 +12,7 @@ import pytest
 
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.domain import Timeframe
 from ictbot.runtime.engine import Engine
 from ictbot.storage import OrderState, open_recorder
 
@@ -38,7 +39,17 @@ async def _until(predicate, seconds=90.0):
     raise AssertionError("condition not reached in time")
 
 
-async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with_it(two_days, tmp_path):
+FAULTS = {
+    "none": None,
+    "websockets dropped": lambda exchange: exchange.drop_websockets(),
+    "listen key expired": lambda exchange: exchange.expire_listen_key(),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with_it(two_days, tmp_path, fault):
+    """Also when the market and user-data streams drop, or the listen key expires, halfway through: no closed candle
+    is missed or processed twice, and what happened while disconnected is picked up by reconciliation."""
     settings = load_settings(
         symbols=SYMBOLS,
         replay={"speed": 12_000, "warmup": 300, "data": [str(p) for p in two_days]},
@@ -54,7 +65,12 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
     try:
         await asyncio.wait_for(engine.ready.wait(), 60)
         exchange = engine.exchange
+        if FAULTS[fault] is not None:
+            await _until(lambda: exchange.replay.now >= exchange.replay.feeds["BTCUSDT"].frame.open_time[1500])
+            FAULTS[fault](exchange)
         await _until(lambda: exchange.replay.finished)
+        last = {symbol: int(feed.frame.open_time[-1]) for symbol, feed in exchange.replay.feeds.items()}
+        await _until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()))
         await _until(lambda: engine.orders.jobs.empty() and not engine.orders.lock.locked())
         await asyncio.sleep(1.0)  # the last events of the stream
         assert_consistent(exchange, recorder, SYMBOLS)
@@ -67,6 +83,10 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         entries = [o for o in recorder.orders(limit=10_000) if o.intent.purpose == "entry"]
         assert {o.client_order_id for o in entries} == set(engine.pipeline.intents)
         assert all(OrderState(o.state).is_terminal or o.state == "acknowledged" for o in entries)
+        for symbol in SYMBOLS:
+            processed = engine.counters.totals().candles.get((symbol, Timeframe.M1), 0)
+            feed = exchange.replay.feeds[symbol].frame
+            assert processed == len(feed.open_time) - 300, f"{symbol}: every replayed candle exactly once"
     finally:
         stop.set()
         await asyncio.wait_for(task, 60)
