@@ -158,6 +158,6 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
 def _log_outcome(**counts: int) -> None:
     path = os.environ.get("ICTBOT_FAULT_LOG")
     if path:
-        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].rsplit(" (", 1)[0]
         with open(path, "a") as log:
             log.write(json.dumps({"fault": test, **counts}) + "\n")
