@@ -17,9 +17,11 @@ def attach_api(engine: Engine) -> None:
     from ictbot.api.app import create_app
     from ictbot.api.events import EngineWatcher, EventHub
     from ictbot.api.server import ApiStage
+    from ictbot.api.zones import compile_detectors, detector_config
     from ictbot.notify import Notifier
 
     assert engine.supervisor is not None and engine.pipeline is not None and engine.health is not None
+    compile_detectors(detector_config(engine.settings))
     hub = EventHub()
     watcher = EngineWatcher(engine, hub)
     engine.pipeline.listeners.append(watcher)

@@ -39,6 +39,15 @@ def zones(columns: np.ndarray, timeframe_ms: int, config: IctConfig, *, active_o
     return out
 
 
+def compile_detectors(config: IctConfig) -> None:
+    """Compile the detector kernels now (once per install; numba caches them on disk): the first chart a user opens
+    must not hold the interpreter for seconds while the bot trades."""
+    steps = np.arange(64, dtype=np.float64)
+    close = 100 + 5 * np.sin(steps / 3)
+    columns = np.vstack([steps * 60_000, close, close + 1, close - 1, close, np.ones(64)])
+    zones(columns, 60_000, config, active_only=False)
+
+
 def _record_dict(record: Record) -> dict[str, Any]:
     item: dict[str, Any] = {
         "kind": record.kind,

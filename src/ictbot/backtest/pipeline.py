@@ -63,6 +63,7 @@ class Pipeline:
         self._day_start_equity = portfolio.initial_equity
         self.intents: dict[str, OrderIntent] = {}
         self.listeners: list[PipelineListener] = []
+        self.last_realized = Decimal(0)  # PnL realized by the fill the listeners are being told about
 
     def warm_up(self, symbol: str, candle: Candle) -> bool:
         """Feed a historical candle to the candle book and the strategy only: detectors learn, nothing trades."""
@@ -106,7 +107,7 @@ class Pipeline:
     def apply_fill(self, fill: Fill) -> None:
         """Book a fill in the portfolio and tell the listeners; fills reach here in the order they happened."""
         intent = self.intents.get(fill.client_order_id)
-        self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
+        self.last_realized = self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
         for listener in self.listeners:
             listener.on_fill(fill)
 

@@ -26,7 +26,7 @@ from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
-from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
+from ictbot.domain import Candle, Fill, OrderIntent, Position, Signal, Timeframe
 from ictbot.errors import ConfigError, VenueError
 from ictbot.exchange.server import LocalExchange
 from ictbot.execution.broker import VenueBroker
@@ -102,6 +102,7 @@ class _Recording:
     """Pipeline listener that counts and records decisions and fills, writing from one thread in arrival order."""
 
     def __init__(self, recorder: Recorder | None, counters: Counters, latencies: deque[int]) -> None:
+        self.pipeline: Pipeline | None = None
         self._recorder = recorder
         self._counters = counters
         self._latencies = latencies
@@ -136,8 +137,11 @@ class _Recording:
         self._counters.fill()
         log.info("fill %s %s %s %s @ %s (%s)", fill.client_order_id, fill.symbol, fill.side.value, fill.quantity,
                  fill.price, fill.reason)  # fmt: skip
+        assert self.pipeline is not None
         if self.records_fills:
-            self.record(self._record_fill, fill)
+            self.record(self._record_fill, fill, self.pipeline.last_realized)
+        position = replace(self.pipeline.portfolio.position(fill.symbol))
+        self.record(self._record_position, position, fill.time)
 
     async def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a recorder call on the writer thread after everything queued before it, and wait for it: an order
@@ -146,6 +150,19 @@ class _Recording:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+
+    def _record_position(self, position: Position, time: int) -> None:
+        assert self._recorder is not None
+        self._recorder.record_position(position, time)
+
+    def record_cancelled(self, intents: list[OrderIntent]) -> None:
+        """Simulated entries cancelled unfilled (their time ran out, or an operator closed the symbol)."""
+        for intent in intents:
+            self.record(self._record_cancelled, intent.client_order_id)
+
+    def _record_cancelled(self, client_order_id: str) -> None:
+        assert self._recorder is not None
+        self._recorder.record_order_transition(client_order_id, OrderState.CANCELLED, {"reason": "cancelled unfilled"})
 
     def record(self, method: Callable[..., object], *args: object) -> None:
         """Run a recorder call on the writer thread; a no-op without a recorder."""
@@ -159,9 +176,12 @@ class _Recording:
             self._recorder.record_intent(decision)
             self._recorder.record_order_transition(decision.client_order_id, OrderState.ACKNOWLEDGED)
 
-    def _record_fill(self, fill: Fill) -> None:
+    def _record_fill(self, fill: Fill, realized: Decimal) -> None:
+        """A simulated fill: the order it filled (an exit's intent is recorded as it happens) and the fill."""
         assert self._recorder is not None
-        if fill.reason != "entry":
+        if fill.reason == "entry":
+            self._recorder.record_order_transition(fill.client_order_id, OrderState.FILLED, at=fill.time)
+        else:
             exit_id = f"{fill.client_order_id}-{fill.reason}"
             order_type = {"target": "LIMIT", "stop": "STOP_MARKET"}.get(fill.reason, "MARKET")
             purpose = {"target": "take_profit", "stop": "stop_loss"}.get(fill.reason, "exit")
@@ -170,7 +190,8 @@ class _Recording:
                 parent_client_order_id=fill.client_order_id, at=fill.time,
             )  # fmt: skip
             fill = replace(fill, client_order_id=exit_id)
-        self._recorder.record_fill(fill)
+            self._recorder.record_order_transition(exit_id, OrderState.FILLED, at=fill.time)
+        self._recorder.record_fill(fill, realized_pnl=realized)
 
 
 def _logged(method: Callable[..., object], *args: object) -> None:
@@ -206,6 +227,9 @@ class Engine:
         self._ws_url = ""
         self._reconcile_soon = asyncio.Event()
         self._halted_by_reconciliation = False
+        self._cancelled_seen = 0
+        self._pipeline_beat: Callable[[], None] = lambda: None
+        self.venue_latencies: deque[float] = deque(maxlen=1000)  # seconds per venue check call
         self.market: BinanceMarketData | None = None
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
@@ -395,7 +419,9 @@ class Engine:
         streams = [(symbol, tf) for symbol in s.symbols for tf in sorted({BASE, *s.timeframes}, key=lambda t: t.ms)]
         scale = self._speed
         venue_every_s = VENUE_CHECK_S * scale
-        self.supervisor = Supervisor(self.clock, counters=self.counters, on_escalate=self._escalate)
+        self.supervisor = Supervisor(
+            self.clock, counters=self.counters, on_escalate=self._escalate, on_crash=self._crashed
+        )
         self.health = Health(self.supervisor, streams, venue_timeout_s=3 * venue_every_s)
         if self.orders is None:
             self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
@@ -462,6 +488,7 @@ class Engine:
         portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)))
         pipeline = Pipeline(s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio)
         pipeline.listeners.append(self._recording)
+        self._recording.pipeline = pipeline
         return pipeline
 
     async def _warm_up(self) -> None:
@@ -494,6 +521,7 @@ class Engine:
         and failures of the immediate path, re-raised here so the supervisor sees them."""
         assert self.market is not None and self.pipeline is not None
         self._stage_running = True
+        self._pipeline_beat = ctx.beat
         try:
             while True:
                 try:
@@ -528,6 +556,8 @@ class Engine:
             self._process(kline.symbol, kline.candle, kline.arrived_ns)
         except Exception as exc:  # handed to the pipeline stage, whose crash the supervisor handles
             self.market.closed.put_nowait(_Failed(exc))
+        else:
+            self._pipeline_beat()  # the stage's work, done on its behalf
         return True
 
     async def _backfill_gap(self, kline: ClosedKline) -> None:
@@ -553,6 +583,7 @@ class Engine:
         assert self.pipeline is not None and self.health is not None
         self._recording.arrived_ns = arrived_ns
         closed = self.pipeline.on_base_candle(symbol, candle)
+        self._note_cancelled()
         if not closed:
             return
         self.processing.append(time.perf_counter_ns() - arrived_ns)
@@ -585,7 +616,9 @@ class Engine:
         symbol = self.settings.symbols[0]
         while True:
             try:
+                started = time.perf_counter()
                 await self.market.market_time(symbol)
+                self.venue_latencies.append(time.perf_counter() - started)
                 self.health.mark_venue_ok(self.clock.now_ms())
             except Exception as exc:  # any failure to reach the venue is what this check reports
                 self.health.mark_venue_error(self.clock.now_ms(), str(exc))
@@ -656,9 +689,17 @@ class Engine:
         if mark is None or not isinstance(pipeline.broker, SimulatedBroker):
             return []
         fills = pipeline.broker.close_now(symbol, Decimal(str(mark)), self.clock.now_ms())
+        self._note_cancelled()
         for fill in fills:
             pipeline.apply_fill(fill)
         return fills
+
+    def _note_cancelled(self) -> None:
+        assert self.pipeline is not None
+        broker = self.pipeline.broker
+        if isinstance(broker, SimulatedBroker) and len(broker.cancelled) > self._cancelled_seen:
+            self._recording.record_cancelled(broker.cancelled[self._cancelled_seen :])
+            self._cancelled_seen = len(broker.cancelled)
 
     def _control(self, action: str, source: str, detail: str = "") -> None:
         log.warning("control %s by %s%s", action, source, f": {detail}" if detail else "")
@@ -683,6 +724,10 @@ class Engine:
         if self.pipeline is None:
             raise ConfigError("the bot is still starting; try again once it runs")
         return self.pipeline
+
+    def _crashed(self, name: str, exc: BaseException) -> None:
+        if self.recorder is not None:
+            self._recording.record(self.recorder.record_event, EventKind.TASK_CRASH, f"{name}: {exc!r}", name)
 
     def _escalate(self, name: str, exc: BaseException) -> None:
         assert self.pipeline is not None
