@@ -23,14 +23,15 @@ def btc_days(data_dir, tmp_path_factory):
 
 @pytest.fixture
 def make_settings(btc_days, tmp_path) -> Callable[..., Settings]:
-    def make(speed: float = 60_000, api: dict | None = None, **extra) -> Settings:
+    def make(speed: float = 60_000, api: dict | None = None, execution: dict | None = None, **extra) -> Settings:
         return load_settings(
             replay={"speed": speed, "warmup": 600, "data": [str(btc_days)]},
             strategy={"name": "fvg_retrace"},
             data_dir=str(tmp_path / "data"),
             database_url=f"sqlite:///{tmp_path / 'bot.sqlite'}",
             api={"port": 0, "token": TOKEN, **(api or {})},
-            execution={"broker": "simulated"},  # the paper account: trades settle on the candle that makes them
+            # the paper account unless a test trades on the venue: trades settle on the candle that makes them
+            execution=execution or {"broker": "simulated"},
             **extra,
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from decimal import Decimal
 
 import httpx
 import websockets
@@ -157,3 +158,27 @@ async def test_a_receiver_that_never_answers_does_not_hold_up_trading(make_setti
             assert len(hook.requests) == 1  # the first delivery still waits for an answer
             assert engine.pipeline.gate.state.value == "ACTIVE"
     assert "notification dropped" in caplog.text
+
+
+async def test_on_the_venue_the_api_shows_the_exchanges_orders_and_positions_and_the_client_budget(make_settings):
+    """Replay's default broker is the venue: the API's open orders and positions are the local exchange's."""
+    settings = make_settings(speed=6000, execution={"unknown_order_settle_s": 0.05})
+    async with running(settings) as engine, client(engine) as http:
+        exchange = engine.exchange
+        await until(lambda: len(exchange.engine.trades) >= 3, seconds=120)
+        exchange.stop_clock()
+        await until(lambda: engine.orders.jobs.empty() and not engine.orders.lock.locked())
+        await asyncio.sleep(0.5)  # the last user-data events of the frozen venue
+        orders = (await http.get("/api/orders", params={"open_only": "true", "limit": 500})).json()["items"]
+        positions = (await http.get("/api/positions")).json()["items"]
+        fills = (await http.get("/api/fills", params={"limit": 500})).json()["items"]
+        samples = _samples((await http.get("/metrics")).text)
+    venue_open = {o.client_order_id for o in exchange.engine.open_orders()}
+    venue_open |= {a.client_algo_id for a in exchange.engine.open_algos()}
+    assert {o["client_order_id"] for o in orders} == venue_open
+    held = {p.symbol: p.amount for p in exchange.engine.open_positions() if p.amount != 0}
+    assert {p["symbol"]: Decimal(str(p["quantity"])) for p in positions} == held
+    assert len(fills) == len(exchange.engine.trades)
+    budget = {dict(labels)["measure"]: v for (name, labels), v in samples.items() if name == "ictbot_venue_rate_limit"}
+    assert budget["weight_limit_1m"] == 2400 and budget["weight_1m"] > 0
+    assert ("ictbot_venue_latency_seconds", (("quantile", "0.5"),)) in samples

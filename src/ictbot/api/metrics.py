@@ -39,6 +39,8 @@ class Snapshot:
     latencies_s: list[float]
     used_weight: int | None
     venue_ok_age_s: float | None
+    venue_latencies_s: list[float] = field(default_factory=list)
+    rate_limits: dict[str, float] = field(default_factory=dict)
     orders_by_state: dict[str, int] = field(default_factory=dict)
 
 
@@ -65,6 +67,8 @@ def take_snapshot(engine: Engine) -> Snapshot:
         latencies_s=sorted(ns / 1e9 for ns in list(engine.latencies)),
         used_weight=_used_weight(engine),
         venue_ok_age_s=venue.age_seconds if venue.ok else None,
+        venue_latencies_s=sorted(engine.venue_latencies),
+        rate_limits=engine.venue.usage() if engine.venue is not None else {},
     )
 
 
@@ -145,6 +149,22 @@ class SnapshotCollector:
             yield GaugeMetricFamily(
                 "ictbot_venue_used_weight_1m", "Request weight used in the current minute", value=s.used_weight
             )
+        if s.venue_latencies_s:
+            latency = GaugeMetricFamily(
+                "ictbot_venue_latency_seconds", "Round trip of the venue check call", labels=["quantile"]
+            )
+            for q in (0.5, 0.9, 0.99):
+                values = s.venue_latencies_s
+                latency.add_metric([str(q)], values[min(len(values) - 1, int(q * len(values)))])
+            yield latency
+        if s.rate_limits:
+            usage = GaugeMetricFamily(
+                "ictbot_venue_rate_limit", "The order client's rate-limit budget: used and limit per window, "
+                "seconds of pause left, fault counters", labels=["measure"],
+            )  # fmt: skip
+            for measure, value in sorted(s.rate_limits.items()):
+                usage.add_metric([measure], float(value))
+            yield usage
 
 
 def metrics_registry() -> tuple[CollectorRegistry, SnapshotCollector]:
