@@ -1,10 +1,11 @@
 """Live-path latency and memory: 20 symbols × 1m klines through the local exchange, ccxt and the engine.
 
 The local exchange runs in its own process (``ictbot exchange serve``) replaying 24 hours of real candles at an
-accelerated speed; the bot runs here in paper mode pointed at it, exactly as it would point at Binance. Printed in
-one run: the latency from a closed kline's arrival to the pipeline being done with it and to an order request leaving
-(p50/p99), the bot's RSS over the soak, and the import floor — the RSS of a process that only imports the third-party
-modules the bot imports.
+accelerated speed; the bot runs here in live mode pointed at it, exactly as it would point at Binance: orders go to
+the exchange through the order manager (persisted first, then sent), with their protective orders and
+reconciliation. Printed in one run: the latency from a closed kline's arrival to the pipeline being done with it and
+to the entry's order request leaving (p50/p99), the bot's RSS over the soak, and the import floor — the RSS of a
+process that only imports the third-party modules the bot imports.
 
 Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace]
 """
@@ -29,6 +30,7 @@ import numpy as np
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.runtime.engine import Engine
+from ictbot.storage import open_recorder
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEPENDENCIES = (
@@ -116,8 +118,9 @@ async def soak(
     paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str
 ) -> dict[str, object]:
     symbols = [p.name.split("-")[0] for p in paths]
+    data_dir = Path(tempfile.mkdtemp(prefix="ictbot-bench-"))
     settings = load_settings(
-        mode="paper",
+        mode="live",
         symbols=symbols,
         strategy={"name": strategy},
         venue={
@@ -126,9 +129,10 @@ async def soak(
             "api_key": printed["API key"],
             "api_secret": printed["API secret"],
         },
-        data_dir=tempfile.mkdtemp(prefix="ictbot-bench-"),
+        data_dir=str(data_dir),
+        api={"enabled": False},
     )
-    engine = Engine(settings)
+    engine = Engine(settings, open_recorder(f"sqlite:///{data_dir / 'bench.sqlite'}"))
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     await engine.ready.wait()

@@ -13,6 +13,7 @@ import pytest
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
+from ictbot.exchange import LocalExchange
 from ictbot.runtime.engine import Engine
 from ictbot.storage import OrderState, open_recorder
 
@@ -91,3 +92,36 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         stop.set()
         await asyncio.wait_for(task, 60)
     assert recorder.runs()[0].stopped_at is not None
+
+
+@pytest.mark.parametrize("withdrawals", [True, False], ids=["can-withdraw", "trade-only"])
+async def test_live_mode_sets_the_account_up_and_warns_loudly_about_a_key_that_can_withdraw(
+    data_dir, tmp_path, caplog, withdrawals
+):
+    frame = load_candles(data_dir / "ETH_USDT_USDT-1m-futures.feather").slice(0, 400)
+    async with LocalExchange([frame], warmup=300) as exchange:
+        exchange.allow_withdrawals(withdrawals)
+        exchange.engine.set_leverage("ETHUSDT", 20)
+        exchange.engine.set_dual_side(True)  # hedge mode, cross margin, 20x: all unlike the settings
+        settings = load_settings(
+            mode="live",
+            symbols=["ETHUSDT"],
+            venue={
+                "rest_url": exchange.rest_url,
+                "ws_url": exchange.ws_url,
+                "api_key": exchange.credentials.api_key,
+                "api_secret": exchange.credentials.api_secret,
+            },
+            data_dir=str(tmp_path / "data"),
+            api={"enabled": False},
+        )
+        engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop))
+        await asyncio.wait_for(engine.ready.wait(), 60)
+        stop.set()
+        await asyncio.wait_for(task, 60)
+        assert exchange.engine.settings["ETHUSDT"].leverage == settings.risk.leverage
+        assert exchange.engine.isolated("ETHUSDT") and not exchange.engine.dual_side
+    assert ("THIS API KEY CAN WITHDRAW FUNDS" in caplog.text) is withdrawals
+    assert exchange.credentials.api_secret not in caplog.text

@@ -49,6 +49,7 @@ class RestApi:
             ("POST", "/fapi/v1/listenKey"): (API_KEY, s.listen_key_open),
             ("PUT", "/fapi/v1/listenKey"): (API_KEY, s.listen_key_keepalive),
             ("DELETE", "/fapi/v1/listenKey"): (API_KEY, s.listen_key_close),
+            ("GET", "/sapi/v1/account/apiRestrictions"): (SIGNED, s.api_restrictions),
             ("POST", "/fapi/v1/order"): (SIGNED, s.new_order),
             ("GET", "/fapi/v1/order"): (SIGNED, s.get_order),
             ("DELETE", "/fapi/v1/order"): (SIGNED, s.cancel_order),
@@ -81,7 +82,10 @@ class RestApi:
         }
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.route("*", "/fapi/{tail:.*}", self.handle)]
+        return [
+            web.route("*", "/fapi/{tail:.*}", self.handle),
+            web.get("/sapi/v1/account/apiRestrictions", self.handle),
+        ]
 
     # ------------------------------------------------------------------------------------------------ pipeline
     async def handle(self, request: web.Request) -> web.Response:
@@ -265,6 +269,21 @@ class RestApi:
         return row(params["symbol"]) if params.get("symbol") else [row(s) for s in self.replay.feeds]
 
     # ------------------------------------------------------------------------------------------- user stream
+    def api_restrictions(self, params: Params) -> object:
+        """The key's permissions (Binance's spot ``sapi``): futures trading, and withdrawals only if enabled."""
+        return {
+            "ipRestrict": False,
+            "createTime": 1700000000000,
+            "enableReading": True,
+            "enableFutures": True,
+            "enableWithdrawals": self.x.withdrawals_enabled,
+            "enableInternalTransfer": False,
+            "permitsUniversalTransfer": False,
+            "enableMargin": False,
+            "enableSpotAndMarginTrading": False,
+            "enableVanillaOptions": False,
+        }
+
     def listen_key_open(self, params: Params) -> object:
         return {"listenKey": self.x.hub.open_listen_key(self.x.wall_time(), self.x.listen_key_ttl_ms)}
 

@@ -67,6 +67,7 @@ class LocalExchange:
         self.credentials = credentials or Credentials.generate()
         self.limiter = RateLimiter(weight_limit=weight_limit)
         self.faults = Faults()
+        self.withdrawals_enabled = False
         self.hub = StreamHub(legacy_urls=legacy_ws_urls)
         self.listen_key_ttl_ms = listen_key_ttl_ms
         self.host, self.port = host, port
@@ -346,6 +347,10 @@ class LocalExchange:
     def deposit(self, amount: float | str) -> None:
         self.engine.deposit(Decimal(str(amount)))
 
+    def allow_withdrawals(self, enabled: bool = True) -> None:
+        """The API key's withdrawal permission, as ``GET /sapi/v1/account/apiRestrictions`` reports it."""
+        self.withdrawals_enabled = enabled
+
     # -------------------------------------------------------------------------------------------------- admin
     _ADMIN = (
         "set_latency",
@@ -361,6 +366,7 @@ class LocalExchange:
         "stall_websockets",
         "expire_listen_key",
         "deposit",
+        "allow_withdrawals",
         "start_clock",
         "stop_clock",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ictbot.domain import Candle, Fill, OrderIntent
 from ictbot.execution.orders import OrderManager
 
@@ -9,11 +11,13 @@ from ictbot.execution.orders import OrderManager
 class VenueBroker:
     """Entries are handed to the order manager; fills come back from the venue's user-data stream, not from candles."""
 
-    def __init__(self, manager: OrderManager) -> None:
+    def __init__(self, manager: OrderManager, arrival_ns: Callable[[], int] = lambda: 0) -> None:
+        """``arrival_ns`` tells when the closed kline being processed arrived, for the send latency."""
         self.manager = manager
+        self._arrival_ns = arrival_ns
 
     def submit(self, intent: OrderIntent) -> None:
-        self.manager.submit(intent)
+        self.manager.submit(intent, self._arrival_ns())
 
     def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
         """The venue matches; a closed candle only tells which unfilled entries have outlived their time."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -108,6 +110,7 @@ class Bracket:
 
     plan: EntryPlan
     intent: OrderIntent | None = None  # the risk gate's intent, until it is persisted
+    arrived_ns: int = 0  # when the closed kline that led to it arrived (time.perf_counter_ns), for latency
     state: OrderState = OrderState.INTENT
     filled: Decimal = Decimal(0)
     protected: set[str] = field(default_factory=set)
@@ -141,12 +144,13 @@ class OrderManager:
         self.lock = asyncio.Lock()
         self.jobs: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._booked: set[str] = set()
+        self.send_latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → entry request leaving (ns)
 
     # ------------------------------------------------------------------ what the pipeline sees (synchronous)
 
-    def submit(self, intent: OrderIntent) -> None:
+    def submit(self, intent: OrderIntent, arrived_ns: int = 0) -> None:
         plan = EntryPlan.from_intent(intent)
-        self.brackets[plan.client_order_id] = Bracket(plan, intent)
+        self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
         self.jobs.put_nowait(lambda: self.open(plan.client_order_id))
 
     def pending_entries(self) -> int:
@@ -186,6 +190,8 @@ class OrderManager:
 
     async def _send_entry(self, bracket: Bracket) -> VenueOrder | None:
         plan = bracket.plan
+        if bracket.arrived_ns:
+            self.send_latencies.append(time.perf_counter_ns() - bracket.arrived_ns)
         for attempt in range(3):
             try:
                 return await self.client.place_order(

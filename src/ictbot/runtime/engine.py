@@ -108,7 +108,9 @@ class _Recording:
         self._latencies = latencies
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-recorder")
         self.arrived_ns = 0
-        self.records_fills = True  # the order manager records venue fills itself, with their trade ids
+        # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
+        # records fills (with the venue's trade ids) and measures latency when the request leaves.
+        self.simulated_broker = True
 
     def on_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         self._counters.signal()
@@ -119,7 +121,8 @@ class _Recording:
             )
         else:
             self._counters.order()
-            self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
+            if self.simulated_broker:
+                self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
             log.info(
                 "order %s %s %s %s @ %s stop %s target %s — %s",
                 decision.client_order_id,
@@ -138,7 +141,7 @@ class _Recording:
         log.info("fill %s %s %s %s @ %s (%s)", fill.client_order_id, fill.symbol, fill.side.value, fill.quantity,
                  fill.price, fill.reason)  # fmt: skip
         assert self.pipeline is not None
-        if self.records_fills:
+        if self.simulated_broker:
             self.record(self._record_fill, fill, self.pipeline.last_realized)
         position = replace(self.pipeline.portfolio.position(fill.symbol))
         self.record(self._record_position, position, fill.time)
@@ -219,7 +222,7 @@ class Engine:
         self.recorder = recorder
         self._restart = restart
         self.counters = Counters()
-        self.latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → order handed to the broker (ns)
+        self.latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → order request leaving (ns)
         self.processing: deque[int] = deque(maxlen=10_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
         self.venue: VenueClient | None = None
@@ -301,13 +304,14 @@ class Engine:
         await self.venue.ensure_one_way_mode()
         for symbol in s.symbols:
             await self.venue.configure_symbol(symbol, leverage=s.risk.leverage, isolated=True)
-        if s.mode == "live" and s.venue.rest_url is None:
+        if s.mode == "live":
             await self._warn_withdrawal_permission()
-        self._recording.records_fills = False
+        self._recording.simulated_broker = False
         self.orders = OrderManager(
             self.venue, self.recorder, self._recording.persist, self._venue_fill,
             candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s,
         )  # fmt: skip
+        self.orders.send_latencies = self.latencies
         log.info("orders go to the venue (one-way mode, isolated margin, leverage %dx)", s.risk.leverage)
 
     async def _warn_withdrawal_permission(self) -> None:
@@ -479,7 +483,7 @@ class Engine:
         s = self.settings
         bt = s.backtest
         broker: Broker = (
-            VenueBroker(self.orders)
+            VenueBroker(self.orders, lambda: self._recording.arrived_ns)
             if self.orders is not None
             else SimulatedBroker(
                 specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage

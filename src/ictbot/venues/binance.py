@@ -61,7 +61,8 @@ def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str
     api: dict[str, Any] = {}
     for name, url in urls.items():
         if isinstance(url, str):
-            path = url.split("://", 1)[1].split("/", 1)[1] if name.startswith("fapi") else f"unserved/{name}"
+            served = name.startswith("fapi") or name == "sapi"  # sapi: the key's API restrictions
+            path = url.split("://", 1)[1].split("/", 1)[1] if served else f"unserved/{name}"
             api[name] = f"{rest_url}/{path}"
     api["ws"] = {
         name: ({k: f"{ws_url}/unserved/ws-api/{k}" for k in value} if isinstance(value, dict) else f"{ws_url}/ws")
