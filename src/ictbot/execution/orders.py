@@ -14,6 +14,7 @@ fill is booked once per venue trade id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -42,7 +43,7 @@ PROTECTIVE = {
     STOP_LOSS: ("STOP_MARKET", "stop_loss", "stop"),
     TAKE_PROFIT: ("TAKE_PROFIT_MARKET", "take_profit", "target"),
 }
-FILL_REASONS = {"": "entry", STOP_LOSS: "stop", TAKE_PROFIT: "target", CLOSE: "manual"}
+FILL_REASONS = {"entry": "entry", "stop_loss": "stop", "take_profit": "target", "exit": "manual"}  # by purpose
 WOULD_TRIGGER_IMMEDIATELY = -2021
 
 ORDER_STATES = {
@@ -114,6 +115,7 @@ class Bracket:
     state: OrderState = OrderState.INTENT
     filled: Decimal = Decimal(0)
     protected: set[str] = field(default_factory=set)
+    expiring: bool = False  # its cancel at the end of its time is queued
 
     @property
     def pending(self) -> bool:
@@ -164,12 +166,8 @@ class OrderManager:
         for cid, bracket in list(self.brackets.items()):
             plan = bracket.plan
             due = plan.expires_at is not None and candle_open_time + self._candle_ms >= plan.expires_at
-            if (
-                plan.symbol == symbol
-                and due
-                and not bracket.state.is_terminal
-                and bracket.state is not OrderState.FILLED
-            ):
+            if plan.symbol == symbol and due and not bracket.state.is_terminal and not bracket.expiring:
+                bracket.expiring = True
                 self.jobs.put_nowait(lambda cid=cid: self.cancel_entry(cid))
 
     # ------------------------------------------------------------------ entries
@@ -217,14 +215,7 @@ class OrderManager:
     async def _look_up(self, symbol: str, cid: str) -> VenueOrder | None:
         """The venue's view of an order whose send failed, once the lost request can no longer be executed."""
         await asyncio.sleep(self._settle_s)
-        for delay in (0.5, 1.0, 2.0, None):
-            try:
-                return await self.client.order(symbol, cid)
-            except OutcomeUnknown:
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
-        return None
+        return await self.client.order(symbol, cid)  # reads retry by themselves; a dead venue fails the job
 
     async def _rejected(self, bracket: Bracket, exc: OrderRejected) -> None:
         plan = bracket.plan
@@ -281,30 +272,29 @@ class OrderManager:
             purpose=purpose, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
         )  # fmt: skip
         await self.transition(cid, OrderState.SENT)
-        try:
-            algo = await self.client.place_algo_order(
-                plan.symbol, plan.side.opposite, order_type, trigger, client_algo_id=cid, close_position=True
-            )
-        except OrderRejected as exc:
-            await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
-            if exc.code == WOULD_TRIGGER_IMMEDIATELY:
-                log.warning("%s: %s %s already crossed; closing the position at market", plan.symbol, purpose, trigger)
-                await self.close_bracket(bracket, reason=f"{purpose} already crossed")
-            else:
-                log.error("%s: %s refused by the venue (%s); closing the position", plan.symbol, purpose, exc)
-                await self.close_bracket(bracket, reason=f"{purpose} refused: {exc.message}")
-            return
-        except OutcomeUnknown as exc:
-            await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
-            await asyncio.sleep(self._settle_s)
-            found = await self.client.algo_order(plan.symbol, cid)
-            if found is None:
-                bracket.protected.discard(kind)
-                await self._protect(bracket)
+        for _ in range(3):
+            try:
+                algo = await self.client.place_algo_order(
+                    plan.symbol, plan.side.opposite, order_type, trigger, client_algo_id=cid, close_position=True
+                )
+            except OrderRejected as exc:
+                await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
+                crossed = exc.code == WOULD_TRIGGER_IMMEDIATELY
+                log.warning("%s: %s at %s %s; closing the position at market", plan.symbol, purpose, trigger,
+                            "already crossed" if crossed else f"refused ({exc})")  # fmt: skip
+                await self.close_bracket(bracket, reason=f"{purpose} {'crossed' if crossed else 'refused'}")
                 return
-            algo = found
-        await self.adopt_algo(algo)
-        log.info("%s: %s placed at %s (%s)", plan.symbol, purpose, trigger, cid)
+            except OutcomeUnknown as exc:
+                await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
+                await asyncio.sleep(self._settle_s)
+                found = await self.client.algo_order(plan.symbol, cid)
+                if found is None:
+                    continue  # never reached the venue: send it again, under the same id
+                algo = found
+            await self.adopt_algo(algo)
+            log.info("%s: %s placed at %s (%s)", plan.symbol, purpose, trigger, cid)
+            return
+        log.error("%s: %s %s outcome still unknown; reconciliation will place or adopt it", plan.symbol, purpose, cid)
 
     def _unused_child_id(self, entry_id: str, kind: str) -> str:
         """The first id of this kind that no finished order holds: a retry of a lost send keeps its id."""
@@ -328,7 +318,8 @@ class OrderManager:
         self.brackets.pop(plan.client_order_id, None)
         if position is None or position.quantity == 0:
             return
-        await self.close_position(plan.symbol, position.quantity, child_id(plan.client_order_id, CLOSE), reason)
+        cid = self._unused_child_id(plan.client_order_id, CLOSE)
+        await self.close_position(plan.symbol, position.quantity, cid, reason)
 
     async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> None:
         """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent."""
@@ -378,7 +369,9 @@ class OrderManager:
                     continue
                 self.brackets.pop(cid)
                 if not bracket.state.is_terminal:
-                    order = await self.client.cancel_order(symbol, cid) or await self.client.order(symbol, cid)
+                    with contextlib.suppress(OutcomeUnknown):  # its state is read back just below
+                        await self.client.cancel_order(symbol, cid)
+                    order = await self.client.order(symbol, cid)
                     if order is not None:
                         await self._adopt_entry(bracket, order)
                 await self.cancel_children(cid, symbol)
@@ -404,10 +397,8 @@ class OrderManager:
         cid = event.client_order_id
         known = self.recorder.order_by_client_id(cid) is not None
         if event.execution_type == "TRADE" and event.trade_id is not None:
-            _, kind = split_id(cid)
-            reason = FILL_REASONS[kind] if known else "liquidation" if cid.startswith("autoclose") else "venue"
             fill = Fill(cid, event.symbol, event.side, event.last_filled_quantity, event.last_filled_price,
-                        event.commission, event.time, event.maker, reason)  # fmt: skip
+                        event.commission, event.time, event.maker, self._fill_reason(cid))  # fmt: skip
             await self.book(fill, str(event.trade_id), event.realized_pnl)
         if known:
             state = ORDER_STATES.get(event.status, OrderState.UNKNOWN)
@@ -449,13 +440,20 @@ class OrderManager:
     async def sync_fills(self, symbol: str, order_id: int, cid: str, *, apply: bool = True) -> int:
         """Book the trades of one order that no event has delivered (an answer that came before its events, a stream
         outage); returns how many were new."""
-        _, kind = split_id(cid)
+        reason = self._fill_reason(cid)
         new = 0
         for trade in await self.client.trades(symbol, order_id=order_id):
             fill = Fill(cid, symbol, trade.side, trade.quantity, trade.price, trade.commission, trade.time,
-                        trade.maker, FILL_REASONS[kind])  # fmt: skip
+                        trade.maker, reason)  # fmt: skip
             new += await self.book(fill, str(trade.trade_id), trade.realized_pnl, apply=apply)
         return new
+
+    def _fill_reason(self, cid: str) -> str:
+        """Why a fill happened, from the purpose of the order it filled; the venue's own orders say what they are."""
+        record = self.recorder.order_by_client_id(cid)
+        if record is not None:
+            return FILL_REASONS.get(record.intent.purpose, record.intent.purpose)
+        return "liquidation" if cid.startswith("autoclose") else "venue"
 
     async def transition(
         self, cid: str, state: OrderState, payload: dict[str, Any] | None = None, venue_id: int | None = None
