@@ -167,7 +167,7 @@ async def test_on_the_venue_the_api_shows_the_exchanges_orders_and_positions_and
         exchange = engine.exchange
         await until(lambda: len(exchange.engine.trades) >= 3, seconds=120)
         exchange.stop_clock()
-        await until(lambda: engine.orders.jobs.empty() and not engine.orders.lock.locked())
+        await until(lambda: not engine.orders.busy)
         await asyncio.sleep(0.5)  # the last user-data events of the frozen venue
         orders = (await http.get("/api/orders", params={"open_only": "true", "limit": 500})).json()["items"]
         positions = (await http.get("/api/positions")).json()["items"]

@@ -72,7 +72,7 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         await _until(lambda: exchange.replay.finished)
         last = {symbol: int(feed.frame.open_time[-1]) for symbol, feed in exchange.replay.feeds.items()}
         await _until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()))
-        await _until(lambda: engine.orders.jobs.empty() and not engine.orders.lock.locked())
+        await _until(lambda: not engine.orders.busy)
         await asyncio.sleep(1.0)  # the last events of the stream
         assert_consistent(exchange, recorder, SYMBOLS)
         trades = exchange.engine.trades

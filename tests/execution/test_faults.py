@@ -153,7 +153,7 @@ async def test_a_partial_fill_is_protected_and_the_rest_cancelled_at_expiry(bot:
     assert_consistent(exchange, bot.recorder)
 
     exchange.partial_fills(None)
-    await manager.cancel_entry(intent.client_order_id)
+    await manager.cancel_entry("BTCUSDT", intent.client_order_id)
     assert bot.recorder.order_by_client_id(intent.client_order_id).state == OrderState.CANCELLED
     assert_consistent(exchange, bot.recorder)  # the half position keeps its stop
     assert manager.has_exposure("BTCUSDT")

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ ALGO_STATES = {
 }
 
 Persist = Callable[..., Awaitable[Any]]
+Job = Callable[[], Awaitable[None]]
 
 
 def child_id(entry_id: str, kind: str, generation: int = 1) -> str:
@@ -143,17 +144,42 @@ class OrderManager:
         self._candle_ms = candle_ms
         self._settle_s = settle_s
         self.brackets: dict[str, Bracket] = {}
-        self.lock = asyncio.Lock()
-        self.jobs: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self.in_flight = 0  # jobs running
         self._booked: set[str] = set()
         self.send_latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → entry request leaving (ns)
+
+    def lock(self, symbol: str) -> asyncio.Lock:
+        """One symbol's orders and events are handled one at a time; symbols never wait for each other."""
+        return self._locks.setdefault(symbol, asyncio.Lock())
+
+    @contextlib.asynccontextmanager
+    async def locked(self, symbols: Iterable[str]) -> AsyncIterator[None]:
+        """Hold several symbols' locks (reconciliation), taken in a fixed order."""
+        async with contextlib.AsyncExitStack() as stack:
+            for symbol in sorted(set(symbols)):
+                await stack.enter_async_context(self.lock(symbol))
+            yield
+
+    @property
+    def busy(self) -> bool:
+        """Jobs queued or running, or a symbol's lock held."""
+        return not self.jobs.empty() or self.in_flight > 0 or any(lock.locked() for lock in self._locks.values())
+
+    async def run(self, job: Job) -> None:
+        self.in_flight += 1
+        try:
+            await job()
+        finally:
+            self.in_flight -= 1
 
     # ------------------------------------------------------------------ what the pipeline sees (synchronous)
 
     def submit(self, intent: OrderIntent, arrived_ns: int = 0) -> None:
         plan = EntryPlan.from_intent(intent)
         self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
-        self.jobs.put_nowait(lambda: self.open(plan.client_order_id))
+        self.jobs.put_nowait(lambda: self.open(plan.symbol, plan.client_order_id))
 
     def pending_entries(self) -> int:
         return sum(1 for b in self.brackets.values() if b.pending)
@@ -168,23 +194,29 @@ class OrderManager:
             due = plan.expires_at is not None and candle_open_time + self._candle_ms >= plan.expires_at
             if plan.symbol == symbol and due and not bracket.state.is_terminal and not bracket.expiring:
                 bracket.expiring = True
-                self.jobs.put_nowait(lambda cid=cid: self.cancel_entry(cid))
+                self.jobs.put_nowait(lambda cid=cid: self.cancel_entry(symbol, cid))
 
     # ------------------------------------------------------------------ entries
 
-    async def open(self, cid: str) -> None:
+    async def open(self, symbol: str, cid: str) -> None:
         """Persist, send, and settle one entry."""
-        async with self.lock:
+        async with self.lock(symbol):
             bracket = self.brackets.get(cid)
             if bracket is None or bracket.state is not OrderState.INTENT:
                 return
             assert bracket.intent is not None
-            await self.persist(self.recorder.record_intent, bracket.intent)
-            await self.transition(cid, OrderState.SENT)
+            await self.persist(self._record_entry, bracket.intent)
             bracket.state = OrderState.SENT
             order = await self._send_entry(bracket)
             if order is not None:
                 await self._adopt_entry(bracket, order)
+
+    def _record_entry(self, intent: OrderIntent) -> None:
+        """The signal, its risk verdict and the intent, marked as being sent: one transaction, one disk sync."""
+        with self.recorder.atomically():
+            self.recorder.record_signal(intent.signal, intent)
+            self.recorder.record_intent(intent)
+            self.recorder.record_order_transition(intent.client_order_id, OrderState.SENT)
 
     async def _send_entry(self, bracket: Bracket) -> VenueOrder | None:
         plan = bracket.plan
@@ -233,8 +265,8 @@ class OrderManager:
             bracket.state = state
         await self._after_entry_change(bracket)
 
-    async def cancel_entry(self, cid: str) -> None:
-        async with self.lock:
+    async def cancel_entry(self, symbol: str, cid: str) -> None:
+        async with self.lock(symbol):
             bracket = self.brackets.get(cid)
             if bracket is None or bracket.state.is_terminal:
                 return
@@ -363,7 +395,7 @@ class OrderManager:
 
     async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> None:
         """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market."""
-        async with self.lock:
+        async with self.lock(symbol):
             for cid, bracket in list(self.brackets.items()):
                 if bracket.plan.symbol != symbol:
                     continue
@@ -383,11 +415,11 @@ class OrderManager:
     # ------------------------------------------------------------------ the user-data stream
 
     async def on_order_update(self, event: OrderUpdate) -> None:
-        async with self.lock:
+        async with self.lock(event.symbol):
             await self._order_update(event)
 
     async def on_algo_update(self, event: AlgoUpdate) -> None:
-        async with self.lock:
+        async with self.lock(event.symbol):
             if self.recorder.order_by_client_id(event.client_algo_id) is None:
                 return
             state = ALGO_STATES.get(event.status, OrderState.UNKNOWN)

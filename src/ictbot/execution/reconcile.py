@@ -64,8 +64,8 @@ class Reconciliation:
 
 
 async def reconcile(manager: OrderManager, symbols: list[str], *, apply_fills: bool) -> Reconciliation:
-    """Compare and repair (see the module docstring); holds the manager's lock so no event interleaves."""
-    async with manager.lock:
+    """Compare and repair (see the module docstring); holds the symbols' locks so no order or event interleaves."""
+    async with manager.locked(symbols):
         return await _Reconciler(manager, symbols, apply_fills).run()
 
 

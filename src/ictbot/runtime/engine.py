@@ -32,7 +32,7 @@ from ictbot.exchange.server import LocalExchange
 from ictbot.execution.broker import VenueBroker
 from ictbot.execution.client import VenueClient
 from ictbot.execution.flatten import HALTED_PREFIX
-from ictbot.execution.orders import OrderManager
+from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
 from ictbot.portfolio.ledger import Portfolio
@@ -107,6 +107,7 @@ class _Recording:
         self._counters = counters
         self._latencies = latencies
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-recorder")
+        self._order_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-orders")
         self.arrived_ns = 0
         # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
         # records fills (with the venue's trade ids) and measures latency when the request leaves.
@@ -147,11 +148,12 @@ class _Recording:
         self.record(self._record_position, position, fill.time)
 
     async def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a recorder call on the writer thread after everything queued before it, and wait for it: an order
-        is on disk before it is sent. A failure is raised, never swallowed."""
-        return await asyncio.wrap_future(self._writer.submit(method, *args, **kwargs))
+        """Run an order manager's recorder call on its own writer thread (never queued behind snapshots) and wait
+        for it: an order is on disk before it is sent. A failure is raised, never swallowed."""
+        return await asyncio.wrap_future(self._order_writer.submit(method, *args, **kwargs))
 
     def close(self) -> None:
+        self._order_writer.shutdown(wait=True)
         self._writer.shutdown(wait=True)
 
     def _record_position(self, position: Position, time: int) -> None:
@@ -174,6 +176,8 @@ class _Recording:
 
     def _record_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         assert self._recorder is not None
+        if isinstance(decision, OrderIntent) and not self.simulated_broker:
+            return  # the order manager records it with the intent, in the transaction before the send
         self._recorder.record_signal(signal, decision)
         if isinstance(decision, OrderIntent):
             self._recorder.record_intent(decision)
@@ -361,20 +365,36 @@ class Engine:
         return True
 
     async def _execution_stage(self, ctx: StageContext) -> None:
-        """Order jobs one at a time; a venue failure of one job is logged and settled by the next reconciliation."""
+        """Order jobs, each in its own task: a symbol's jobs take turns on its lock, symbols never wait for each
+        other. A failed job is logged and settled by a reconciliation at once."""
         assert self.orders is not None
-        while True:
-            try:
-                job = await asyncio.wait_for(self.orders.jobs.get(), timeout=1.0)
-            except TimeoutError:
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                try:
+                    job = await asyncio.wait_for(self.orders.jobs.get(), timeout=1.0)
+                except TimeoutError:
+                    ctx.beat()
+                    continue
                 ctx.beat()
-                continue
-            ctx.beat()
-            try:
-                await job()
-            except VenueError as exc:
-                log.error("order job failed (%s); reconciling with the venue", exc)
-                self._reconcile_soon.set()
+                task = asyncio.create_task(self._run_job(job))
+                running.add(task)
+                task.add_done_callback(running.discard)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _run_job(self, job: Job) -> None:
+        assert self.orders is not None
+        try:
+            await self.orders.run(job)
+        except VenueError as exc:
+            log.error("order job failed (%s); reconciling with the venue", exc)
+            self._reconcile_soon.set()
+        except Exception:
+            log.exception("order job crashed; reconciling with the venue")
+            self._reconcile_soon.set()
 
     async def _user_stream_stage(self, ctx: StageContext) -> None:
         """The account's events: fills and order states as they happen; after any reconnect, a reconciliation."""

@@ -13,6 +13,7 @@ transition are recorded once. Times are UTC epoch milliseconds; ``at=None`` mean
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,10 +67,28 @@ class Recorder(RecordReader):
         super().__init__(engine)
         self.clock = clock
         self.run_id: int | None = None
+        self._batch = threading.local()  # the transaction ``atomically`` opened on this thread, if any
+
+    @contextmanager
+    def atomically(self) -> Iterator[None]:
+        """Group the records made inside into one transaction on this thread: all or none, one commit."""
+        if getattr(self._batch, "session", None) is not None:
+            yield
+            return
+        with self._write() as session:
+            self._batch.session = session
+            try:
+                yield
+            finally:
+                self._batch.session = None
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        """One short transaction: committed on success, rolled back on any error."""
+        """One short transaction: committed on success, rolled back on any error (or the enclosing ``atomically``)."""
+        batch = getattr(self._batch, "session", None)
+        if batch is not None:
+            yield batch
+            return
         with self._sessions() as session, session.begin():
             session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             yield session
