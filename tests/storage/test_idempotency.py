@@ -74,3 +74,23 @@ def test_funding_and_equity_are_recorded_once_per_time(recorder):
     assert not recorder.record_equity(T0, Decimal("1000"))
     [day] = recorder.daily_pnl()
     assert (day.funding, day.equity_open) == (Decimal("-0.3"), Decimal("1000"))
+
+
+def test_records_made_atomically_land_together_or_not_at_all(recorder):
+    """The order manager writes a signal, its intent and the send mark in one transaction before sending."""
+    intent = make_intent()
+    try:
+        with recorder.atomically():
+            recorder.record_signal(intent.signal, intent)
+            recorder.record_intent(intent)
+            raise RuntimeError("the disk is full")
+    except RuntimeError:
+        pass
+    assert (count(recorder, SignalRecord), count(recorder, Order)) == (0, 0)
+
+    with recorder.atomically():
+        recorder.record_signal(intent.signal, intent)
+        recorder.record_intent(intent)
+        recorder.record_order_transition(intent.client_order_id, "sent")
+    order = recorder.order_by_client_id(intent.client_order_id)
+    assert [t.state for t in order.transitions] == ["intent", "sent"] and order.intent.signal_id is not None
