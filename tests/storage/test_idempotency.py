@@ -94,3 +94,11 @@ def test_records_made_atomically_land_together_or_not_at_all(recorder):
         recorder.record_order_transition(intent.client_order_id, "sent")
     order = recorder.order_by_client_id(intent.client_order_id)
     assert [t.state for t in order.transitions] == ["intent", "sent"] and order.intent.signal_id is not None
+
+
+def test_an_intent_recorded_before_its_signal_is_linked_to_it(recorder):
+    intent = make_intent()
+    recorder.record_intent(intent)  # the order manager persists the intent first, then sends it
+    recorder.record_signal(intent.signal, intent)  # the evidence follows on the engine's writer
+    signal = recorder.signals()[0]
+    assert recorder.order_by_client_id(intent.client_order_id).intent.signal_id == signal.id

@@ -212,9 +212,9 @@ class OrderManager:
                 await self._adopt_entry(bracket, order)
 
     def _record_entry(self, intent: OrderIntent) -> None:
-        """The signal, its risk verdict and the intent, marked as being sent: one transaction, one disk sync."""
+        """The intent, marked as being sent: one small transaction, one disk sync. Its signal and evidence are
+        recorded beside it by the engine, and linked to it whichever lands first."""
         with self.recorder.atomically():
-            self.recorder.record_signal(intent.signal, intent)
             self.recorder.record_intent(intent)
             self.recorder.record_order_transition(intent.client_order_id, OrderState.SENT)
 

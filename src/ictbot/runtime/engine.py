@@ -176,9 +176,9 @@ class _Recording:
 
     def _record_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         assert self._recorder is not None
-        if isinstance(decision, OrderIntent) and not self.simulated_broker:
-            return  # the order manager records it with the intent, in the transaction before the send
         self._recorder.record_signal(signal, decision)
+        if not self.simulated_broker:
+            return  # the order manager records the intent itself, before it sends it
         if isinstance(decision, OrderIntent):
             self._recorder.record_intent(decision)
             self._recorder.record_order_transition(decision.client_order_id, OrderState.ACKNOWLEDGED)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,6 +157,13 @@ class Recorder(RecordReader):
                 decision=_decision(decision),
             )
             session.add(record)
+            session.flush()
+            # An intent recorded first (an order is persisted before its signal's evidence) is linked now.
+            session.execute(
+                update(OrderIntentRecord)
+                .where(OrderIntentRecord.client_order_id == key, OrderIntentRecord.signal_id.is_(None))
+                .values(signal_id=record.id)
+            )
 
     # orders
 
