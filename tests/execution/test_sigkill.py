@@ -1,0 +1,163 @@
+"""A real SIGKILL: the bot runs as its own process (``ictbot run``, live mode against the local exchange on loopback),
+is killed with SIGKILL the instant the venue accepts its first entry (which fills at once: a position, no stop yet),
+or that entry's stop-loss — before the answer reaches the bot — and is started again on the same data directory and
+database. The restarted bot reconciles, is stopped with SIGINT,
+and the crash-safety invariants hold: no client id twice on the venue, every position with exactly one close-position
+stop, the database's open orders are the venue's, and the booked fills add up to the venue's positions.
+
+The exchange runs in the test's process, so the kill is synchronous with the venue accepting the order: the market
+stands still from the kill on, and what the restarted bot finds is exactly what the killed one left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ictbot.data.loaders import load_candles
+from ictbot.domain import Side
+from ictbot.exchange import LocalExchange
+from ictbot.execution.orders import ORDER_STATES, STOP_LOSS, split_id
+from ictbot.storage import open_recorder
+
+from .harness import DATA, assert_consistent, venue_state
+
+SYMBOL = "BTCUSDT"
+WAIT_S = 60.0  # bounds every wait; nothing is timed
+
+
+async def until(
+    condition: Callable[[], bool], what: str, log: Path, bot: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait for ``condition`` (bounded by ``WAIT_S``); a ``bot`` that exits meanwhile fails the test with its log."""
+    for _ in range(int(WAIT_S / 0.02)):
+        if condition():
+            return
+        if bot is not None and bot.poll() is not None:
+            raise AssertionError(f"the bot exited ({bot.returncode}) before {what}:\n{log.read_text()[-3000:]}")
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not reached within {WAIT_S:.0f} s: {what}\n{log.read_text()[-3000:]}")
+
+
+async def exit_code(bot: subprocess.Popen[bytes]) -> int:
+    """The bot's exit status, waited for without blocking the exchange, which shares this event loop."""
+    for _ in range(int(WAIT_S / 0.02)):
+        if bot.poll() is not None:
+            return bot.returncode
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the bot did not exit within {WAIT_S:.0f} s")
+
+
+def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICTBOT_")}  # only the config file speaks
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ictbot", "run", "--config", str(config)],
+            cwd=config.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def user_stream_connected(exchange: LocalExchange) -> bool:
+    return any(not connection.market for connection in exchange.hub.connections)
+
+
+def placed_entry(payload: dict[str, Any]) -> str | None:
+    """The client id of one of the bot's entries the venue has just accepted."""
+    order = payload["o"] if payload.get("e") == "ORDER_TRADE_UPDATE" else {}
+    cid = str(order.get("c", ""))
+    return cid if cid.startswith("ict-") and split_id(cid)[1] == "" and order["x"] == "NEW" else None
+
+
+def placed_stop(payload: dict[str, Any]) -> str | None:
+    """The entry whose stop-loss the venue has just accepted."""
+    algo = payload["o"] if payload.get("e") == "ALGO_UPDATE" else {}
+    entry, kind = split_id(str(algo.get("caid", "")))
+    return entry if kind == STOP_LOSS and algo["X"] == "NEW" else None
+
+
+KILL_POINTS = {"its entry reaches the venue": placed_entry, "its stop-loss reaches the venue": placed_stop}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Path, point: str) -> None:
+    frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
+    async with LocalExchange([frame], warmup=400) as exchange:
+        config = tmp_path / "ictbot.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "mode": "live",
+                    "symbols": [SYMBOL],
+                    "strategy": {"name": "fvg_retrace"},
+                    "risk": {"max_position_margin_usdt": 100},
+                    "venue": {
+                        "testnet": True,
+                        "rest_url": exchange.rest_url,
+                        "ws_url": exchange.ws_url,
+                        "api_key": exchange.credentials.api_key,
+                        "api_secret": exchange.credentials.api_secret,
+                    },
+                    "execution": {"unknown_order_settle_s": 0.05},
+                    "api": {"enabled": False},
+                    "data_dir": str(tmp_path / "data"),
+                    "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
+                }
+            )
+        )
+        log = tmp_path / "bot.out"
+        bot = start_bot(config, log)
+        killed: list[str] = []
+        publish = exchange.engine.sink
+
+        def kill(payload: dict[str, Any]) -> None:
+            publish(payload)
+            entry = None if killed else KILL_POINTS[point](payload)
+            if entry is not None:
+                os.kill(bot.pid, signal.SIGKILL)  # while the venue handles the request: no answer reaches the bot
+                exchange.stop_clock()
+                killed.append(entry)
+
+        exchange.engine.sink = kill
+        try:
+            await until(lambda: user_stream_connected(exchange), "the bot is up", log, bot)
+            exchange.start_clock(3000)
+            await until(lambda: bool(killed), "the kill point", log, bot)
+            assert await exit_code(bot) == -signal.SIGKILL
+            entry = killed[0]
+
+            await until(lambda: not user_stream_connected(exchange), "the dead bot's stream is gone", log)
+            bot = start_bot(config, log)
+            await until(lambda: user_stream_connected(exchange), "the restarted bot has reconciled", log, bot)
+            bot.send_signal(signal.SIGINT)
+            assert await exit_code(bot) == 0, log.read_text()[-3000:]
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+                bot.wait()
+
+        recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
+        assert_consistent(exchange, recorder, [SYMBOL])
+        venue = venue_state(exchange)
+        assert venue["orders"].count(entry) == 1
+        record = recorder.order_by_client_id(entry)
+        on_venue = next(o for o in exchange.engine.orders.values() if o.client_order_id == entry)
+        assert record.state == ORDER_STATES[on_venue.status]
+        assert record.filled_quantity == on_venue.executed_qty
+        if venue["positions"]:
+            assert venue["positions"] == {SYMBOL: record.filled_quantity * Side(record.intent.side).sign}
+            protective = {cid: (a.order_type, a.trigger_price) for cid, a in venue["open_algos"].items()}
+            assert protective == {
+                f"{entry}-sl": ("STOP_MARKET", record.intent.stop),
+                f"{entry}-tp": ("TAKE_PROFIT_MARKET", record.intent.target),
+            }, "the stop the killed bot placed is adopted, not placed again; the take-profit is added"
+        runs = recorder.runs()
+        assert sorted(r.stopped_at is None for r in runs) == [False, True], "one run killed, one stopped"
