@@ -198,6 +198,8 @@ def main() -> None:
         f"bot RSS over the soak: start {samples[0][1]:.1f} MB, after warm-up {settled[0]:.1f} MB, "
         f"end {samples[-1][1]:.1f} MB, max {max(r for _, r in samples):.1f} MB"
     )
+    marks = [min(samples, key=lambda sample, h=h: abs(sample[0] - h)) for h in np.linspace(0, args.hours, 7)]
+    print("bot RSS by market hour: " + ", ".join(f"{hour:.0f} h {rss:.1f} MB" for hour, rss in marks))
     print(
         f"bot RSS above the floor: {samples[-1][1] - floor:.1f} MB (target ≤ 30 MB); "
         f"growth over the soak after warm-up: {samples[-1][1] - settled[0]:+.1f} MB"

@@ -269,14 +269,6 @@ def _is_trade_of(cid: str) -> Callable[[Event], bool]:
     return lambda e: isinstance(e, OrderUpdate) and e.client_order_id == cid and e.execution_type == "TRADE"
 
 
-LOST_FILL_REASON = (
-    "an event that finalises an order (ALGO_UPDATE FINISHED, or an ORDER_TRADE_UPDATE FILLED) is recorded without "
-    "booking the order's earlier trades whose events were lost; reconciliation settles only orders the database "
-    "holds as open, so those trades are never booked"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOST_FILL_REASON)
 @pytest.mark.parametrize("order", ["a stop", "an entry filled in parts"])
 async def test_a_trade_whose_event_is_lost_is_booked_even_when_a_later_event_finished_its_order(
     bot: Bot, exchange: LocalExchange, order: str
@@ -309,13 +301,6 @@ async def test_a_trade_whose_event_is_lost_is_booked_even_when_a_later_event_fin
     assert_consistent(exchange, bot.recorder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reconciliation closes an entry the venue never received (state unknown after three lost sends) as "
-    "cancelled in the database but keeps its bracket: the symbol stays busy (has_exposure) and the entry counts as "
-    "pending until a restart",
-)
 async def test_an_entry_that_never_reached_the_venue_frees_its_symbol_once_reconciled(
     bot: Bot, exchange: LocalExchange
 ) -> None:

@@ -422,18 +422,26 @@ class OrderManager:
         async with self.lock(event.symbol):
             if self.recorder.order_by_client_id(event.client_algo_id) is None:
                 return
+            if event.status == "FINISHED" and event.actual_order_id:
+                # The trade's own event may come later or be lost: book it before the order is final.
+                await self.sync_fills(event.symbol, event.actual_order_id, event.client_algo_id)
             state = ALGO_STATES.get(event.status, OrderState.UNKNOWN)
             await self.transition(event.client_algo_id, state, {"status": event.status}, event.algo_id)
 
     async def _order_update(self, event: OrderUpdate) -> None:
         cid = event.client_order_id
-        known = self.recorder.order_by_client_id(cid) is not None
+        record = self.recorder.order_by_client_id(cid)
+        known = record is not None
         if event.execution_type == "TRADE" and event.trade_id is not None:
             fill = Fill(cid, event.symbol, event.side, event.last_filled_quantity, event.last_filled_price,
                         event.commission, event.time, event.maker, self._fill_reason(cid))  # fmt: skip
             await self.book(fill, str(event.trade_id), event.realized_pnl)
         if known:
             state = ORDER_STATES.get(event.status, OrderState.UNKNOWN)
+            record = self.recorder.order_by_client_id(cid)
+            if state.is_terminal and record is not None and record.filled_quantity < event.cumulative_quantity:
+                # A part's event was lost: book what the venue traded before the order is final.
+                await self.sync_fills(event.symbol, event.order_id, cid)
             payload = {"status": event.status, "execution_type": event.execution_type}
             await self.transition(cid, state, payload, event.order_id)
         await self._after_order_event(cid, event.status)

@@ -172,6 +172,8 @@ class _Reconciler:
             elif entry.filled_quantity > 0:  # its position is gone: nothing may still protect it
                 self.m.brackets.pop(cid, None)
                 await self.m.cancel_children(cid, symbol)
+            else:  # final and never filled (cancelled, expired, never reached the venue): frees its symbol
+                self.m.brackets.pop(cid, None)
         if position is None:
             return
         if owner is None:
