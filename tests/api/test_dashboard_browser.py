@@ -14,7 +14,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package (.ci/run installs it)")
 async def test_dashboard_draws_candles_zones_and_trades_and_pauses_with_the_token(make_settings, tmp_path):
-    async with running(make_settings()) as engine:
+    """On the default replay: orders on the local exchange, protected by its algo orders."""
+    async with running(make_settings(speed=6000, execution={"unknown_order_settle_s": 0.05})) as engine:
         await freeze(engine, lambda: len(engine.pipeline.portfolio.closed_trades) >= 2)
         async with playwright.async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -46,6 +46,12 @@ class _ClosedKlineClient(ccxt.pro.binanceusdm):
 
     def handle_ohlcv(self, client: Any, message: dict) -> None:
         super().handle_ohlcv(client, message)
+        # ccxt remembers every candle time a cache received until that cache's watcher reads it, and one kline
+        # stream for many symbols returns only one symbol's cache per message: mark them all read, or the others'
+        # memory grows by a candle time per kline, forever.
+        for by_timeframe in self.ohlcvs.values():
+            for cache in by_timeframe.values():
+                cache.getLimit(None, None)
         kline = message.get("k") or {}
         if message.get("e") == "kline" and kline.get("x"):
             self._on_closed(kline)
