@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ictbot.config import Settings, load_settings
 from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueClient
@@ -24,6 +25,17 @@ from ictbot.storage import Recorder, open_recorder
 
 DATA = Path(__file__).parent.parent / "data"
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+
+
+def live_settings(exchange: LocalExchange, symbols: list[str], **extra: Any) -> Settings:
+    """``mode: live`` pointed at the local exchange, with its funded account's key and secret."""
+    venue = {
+        "rest_url": exchange.rest_url,
+        "ws_url": exchange.ws_url,
+        "api_key": exchange.credentials.api_key,
+        "api_secret": exchange.credentials.api_secret,
+    }
+    return load_settings(mode="live", symbols=symbols, venue=venue, **extra)
 
 
 class Bot:

@@ -17,7 +17,7 @@ from ictbot.exchange import LocalExchange
 from ictbot.runtime.engine import Engine
 from ictbot.storage import OrderState, open_recorder
 
-from .harness import assert_consistent
+from .harness import assert_consistent, live_settings
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 
@@ -103,18 +103,7 @@ async def test_live_mode_sets_the_account_up_and_warns_loudly_about_a_key_that_c
         exchange.allow_withdrawals(withdrawals)
         exchange.engine.set_leverage("ETHUSDT", 20)
         exchange.engine.set_dual_side(True)  # hedge mode, cross margin, 20x: all unlike the settings
-        settings = load_settings(
-            mode="live",
-            symbols=["ETHUSDT"],
-            venue={
-                "rest_url": exchange.rest_url,
-                "ws_url": exchange.ws_url,
-                "api_key": exchange.credentials.api_key,
-                "api_secret": exchange.credentials.api_secret,
-            },
-            data_dir=str(tmp_path / "data"),
-            api={"enabled": False},
-        )
+        settings = live_settings(exchange, ["ETHUSDT"], data_dir=str(tmp_path / "data"), api={"enabled": False})
         engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
         stop = asyncio.Event()
         task = asyncio.create_task(engine.run(stop))

@@ -15,7 +15,7 @@ from ictbot.execution.client import VenueClient
 from ictbot.execution.flatten import flatten_venue
 from ictbot.storage import EventKind, open_recorder
 
-from .harness import venue_state
+from .harness import live_settings, venue_state
 
 
 async def test_flatten_closes_every_position_cancels_every_order_and_records_the_halt(
@@ -31,17 +31,7 @@ async def test_flatten_closes_every_position_cancels_every_order_and_records_the
         "BTCUSDT", Side.SELL, "STOP_MARKET", far, client_algo_id="ict-a-sl", close_position=True
     )
     await client.close()
-    settings = load_settings(
-        mode="live",
-        symbols=["BTCUSDT"],
-        venue={
-            "rest_url": exchange.rest_url,
-            "ws_url": exchange.ws_url,
-            "api_key": exchange.credentials.api_key,
-            "api_secret": exchange.credentials.api_secret,
-        },
-        execution={"unknown_order_settle_s": 0.05},
-    )
+    settings = live_settings(exchange, ["BTCUSDT"], execution={"unknown_order_settle_s": 0.05})
     recorder = open_recorder(f"sqlite:///{tmp_path / 'db.sqlite'}")
 
     done = await flatten_venue(settings, recorder)
