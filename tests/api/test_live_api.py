@@ -121,12 +121,13 @@ async def _events_until(stream, predicate) -> list[dict]:
 async def test_webhook_and_telegram_notify_fills_and_task_crashes(make_settings):
     async with Receiver() as hook, Receiver() as telegram:
         settings = make_settings(
+            speed=6000,  # candles still flow when the crash is injected, however busy the machine
             notify={
                 "webhook_url": f"{hook.url}/hook",
                 "telegram_token": "123:abc",
                 "telegram_chat_id": "99",
                 "telegram_api_url": telegram.url,
-            }
+            },
         )
         async with running(settings) as engine:
             await until(lambda: engine.counters.totals().fills >= 2)

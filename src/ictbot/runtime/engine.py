@@ -15,7 +15,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -44,6 +43,7 @@ from ictbot.runtime.heartbeat import HeartbeatMonitor
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
+from ictbot.storage.writer import RecordWriter
 from ictbot.strategy.registry import build_strategy
 from ictbot.venues.binance import BinanceMarketData, ClosedKline, venue_connection
 from ictbot.venues.simulated import SimulatedBroker
@@ -106,8 +106,7 @@ class _Recording:
         self._recorder = recorder
         self._counters = counters
         self._latencies = latencies
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-recorder")
-        self._order_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-orders")
+        self._writer = RecordWriter()
         self.arrived_ns = 0
         # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
         # records fills (with the venue's trade ids) and measures latency when the request leaves.
@@ -148,13 +147,12 @@ class _Recording:
         self.record(self._record_position, position, fill.time)
 
     async def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run an order manager's recorder call on its own writer thread (never queued behind snapshots) and wait
-        for it: an order is on disk before it is sent. A failure is raised, never swallowed."""
-        return await asyncio.wrap_future(self._order_writer.submit(method, *args, **kwargs))
+        """Run an order manager's recorder call on the writer thread ahead of queued routine records, and wait for
+        it: an order is on disk before it is sent. A failure is raised, never swallowed."""
+        return await asyncio.wrap_future(self._writer.submit(method, *args, urgent=True, **kwargs))
 
     def close(self) -> None:
-        self._order_writer.shutdown(wait=True)
-        self._writer.shutdown(wait=True)
+        self._writer.close()
 
     def _record_position(self, position: Position, time: int) -> None:
         assert self._recorder is not None
