@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ictbot.config import Settings
@@ -16,6 +15,7 @@ from ictbot.errors import ConfigError
 from ictbot.execution.client import VenueClient
 from ictbot.execution.orders import OrderManager
 from ictbot.storage import EventKind, Recorder
+from ictbot.storage.writer import RecordWriter
 from ictbot.venues.binance import venue_connection
 
 HALTED_PREFIX = "HALTED"
@@ -31,7 +31,7 @@ async def flatten_venue(settings: Settings, recorder: Recorder, source: str = "c
         )
     connection = venue_connection(settings)
     client = VenueClient(connection.config, demo=connection.demo)
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ictbot-flatten")
+    writer = RecordWriter("ictbot-flatten")
 
     async def persist(method: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.wrap_future(writer.submit(method, *args, **kwargs))
@@ -53,7 +53,7 @@ async def flatten_venue(settings: Settings, recorder: Recorder, source: str = "c
             raise ConfigError(f"positions still open after flatten: {still}; close them on the venue")
     finally:
         await client.close()
-        writer.shutdown(wait=True)
+        writer.close()
     recorder.record_event(EventKind.CONTROL, "flatten", source)
     recorder.record_event(EventKind.TRADING_STATE, f"{HALTED_PREFIX}: flattened by {source}", source)
     return done

@@ -32,6 +32,7 @@ from ictbot.execution.client import (
     VenueOrder,
 )
 from ictbot.storage import OrderState, Recorder
+from ictbot.storage.models import Order
 
 if TYPE_CHECKING:
     from ictbot.execution.user_stream import AlgoUpdate, OrderUpdate
@@ -431,17 +432,17 @@ class OrderManager:
     async def _order_update(self, event: OrderUpdate) -> None:
         cid = event.client_order_id
         record = self.recorder.order_by_client_id(cid)
-        known = record is not None
         if event.execution_type == "TRADE" and event.trade_id is not None:
             fill = Fill(cid, event.symbol, event.side, event.last_filled_quantity, event.last_filled_price,
-                        event.commission, event.time, event.maker, self._fill_reason(cid))  # fmt: skip
+                        event.commission, event.time, event.maker, _fill_reason(cid, record))  # fmt: skip
             await self.book(fill, str(event.trade_id), event.realized_pnl)
-        if known:
+        if record is not None:
             state = ORDER_STATES.get(event.status, OrderState.UNKNOWN)
-            record = self.recorder.order_by_client_id(cid)
-            if state.is_terminal and record is not None and record.filled_quantity < event.cumulative_quantity:
-                # A part's event was lost: book what the venue traded before the order is final.
-                await self.sync_fills(event.symbol, event.order_id, cid)
+            if state.is_terminal:
+                booked = self.recorder.order_by_client_id(cid)
+                if booked is not None and booked.filled_quantity < event.cumulative_quantity:
+                    # A part's event was lost: book what the venue traded before the order is final.
+                    await self.sync_fills(event.symbol, event.order_id, cid)
             payload = {"status": event.status, "execution_type": event.execution_type}
             await self.transition(cid, state, payload, event.order_id)
         await self._after_order_event(cid, event.status)
@@ -480,20 +481,13 @@ class OrderManager:
     async def sync_fills(self, symbol: str, order_id: int, cid: str, *, apply: bool = True) -> int:
         """Book the trades of one order that no event has delivered (an answer that came before its events, a stream
         outage); returns how many were new."""
-        reason = self._fill_reason(cid)
+        reason = _fill_reason(cid, self.recorder.order_by_client_id(cid))
         new = 0
         for trade in await self.client.trades(symbol, order_id=order_id):
             fill = Fill(cid, symbol, trade.side, trade.quantity, trade.price, trade.commission, trade.time,
                         trade.maker, reason)  # fmt: skip
             new += await self.book(fill, str(trade.trade_id), trade.realized_pnl, apply=apply)
         return new
-
-    def _fill_reason(self, cid: str) -> str:
-        """Why a fill happened, from the purpose of the order it filled; the venue's own orders say what they are."""
-        record = self.recorder.order_by_client_id(cid)
-        if record is not None:
-            return FILL_REASONS.get(record.intent.purpose, record.intent.purpose)
-        return "liquidation" if cid.startswith("autoclose") else "venue"
 
     async def transition(
         self, cid: str, state: OrderState, payload: dict[str, Any] | None = None, venue_id: int | None = None
@@ -502,6 +496,13 @@ class OrderManager:
             self.recorder.record_order_transition, cid, state, payload,
             venue_order_id=str(venue_id) if venue_id is not None else None,
         )  # fmt: skip
+
+
+def _fill_reason(cid: str, record: Order | None) -> str:
+    """Why a fill happened, from the purpose of the order it filled; the venue's own orders say what they are."""
+    if record is not None:
+        return FILL_REASONS.get(record.intent.purpose, record.intent.purpose)
+    return "liquidation" if cid.startswith("autoclose") else "venue"
 
 
 def _order_payload(order: VenueOrder) -> dict[str, Any]:
