@@ -4,8 +4,8 @@ The local exchange runs in its own process (``ictbot exchange serve``) replaying
 accelerated speed; the bot runs here in live mode pointed at it, exactly as it would point at Binance: orders go to
 the exchange through the order manager (persisted first, then sent), with their protective orders and
 reconciliation. Printed in one run: the latency from a closed kline's arrival to the pipeline being done with it and
-to the entry's order request leaving (p50/p99), the bot's RSS over the soak, and the import floor — the RSS of a
-process that only imports the third-party modules the bot imports.
+to the entry's order request being written to the socket (p50/p99), the bot's RSS over the soak, and the import
+floor — the RSS of a process that only imports the third-party modules the bot imports.
 
 Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace]
 """
@@ -189,7 +189,7 @@ def main() -> None:
         f"p99 {percentile_ms(processed, 99):.3f} ms ({len(processed):,} candles)"
     )
     print(
-        f"kline arrival → order request: p50 {percentile_ms(orders, 50):.3f} ms, "
+        f"kline arrival → entry request written to the socket: p50 {percentile_ms(orders, 50):.3f} ms, "
         f"p99 {percentile_ms(orders, 99):.3f} ms ({len(orders)} orders)"
     )
     settled = [rss for hour, rss in samples if hour >= min(1.0, args.hours / 4)]

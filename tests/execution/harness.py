@@ -22,6 +22,7 @@ from ictbot.execution.orders import OrderManager
 from ictbot.execution.reconcile import Reconciliation, reconcile
 from ictbot.risk.gate import client_order_id
 from ictbot.storage import Recorder, open_recorder
+from ictbot.storage.journal import IntentJournal
 
 DATA = Path(__file__).parent.parent / "data"
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -44,23 +45,39 @@ class Bot:
     def __init__(self, exchange: LocalExchange, database: Path, client_type: type[VenueClient] = VenueClient) -> None:
         self.exchange = exchange
         self.url = f"sqlite:///{database}"
+        self.journal_path = database.with_suffix(".journal")
         self.client_type = client_type
         self.writer = ThreadPoolExecutor(max_workers=1)
         self.fills: list[Fill] = []
         self.recorder: Recorder | None = None
         self.client: VenueClient | None = None
         self.manager: OrderManager | None = None
+        self.journal: IntentJournal | None = None
+        self.dead = False  # killed: nothing more reaches the disk
 
     async def start(self, client_type: type[VenueClient] | None = None) -> OrderManager:
         self.recorder = open_recorder(self.url)
+        self.dead = False
         self.client = (client_type or self.client_type)(self.exchange.ccxt_config())
+        self.client.on_death = self._die  # type: ignore[attr-defined]
         await self.client.start()
         self.fills = []
-        self.manager = OrderManager(self.client, self.recorder, self.persist, self.fills.append, settle_s=0.05)
+        self.journal = IntentJournal(self.journal_path)
+        self.restored: list[str] = await self.persist(self.journal.restore, self.recorder)
+        self.manager = OrderManager(
+            self.client, self.recorder, self.persist, self.fills.append, self.journal, settle_s=0.05
+        )
         return self.manager
 
-    async def persist(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.wrap_future(self.writer.submit(method, *args, **kwargs))
+    def persist(self, method: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        if self.dead:  # the bot's ``finally`` blocks still run as ``Killed`` unwinds; a killed process's would not
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return asyncio.wrap_future(self.writer.submit(method, *args, **kwargs))
+
+    def _die(self) -> None:
+        self.dead = True
 
     async def run_jobs(self) -> None:
         assert self.manager is not None
@@ -75,12 +92,19 @@ class Bot:
         """What a killed process leaves: the database and the venue; nothing in memory, nothing cleaned up."""
         assert self.client is not None
         await self.client.close()
+        self._close_journal()
         self.manager = self.client = self.recorder = None
 
     async def stop(self) -> None:
         if self.client is not None:
             await self.client.close()
         self.writer.shutdown(wait=True)
+        self._close_journal()
+
+    def _close_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
 
 
 def market_intent(exchange: LocalExchange, symbol: str = "BTCUSDT", side: Side = Side.BUY, *,
@@ -117,6 +141,7 @@ def killing_client(method: str, *, after_request: bool, id_suffix: str = "") -> 
             return await original(self, *args, **kwargs)
         if after_request:
             await original(self, *args, **kwargs)
+        self.on_death()
         raise Killed(f"{method} {'after' if after_request else 'before'} the request")
 
     return type("KillingClient", (VenueClient,), {method: dying})

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 import aiohttp
 import ccxt
@@ -37,6 +38,7 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 MINUTE_MS = 60_000
+NEW_ORDER_PATH = "/fapi/v1/order"
 DEFAULT_BAN_S = 120.0  # Binance's shortest ban, when the answer names no end
 _MAX_THROTTLED = 5  # 429s in a row for one request before giving up
 _BANNED_UNTIL = re.compile(r"banned until (\d+)")
@@ -277,11 +279,27 @@ class _Limits:
 
 
 class _RawBinance(ccxt.pro.binanceusdm):
-    """ccxt's Binance USDT-M client handing every HTTP answer to ``on_answer`` (which raises on errors)."""
+    """ccxt's Binance USDT-M client handing every HTTP answer to ``on_answer`` (which raises on errors), and telling
+    ``on_order_written`` the client id of each new order whose request has been written to the socket."""
 
     def __init__(self, config: dict[str, Any], on_answer: Callable[[int, dict[str, str], str, Any], None]) -> None:
         super().__init__(config)
         self._on_answer = on_answer
+        self.on_order_written: Callable[[str], None] = lambda client_order_id: None
+        self._tracing = aiohttp.TraceConfig()
+        self._tracing.on_request_chunk_sent.append(self._chunk_sent)
+        self._tracing.freeze()
+
+    def open(self, lazy: bool = False) -> None:
+        super().open(lazy)
+        if self.session is not None and self._tracing not in self.session.trace_configs:
+            self.session.trace_configs.append(self._tracing)
+
+    async def _chunk_sent(self, _session: Any, _context: Any, params: aiohttp.TraceRequestChunkSentParams) -> None:
+        if params.method == "POST" and params.url.path.endswith(NEW_ORDER_PATH):
+            client_order_id = parse_qs(params.chunk.decode(errors="replace")).get("newClientOrderId")
+            if client_order_id:
+                self.on_order_written(client_order_id[0])
 
     def handle_errors(self, code, reason, url, method, headers, body, response, request_headers, request_body):
         self._on_answer(code, headers or {}, body or "", response)
@@ -307,6 +325,9 @@ class VenueClient:
         """
         options = {"adjustForTimeDifference": True, "recvWindow": 5000, **config.get("options", {})}
         self.exchange = _RawBinance({**config, "enableRateLimit": False, "options": options}, self._on_answer)
+        #: Called with a new order's client id once its request is written to the socket: the moment it left.
+        self.on_order_written: Callable[[str], None] = lambda client_order_id: None
+        self.exchange.on_order_written = lambda client_order_id: self.on_order_written(client_order_id)
         if demo:
             self.exchange.enable_demo_trading(True)
         self._sleep = sleep

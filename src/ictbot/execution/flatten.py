@@ -15,6 +15,7 @@ from ictbot.errors import ConfigError
 from ictbot.execution.client import VenueClient
 from ictbot.execution.orders import OrderManager
 from ictbot.storage import EventKind, Recorder
+from ictbot.storage.journal import JOURNAL_NAME, IntentJournal
 from ictbot.storage.writer import RecordWriter
 from ictbot.venues.binance import venue_connection
 
@@ -33,14 +34,17 @@ async def flatten_venue(settings: Settings, recorder: Recorder, source: str = "c
     client = VenueClient(connection.config, demo=connection.demo)
     writer = RecordWriter("ictbot-flatten")
 
-    async def persist(method: Any, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.wrap_future(writer.submit(method, *args, **kwargs))
+    def persist(method: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        return asyncio.wrap_future(writer.submit(method, *args, **kwargs))
 
     done: dict[str, str] = {}
+    journal: IntentJournal | None = None
     try:
         await client.start()
+        journal = IntentJournal(settings.data_dir / JOURNAL_NAME)
+        await persist(journal.restore, recorder)  # entries a crashed bot sent are known before anything is closed
         manager = OrderManager(
-            client, recorder, persist, lambda fill: None, settle_s=settings.execution.unknown_order_settle_s
+            client, recorder, persist, lambda fill: None, journal, settle_s=settings.execution.unknown_order_settle_s
         )
         positions = await client.positions()
         for symbol in sorted(set(settings.symbols) | set(positions)):
@@ -54,6 +58,8 @@ async def flatten_venue(settings: Settings, recorder: Recorder, source: str = "c
     finally:
         await client.close()
         writer.close()
+        if journal is not None:
+            journal.close()
     recorder.record_event(EventKind.CONTROL, "flatten", source)
     recorder.record_event(EventKind.TRADING_STATE, f"{HALTED_PREFIX}: flattened by {source}", source)
     return done

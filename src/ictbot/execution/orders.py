@@ -1,5 +1,8 @@
 """The order manager: every order is persisted before it is sent, followed to a final state, and protected on the venue.
 
+An entry is written to the intent journal (``storage.journal``: one line, microseconds) and sent at once; its database
+record follows as soon as the request has left. Every other order is written to the database before it is sent.
+
 Client ids are deterministic, so after any crash the venue's orders can be matched with the database's and nothing is
 sent twice under two names: an entry's id comes from its signal (``risk.gate.client_order_id``); its protective orders
 are ``<entry>-sl`` and ``<entry>-tp`` (algo orders that close the whole position, so a partial fill or a grown position
@@ -32,6 +35,7 @@ from ictbot.execution.client import (
     VenueOrder,
 )
 from ictbot.storage import OrderState, Recorder
+from ictbot.storage.journal import IntentJournal
 from ictbot.storage.models import Order
 
 if TYPE_CHECKING:
@@ -66,7 +70,7 @@ ALGO_STATES = {
     "REJECTED": OrderState.REJECTED,
 }
 
-Persist = Callable[..., Awaitable[Any]]
+Persist = Callable[..., Awaitable[Any]]  # queues a recorder call on the writer thread when called; await for its result
 Job = Callable[[], Awaitable[None]]
 
 
@@ -113,6 +117,8 @@ class Bracket:
 
     plan: EntryPlan
     intent: OrderIntent | None = None  # the risk gate's intent, until it is persisted
+    recorded: Awaitable[None] | None = None  # its database write, once queued
+    left: bool = False  # its request has been written to the socket, or could not be
     arrived_ns: int = 0  # when the closed kline that led to it arrived (time.perf_counter_ns), for latency
     state: OrderState = OrderState.INTENT
     filled: Decimal = Decimal(0)
@@ -134,22 +140,30 @@ class OrderManager:
         recorder: Recorder,
         persist: Persist,
         on_fill: Callable[[Fill], None],
+        journal: IntentJournal,
         *,
         candle_ms: int = 60_000,
         settle_s: float = 5.0,
+        on_sent: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_sent`` is called once per submitted entry, when its request has been written to the socket (or could
+        not be): the engine holds back routine work while an entry is on its way out."""
         self.client = client
         self.recorder = recorder
         self.persist = persist
         self._on_fill = on_fill
+        self.journal = journal
+        self._on_sent = on_sent
+        client.on_order_written = self._written
         self._candle_ms = candle_ms
         self._settle_s = settle_s
         self.brackets: dict[str, Bracket] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.jobs: asyncio.Queue[Job] = asyncio.Queue()
         self.in_flight = 0  # jobs running
+        self.submitted = 0  # entries handed over by the pipeline
         self._booked: set[str] = set()
-        self.send_latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → entry request leaving (ns)
+        self.send_latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → entry request written (ns)
 
     def lock(self, symbol: str) -> asyncio.Lock:
         """One symbol's orders and events are handled one at a time; symbols never wait for each other."""
@@ -180,6 +194,7 @@ class OrderManager:
     def submit(self, intent: OrderIntent, arrived_ns: int = 0) -> None:
         plan = EntryPlan.from_intent(intent)
         self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
+        self.submitted += 1
         self.jobs.put_nowait(lambda: self.open(plan.symbol, plan.client_order_id))
 
     def pending_entries(self) -> int:
@@ -201,28 +216,48 @@ class OrderManager:
 
     async def open(self, symbol: str, cid: str) -> None:
         """Persist, send, and settle one entry."""
+        bracket = self.brackets.get(cid)
+        try:
+            await self._open(symbol, cid)
+        finally:
+            if bracket is None:
+                self._on_sent()
+            else:
+                self._left(bracket)
+
+    def _written(self, client_order_id: str) -> None:
+        """The client wrote a new order's request to the socket: for an entry, its latency is taken there."""
+        bracket = self.brackets.get(client_order_id)
+        if bracket is not None and not bracket.left:
+            if bracket.arrived_ns:
+                self.send_latencies.append(time.perf_counter_ns() - bracket.arrived_ns)
+            self._left(bracket)
+
+    def _left(self, bracket: Bracket) -> None:
+        if not bracket.left:
+            bracket.left = True
+            self._on_sent()
+
+    async def _open(self, symbol: str, cid: str) -> None:
         async with self.lock(symbol):
             bracket = self.brackets.get(cid)
             if bracket is None or bracket.state is not OrderState.INTENT:
                 return
-            assert bracket.intent is not None
-            await self.persist(self._record_entry, bracket.intent)
+            intent = bracket.intent
+            assert intent is not None
+            self.journal.write(intent)
             bracket.state = OrderState.SENT
-            order = await self._send_entry(bracket)
+            try:
+                order = await self._send_entry(bracket)
+            finally:
+                self._left(bracket)
+                await self._record_sent(bracket)
+            self.journal.recorded(intent.client_order_id)
             if order is not None:
                 await self._adopt_entry(bracket, order)
 
-    def _record_entry(self, intent: OrderIntent) -> None:
-        """The intent, marked as being sent: one small transaction, one disk sync. Its signal and evidence are
-        recorded beside it by the engine, and linked to it whichever lands first."""
-        with self.recorder.atomically():
-            self.recorder.record_intent(intent)
-            self.recorder.record_order_transition(intent.client_order_id, OrderState.SENT)
-
     async def _send_entry(self, bracket: Bracket) -> VenueOrder | None:
         plan = bracket.plan
-        if bracket.arrived_ns:
-            self.send_latencies.append(time.perf_counter_ns() - bracket.arrived_ns)
         for attempt in range(3):
             try:
                 return await self.client.place_order(
@@ -230,9 +265,11 @@ class OrderManager:
                     price=plan.price, client_order_id=plan.client_order_id,
                 )  # fmt: skip
             except OrderRejected as exc:
+                await self._record_sent(bracket)
                 await self._rejected(bracket, exc)
                 return None
             except OutcomeUnknown as exc:
+                await self._record_sent(bracket)
                 await self.transition(plan.client_order_id, OrderState.UNKNOWN, {"error": str(exc)})
                 found = await self._look_up(plan.symbol, plan.client_order_id)
                 if found is not None:
@@ -244,6 +281,13 @@ class OrderManager:
         )
         bracket.state = OrderState.UNKNOWN
         return None
+
+    def _record_sent(self, bracket: Bracket) -> Awaitable[None]:
+        """The database write of a sent entry's intent, queued once: after the request has left, so the writer
+        thread does not compete with it, and before anything else written about the order."""
+        if bracket.recorded is None:
+            bracket.recorded = self.persist(self.recorder.record_entry_sent, bracket.intent)
+        return bracket.recorded
 
     async def _look_up(self, symbol: str, cid: str) -> VenueOrder | None:
         """The venue's view of an order whose send failed, once the lost request can no longer be executed."""

@@ -43,6 +43,7 @@ from ictbot.runtime.heartbeat import HeartbeatMonitor
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
+from ictbot.storage.journal import JOURNAL_NAME, IntentJournal
 from ictbot.storage.writer import RecordWriter
 from ictbot.strategy.registry import build_strategy
 from ictbot.venues.binance import BinanceMarketData, ClosedKline, venue_connection
@@ -106,7 +107,7 @@ class _Recording:
         self._recorder = recorder
         self._counters = counters
         self._latencies = latencies
-        self._writer = RecordWriter()
+        self.writer = RecordWriter()
         self.arrived_ns = 0
         # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
         # records fills (with the venue's trade ids) and measures latency when the request leaves.
@@ -123,6 +124,8 @@ class _Recording:
             self._counters.order()
             if self.simulated_broker:
                 self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
+            else:
+                self.writer.quiet()  # until the order manager has sent it (it resumes the writer)
             log.info(
                 "order %s %s %s %s @ %s stop %s target %s — %s",
                 decision.client_order_id,
@@ -146,13 +149,13 @@ class _Recording:
         position = replace(self.pipeline.portfolio.position(fill.symbol))
         self.record(self._record_position, position, fill.time)
 
-    async def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run an order manager's recorder call on the writer thread ahead of queued routine records, and wait for
-        it: an order is on disk before it is sent. A failure is raised, never swallowed."""
-        return await asyncio.wrap_future(self._writer.submit(method, *args, urgent=True, **kwargs))
+    def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """Queue an order manager's recorder call on the writer thread, ahead of queued routine records; awaiting the
+        answer waits for it to be on disk and raises its failure, never swallows it."""
+        return asyncio.wrap_future(self.writer.submit(method, *args, urgent=True, **kwargs))
 
     def close(self) -> None:
-        self._writer.close()
+        self.writer.close()
 
     def _record_position(self, position: Position, time: int) -> None:
         assert self._recorder is not None
@@ -170,7 +173,7 @@ class _Recording:
     def record(self, method: Callable[..., object], *args: object) -> None:
         """Run a recorder call on the writer thread; a no-op without a recorder."""
         if self._recorder is not None:
-            self._writer.submit(_logged, method, *args)
+            self.writer.submit(_logged, method, *args)
 
     def _record_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         assert self._recorder is not None
@@ -224,11 +227,14 @@ class Engine:
         self.recorder = recorder
         self._restart = restart
         self.counters = Counters()
-        self.latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → order request leaving (ns)
+        self.latencies: deque[int] = deque(
+            maxlen=10_000
+        )  # closed kline arrival → entry request written to the socket (ns)
         self.processing: deque[int] = deque(maxlen=10_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
         self.venue: VenueClient | None = None
         self.orders: OrderManager | None = None
+        self.journal: IntentJournal | None = None
         self._ws_url = ""
         self._reconcile_soon = asyncio.Event()
         self._halted_by_reconciliation = False
@@ -309,9 +315,11 @@ class Engine:
         if s.mode == "live":
             await self._warn_withdrawal_permission()
         self._recording.simulated_broker = False
+        self.journal = IntentJournal(s.data_dir / JOURNAL_NAME)
+        await self._recording.persist(self.journal.restore, self.recorder)
         self.orders = OrderManager(
-            self.venue, self.recorder, self._recording.persist, self._venue_fill,
-            candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s,
+            self.venue, self.recorder, self._recording.persist, self._venue_fill, self.journal,
+            candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s, on_sent=self._entry_sent,
         )  # fmt: skip
         self.orders.send_latencies = self.latencies
         log.info("orders go to the venue (one-way mode, isolated margin, leverage %dx)", s.risk.leverage)
@@ -329,6 +337,13 @@ class Engine:
                 "!!! THIS API KEY CAN WITHDRAW FUNDS. A trading bot never needs that: create a key with futures "
                 "trading only, and restrict it to this machine's IP address. !!!"
             )
+
+    def _entry_sent(self) -> None:
+        """An entry's request was answered: the work held back while it left (routine records, other symbols'
+        klines) goes ahead."""
+        assert self.market is not None
+        self._recording.writer.resume()
+        self.market.release()
 
     def _venue_fill(self, fill: Fill) -> None:
         assert self.pipeline is not None
@@ -571,6 +586,7 @@ class Engine:
         assert self.market is not None and self.pipeline is not None
         if not self._stage_running or self._stage_busy or not self.market.closed.empty():
             return False
+        entries = self.orders.submitted if self.orders is not None else 0
         last = self.pipeline.book.last_open_time(kline.symbol)
         if last is not None and kline.candle.open_time > last + BASE.ms:
             return False
@@ -580,6 +596,8 @@ class Engine:
             self.market.closed.put_nowait(_Failed(exc))
         else:
             self._pipeline_beat()  # the stage's work, done on its behalf
+        if self.orders is not None and self.orders.submitted > entries:
+            self.market.hold()  # orders before data: the rest of this burst waits until the entry is answered
         return True
 
     async def _backfill_gap(self, kline: ClosedKline) -> None:
@@ -768,4 +786,6 @@ class Engine:
         if self.recorder is not None:
             self._recording.record(self.recorder.stop_run, "stopped")
         self._recording.close()
+        if self.journal is not None:
+            self.journal.close()
         log.info("stopped cleanly")

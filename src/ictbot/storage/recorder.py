@@ -190,6 +190,15 @@ class Recorder(RecordReader):
             self._now(at),
         )
 
+    def record_entry_sent(self, intent: OrderIntent, *, note: str | None = None, at: int | None = None) -> None:
+        """An entry intent, marked as being sent: one small transaction, one disk sync. Its signal and evidence are
+        recorded beside it, and linked to it whichever lands first."""
+        with self.atomically():
+            self.record_intent(intent, at=at)
+            self.record_order_transition(
+                intent.client_order_id, OrderState.SENT, {"note": note} if note else None, at=at
+            )
+
     def record_exit_intent(
         self,
         client_order_id: str,

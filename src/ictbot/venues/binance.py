@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,11 +39,27 @@ class ClosedKline:
 
 
 class _ClosedKlineClient(ccxt.pro.binanceusdm):
-    """ccxt's Binance USDT-M client that also reports each kline update carrying ``x: true``."""
+    """ccxt's Binance USDT-M client that also reports each kline update carrying ``x: true``, and can hold messages.
+
+    ccxt handles every message already received in one go; while ``held`` is a deque, messages wait in it instead
+    (see ``BinanceMarketData.hold``). ``arrived_ns`` is when the message being handled arrived."""
 
     def __init__(self, config: dict[str, Any], on_closed: Callable[[dict[str, Any]], None]) -> None:
         super().__init__(config)
         self._on_closed = on_closed
+        self.held: deque[tuple[Any, Any, int]] | None = None
+        self.arrived_ns = 0
+
+    def handle_message(self, client: Any, message: Any) -> None:
+        if self.held is not None:
+            self.held.append((client, message, time.perf_counter_ns()))
+            return
+        self.arrived_ns = time.perf_counter_ns()
+        super().handle_message(client, message)
+
+    def handle_held(self, client: Any, message: Any, arrived_ns: int) -> None:
+        self.arrived_ns = arrived_ns
+        super().handle_message(client, message)
 
     def handle_ohlcv(self, client: Any, message: dict) -> None:
         super().handle_ohlcv(client, message)
@@ -83,6 +100,7 @@ def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str
 
 
 BINANCE_WS = "wss://fstream.binance.com"
+HOLD_S = 0.02  # the longest an order can hold back market data
 BINANCE_DEMO_WS = "wss://fstream.binancefuture.com"
 
 
@@ -123,6 +141,29 @@ class BinanceMarketData:
         if demo:
             self.client.enable_demo_trading(True)
         self._markets: dict[str, dict[str, Any]] = {}
+        self._release: asyncio.TimerHandle | None = None
+
+    def hold(self) -> None:
+        """Hold the messages not handled yet (other symbols' klines of the same burst) until ``release()``, at most
+        ``HOLD_S``: an order made by the kline just handled leaves before them. Call it from the kline's handler."""
+        if self.client.held is None:
+            self.client.held = deque()
+            self._release = asyncio.get_running_loop().call_later(HOLD_S, self.release)
+
+    def release(self) -> None:
+        """Handle the held messages, in order, as soon as the event loop is free (the order is on its way)."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+            asyncio.get_running_loop().call_soon(self._handle_held)
+
+    def _handle_held(self) -> None:
+        held, self.client.held = self.client.held, None
+        while held:
+            self.client.handle_held(*held.popleft())
+            if self.client.held is not None:  # another order: the rest waits behind it, still in order
+                self.client.held.extend(held)
+                return
 
     async def load_markets(self) -> dict[str, SymbolSpec]:
         """Filters of every USDT-M perpetual, keyed by Binance symbol id (``BTCUSDT``)."""
@@ -156,10 +197,12 @@ class BinanceMarketData:
             beat()
 
     async def close(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
         await self.client.close()
 
     def _push(self, kline: dict[str, Any]) -> None:
-        arrived = time.perf_counter_ns()
+        arrived = self.client.arrived_ns
         candle = Candle(
             int(kline["t"]),
             float(kline["o"]),
