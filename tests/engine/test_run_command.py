@@ -48,6 +48,7 @@ def test_run_logs_the_pipeline_stops_cleanly_on_sigint_and_never_writes_secrets(
     assert bot.returncode == 0, output
     log_text = log_file.read_text()
     assert "stopped cleanly" in log_text and "Traceback" not in log_text
+    assert "not ready" not in log_text.split("ready: every check passes")[0]  # a clean start raises no false alarm
     database = tmp_path / "ictbot-data" / "ictbot.sqlite"
     with sqlite3.connect(database) as db:
         [(stopped,)] = db.execute("SELECT stopped_at FROM runs").fetchall()

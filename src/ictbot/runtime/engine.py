@@ -287,6 +287,8 @@ class Engine:
         self._restore_trading_state()
         self._build_supervision()
         await self._warm_up()
+        assert self.health is not None
+        self.health.mark_venue_ok(self.clock.now_ms())  # markets and the warm-up candles just came from it
         if self.orders is not None:
             await self._reconcile(apply_fills=False)
         if self.recorder is not None:

@@ -228,6 +228,8 @@ class Supervisor:
         return [stage.status(now_ms) for stage in self._stages.values()]
 
     def _spawn(self, stage: _Stage) -> None:
+        # Running from now: a readiness check made before the task's first step must not call it pending.
+        stage.state, stage.run_started_ms = StageState.RUNNING, self.clock.now_ms()
         stage.task = asyncio.get_running_loop().create_task(self._supervise(stage), name=f"stage:{stage.name}")
 
     async def _supervise(self, stage: _Stage) -> None:
