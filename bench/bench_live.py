@@ -85,7 +85,7 @@ def replay_files(symbols: int, candles: int, directory: Path) -> list[Path]:
 
 
 def percentile_ms(values, q: float) -> float:
-    return float(np.percentile(np.array(values, dtype=np.float64), q)) / 1e6 if values else float("nan")
+    return float(np.percentile(np.array(values, dtype=np.float64), q)) / 1e6 if len(values) else float("nan")
 
 
 def start_exchange(
@@ -178,8 +178,8 @@ def main() -> None:
             server.wait(10)
     engine = result["engine"]
     samples = result["samples"]
-    processed = list(engine.processing)
-    orders = list(engine.latencies)
+    processed = engine.processing.values()
+    orders = engine.latencies.values()
     print(
         f"{args.symbols} symbols × 1m, {args.hours:g} h of real candles at {args.speed:g}× "
         f"({sum(v for (_, tf), v in engine.counters.totals().candles.items() if tf.value == '1m'):,} closed 1m klines)"

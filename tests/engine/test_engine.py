@@ -67,7 +67,7 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
     backtest = run_backtest_stepwise(settings, [frame])
     live = engine.pipeline
     assert backtest.trades, "the window must contain trades for the comparison to mean something"
-    assert live.signals == backtest.signals
+    assert list(live.signals) == backtest.signals
     assert live.portfolio.fills == backtest.portfolio.fills
     assert live.portfolio.closed_trades == backtest.trades
     assert engine.latencies, "every accepted signal's latency is measured"

@@ -5,6 +5,7 @@ The same object runs in every mode; only the broker and the source of candles di
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
@@ -49,15 +50,19 @@ class Pipeline:
         broker: Broker,
         portfolio: Portfolio,
         funding: dict[str, FundingSchedule] | None = None,
+        keep: int | None = None,
     ) -> None:
+        """``keep`` bounds the signals and intents kept in memory to the newest ``keep`` (a bot that runs for months;
+        its recorder has them all); a backtest keeps every one for its report."""
         self.funding = funding or {}
+        self._keep = keep
         self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
         self.strategy = strategy
         self._strategy_timeframes = frozenset(strategy.timeframes)
         self.gate = gate
         self.broker = broker
         self.portfolio = portfolio
-        self.signals: list[Signal] = []
+        self.signals: list[Signal] | deque[Signal] = [] if keep is None else deque(maxlen=keep)
         self.marks: dict[str, float] = {}
         self._day = -1
         self._day_start_equity = portfolio.initial_equity
@@ -102,6 +107,8 @@ class Pipeline:
                     listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
+                    if self._keep is not None and len(self.intents) > self._keep:
+                        del self.intents[next(iter(self.intents))]
                     self.broker.submit(intent)
 
     def apply_fill(self, fill: Fill) -> None:

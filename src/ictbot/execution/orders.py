@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +33,7 @@ from ictbot.execution.client import (
     VenueClient,
     VenueOrder,
 )
+from ictbot.runtime.samples import Samples
 from ictbot.storage import OrderState, Recorder
 from ictbot.storage.journal import IntentJournal
 from ictbot.storage.models import Order
@@ -163,7 +163,7 @@ class OrderManager:
         self.in_flight = 0  # jobs running
         self.submitted = 0  # entries handed over by the pipeline
         self._booked: set[str] = set()
-        self.send_latencies: deque[int] = deque(maxlen=10_000)  # closed kline arrival → entry request written (ns)
+        self.send_latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
 
     def lock(self, symbol: str) -> asyncio.Lock:
         """One symbol's orders and events are handled one at a time; symbols never wait for each other."""

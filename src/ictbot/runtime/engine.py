@@ -13,12 +13,12 @@ import contextlib
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from ictbot.backtest.pipeline import Broker, Pipeline
@@ -40,6 +40,7 @@ from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
+from ictbot.runtime.samples import Samples
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
@@ -52,6 +53,7 @@ from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
+KEEP_DECISIONS = 1000  # signals and intents a running bot keeps in memory; the recorder keeps them all
 VENUE_CHECK_S = 10.0
 ORDER_SYNC_S = 60.0
 
@@ -102,7 +104,7 @@ class ReplayClock:
 class _Recording:
     """Pipeline listener that counts and records decisions and fills, writing from one thread in arrival order."""
 
-    def __init__(self, recorder: Recorder | None, counters: Counters, latencies: deque[int]) -> None:
+    def __init__(self, recorder: Recorder | None, counters: Counters, latencies: Samples) -> None:
         self.pipeline: Pipeline | None = None
         self._recorder = recorder
         self._counters = counters
@@ -227,10 +229,8 @@ class Engine:
         self.recorder = recorder
         self._restart = restart
         self.counters = Counters()
-        self.latencies: deque[int] = deque(
-            maxlen=10_000
-        )  # closed kline arrival → entry request written to the socket (ns)
-        self.processing: deque[int] = deque(maxlen=10_000)  # closed kline arrival → pipeline done with it (ns)
+        self.latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
+        self.processing = Samples(10_000)  # closed kline arrival → pipeline done with it (ns)
         self.exchange: LocalExchange | None = None
         self.venue: VenueClient | None = None
         self.orders: OrderManager | None = None
@@ -240,7 +240,7 @@ class Engine:
         self._halted_by_reconciliation = False
         self._cancelled_seen = 0
         self._pipeline_beat: Callable[[], None] = lambda: None
-        self.venue_latencies: deque[float] = deque(maxlen=1000)  # seconds per venue check call
+        self.venue_latencies = Samples(1000, np.float64)  # seconds per venue check call
         self.market: BinanceMarketData | None = None
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
@@ -525,7 +525,9 @@ class Engine:
             )
         )
         portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)))
-        pipeline = Pipeline(s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio)
+        pipeline = Pipeline(
+            s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio, keep=KEEP_DECISIONS
+        )
         pipeline.listeners.append(self._recording)
         self._recording.pipeline = pipeline
         return pipeline
