@@ -100,8 +100,8 @@ def redirected_config(rest_url: str, ws_url: str, api_key: str = "", secret: str
 
 
 BINANCE_WS = "wss://fstream.binance.com"
-HOLD_S = 0.02  # the longest an order can hold back market data
 BINANCE_DEMO_WS = "wss://fstream.binancefuture.com"
+HOLD_S = 0.02  # the longest an order can hold back market data
 
 
 @dataclass(frozen=True, slots=True)
