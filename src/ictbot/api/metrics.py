@@ -135,7 +135,7 @@ class SnapshotCollector:
         if s.latencies_s:
             latency = GaugeMetricFamily(
                 "ictbot_decision_latency_seconds",
-                "Closed kline arrival to order handed to the broker",
+                "Closed kline arrival to the entry with the simulated broker, or its request on the venue socket",
                 labels=["quantile"],
             )
             for q in (0.5, 0.9, 0.99):
