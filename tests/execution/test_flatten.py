@@ -31,7 +31,9 @@ async def test_flatten_closes_every_position_cancels_every_order_and_records_the
         "BTCUSDT", Side.SELL, "STOP_MARKET", far, client_algo_id="ict-a-sl", close_position=True
     )
     await client.close()
-    settings = live_settings(exchange, ["BTCUSDT"], execution={"unknown_order_settle_s": 0.05})
+    settings = live_settings(
+        exchange, ["BTCUSDT"], execution={"unknown_order_settle_s": 0.05}, data_dir=str(tmp_path / "data")
+    )
     recorder = open_recorder(f"sqlite:///{tmp_path / 'db.sqlite'}")
 
     done = await flatten_venue(settings, recorder)
