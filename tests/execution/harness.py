@@ -71,9 +71,9 @@ class Bot:
 
     def persist(self, method: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         if self.dead:  # the bot's ``finally`` blocks still run as ``Killed`` unwinds; a killed process's would not
-            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
+            lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            lost.set_exception(Killed("the process is dead: nothing more reaches the disk"))
+            return lost
         return asyncio.wrap_future(self.writer.submit(method, *args, **kwargs))
 
     def _die(self) -> None:

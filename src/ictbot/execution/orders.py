@@ -252,7 +252,7 @@ class OrderManager:
             finally:
                 self._left(bracket)
                 await self._record_sent(bracket)
-            self.journal.recorded(intent.client_order_id)
+                self.journal.recorded(intent.client_order_id)
             if order is not None:
                 await self._adopt_entry(bracket, order)
 

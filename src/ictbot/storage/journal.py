@@ -33,7 +33,7 @@ JOURNAL_NAME = "intents.journal"
 
 
 class IntentJournal:
-    """Append-only, synced intents that the database may not hold yet."""
+    """Append-only intents that the database may not hold yet."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
