@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from ictbot.backtest.runner import run_backtest
+from ictbot.backtest.pipeline import Pipeline
+from ictbot.backtest.runner import _prepare, run_backtest
 from ictbot.cli import app
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles
@@ -165,3 +166,23 @@ def test_funding_from_the_real_funding_files_enters_the_accounting(btc, settings
     assert p.cash == p.initial_equity + p.realized - p.fees + p.funding
     if p.open_position_count() == 0:
         assert funded.final_equity == p.initial_equity + sum((t.pnl for t in funded.trades), Decimal(0))
+
+
+def test_a_pipeline_keeping_n_decisions_holds_the_newest_n_and_trades_the_same(btc, settings):
+    """A running bot bounds its in-memory signals and intents; what it keeps is the newest, and trading is unchanged."""
+    window = btc.slice(0, 10 * 1440)
+
+    def pipeline(keep):
+        pipe = _prepare(settings, [window], None).pipeline
+        bounded = Pipeline(
+            ["BTCUSDT"], pipe.book.base, pipe.strategy, pipe.gate, pipe.broker, pipe.portfolio, keep=keep
+        )
+        for candle in window.candles():
+            bounded.on_base_candle("BTCUSDT", candle)
+        return bounded
+
+    everything, newest = pipeline(None), pipeline(3)
+    assert len(everything.intents) > 3, "the window must make more decisions than are kept"
+    assert list(newest.signals) == everything.signals[-3:]
+    assert list(newest.intents) == list(everything.intents)[-3:]
+    assert newest.portfolio.closed_trades == everything.portfolio.closed_trades

@@ -127,7 +127,7 @@ class _Recording:
             if self.simulated_broker:
                 self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
             else:
-                self.writer.quiet()  # until the order manager has sent it (it resumes the writer)
+                self.writer.quiet()  # until the order manager has sent the entry (it resumes the writer)
             log.info(
                 "order %s %s %s %s @ %s stop %s target %s — %s",
                 decision.client_order_id,
@@ -341,8 +341,8 @@ class Engine:
             )
 
     def _entry_sent(self) -> None:
-        """An entry's request was answered: the work held back while it left (routine records, other symbols'
-        klines) goes ahead."""
+        """An entry's request is on the socket (or could not be sent): the work held back while it left (routine
+        records, other symbols' klines) goes ahead."""
         assert self.market is not None
         self._recording.writer.resume()
         self.market.release()
@@ -601,7 +601,7 @@ class Engine:
         else:
             self._pipeline_beat()  # the stage's work, done on its behalf
         if self.orders is not None and self.orders.submitted > entries:
-            self.market.hold()  # orders before data: the rest of this burst waits until the entry is answered
+            self.market.hold()  # orders before data: the rest of this burst waits until the entry's request is out
         return True
 
     async def _backfill_gap(self, kline: ClosedKline) -> None:
