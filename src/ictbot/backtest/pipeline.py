@@ -103,13 +103,13 @@ class Pipeline:
             for signal in self.strategy.on_candle(symbol, timeframe, htf_candle):
                 self.signals.append(signal)
                 intent = self.gate.check(signal, self._account(signal.symbol))
-                for listener in self.listeners:  # first: the decision is recorded before the order can be sent
-                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
                     if self._keep is not None and len(self.intents) > self._keep:
                         del self.intents[next(iter(self.intents))]
-                    self.broker.submit(intent)
+                    self.broker.submit(intent)  # first: an entry leaves before anything is logged or recorded
+                for listener in self.listeners:
+                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
 
     def apply_fill(self, fill: Fill) -> None:
         """Book a fill in the portfolio and tell the listeners; fills reach here in the order they happened."""

@@ -15,15 +15,18 @@ Responses come from ccxt's implicit raw endpoints, so prices and quantities stay
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import math
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import aiohttp
 import ccxt
@@ -31,6 +34,7 @@ import ccxt.pro
 
 from ictbot.domain import Side
 from ictbot.errors import VenueError
+from ictbot.execution.order_line import LineAnswer, LineLost, OrderLine
 
 log = logging.getLogger("ictbot.venue")
 
@@ -39,6 +43,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MINUTE_MS = 60_000
 NEW_ORDER_PATH = "/fapi/v1/order"
+LINES = 4  # order lines: entries of one burst each get one, while earlier ones wait for their answers
+LINE_IDLE_S = 20.0  # the order line pings after this long without a request
+LINE_CHECK_S = 1.0  # how often the order line's keeper looks at it
 DEFAULT_BAN_S = 120.0  # Binance's shortest ban, when the answer names no end
 _MAX_THROTTLED = 5  # 429s in a row for one request before giving up
 _BANNED_UNTIL = re.compile(r"banned until (\d+)")
@@ -235,6 +242,16 @@ class _Limits:
         self.counts["banned" if ban else "throttled"] += 1
         log.warning("venue paused for %.1f s: %s", seconds, reason)
 
+    def try_book(self, weight: int, orders: int) -> bool:
+        """Book the request if it may go now (no pause, room in every window); False if it would have to wait."""
+        now = self.now_ms()
+        costs = [(self.weight, weight), (self.orders_10s, orders), (self.orders_1m, orders)]
+        if (self.pause is not None and self.pause.until > now) or any(w.wait_s(now, c) > 0 for w, c in costs):
+            return False
+        for window, cost in costs:
+            window.used += cost
+        return True
+
     async def acquire(self, weight: int, orders: int) -> None:
         """Wait out pauses and full windows, then book the request against the budgets."""
         costs = [(self.weight, weight), (self.orders_10s, orders), (self.orders_1m, orders)]
@@ -280,14 +297,19 @@ class _Limits:
 
 class _RawBinance(ccxt.pro.binanceusdm):
     """ccxt's Binance USDT-M client handing every HTTP answer to ``on_answer`` (which raises on errors), and telling
-    ``on_order_written`` the client id of each new order whose request has been written to the socket."""
+    ``on_order_written`` the client id of each new order whose request is being written to the socket.
+
+    A new order's signed parameters go in the query string of its POST, with no body (Binance takes either, and its
+    own connector does the same): aiohttp then writes the whole request at once in the sending task, where a body
+    would wait for a writer task of its own on the next turn of the event loop.
+    """
 
     def __init__(self, config: dict[str, Any], on_answer: Callable[[int, dict[str, str], str, Any], None]) -> None:
         super().__init__(config)
         self._on_answer = on_answer
         self.on_order_written: Callable[[str], None] = lambda client_order_id: None
         self._tracing = aiohttp.TraceConfig()
-        self._tracing.on_request_chunk_sent.append(self._chunk_sent)
+        self._tracing.on_request_headers_sent.append(self._headers_sent)
         self._tracing.freeze()
 
     def open(self, lazy: bool = False) -> None:
@@ -295,11 +317,20 @@ class _RawBinance(ccxt.pro.binanceusdm):
         if self.session is not None and self._tracing not in self.session.trace_configs:
             self.session.trace_configs.append(self._tracing)
 
-    async def _chunk_sent(self, _session: Any, _context: Any, params: aiohttp.TraceRequestChunkSentParams) -> None:
+    def sign(self, path, api=("public",), method="GET", params=None):
+        request = super().sign(path, api, method, params or {})
+        if method == "POST" and api[0] == "fapiPrivate" and path == "order" and request["body"]:
+            request["url"] += "?" + request["body"]
+            request["body"] = None
+            request["headers"] = {k: v for k, v in request["headers"].items() if k.lower() != "content-type"}
+        return request
+
+    async def _headers_sent(self, _session: Any, _context: Any, params: aiohttp.TraceRequestHeadersSentParams) -> None:
+        """Called as aiohttp serializes the request's head, which it then writes without yielding in between."""
         if params.method == "POST" and params.url.path.endswith(NEW_ORDER_PATH):
-            client_order_id = parse_qs(params.chunk.decode(errors="replace")).get("newClientOrderId")
+            client_order_id = params.url.query.get("newClientOrderId")
             if client_order_id:
-                self.on_order_written(client_order_id[0])
+                self.on_order_written(client_order_id)
 
     def handle_errors(self, code, reason, url, method, headers, body, response, request_headers, request_body):
         self._on_answer(code, headers or {}, body or "", response)
@@ -318,8 +349,10 @@ class VenueClient:
         max_ban_wait_s: float = 600.0,
         tries: int = 3,
         backoff_s: float = 0.2,
+        order_line: bool = False,
     ) -> None:
-        """``config`` is a ccxt constructor config; ``demo`` uses Binance's demo environment (the futures testnet).
+        """``config`` is a ccxt constructor config; ``demo`` uses Binance's demo environment (the futures testnet);
+        ``order_line`` keeps connections open for :meth:`send_order_now` (see ``execution.order_line``).
 
         ccxt's own rate limiter is off: this client paces requests by Binance's weights and headers instead.
         """
@@ -334,19 +367,77 @@ class VenueClient:
         self._tries = tries
         self._backoff_s = backoff_s
         self._limits = _Limits(sleep, self._venue_ms, max_ban_wait_s)
+        self._wants_lines = order_line
+        self._lines: list[OrderLine] = []
+        self._line_keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load markets and the venue's limits, and sync the clock with the venue's."""
+        """Load markets and the venue's limits, sync the clock with the venue's, and open the order lines."""
         await self._send("load markets", self.exchange.load_markets, weight=2, safe=True)
+        if self._wants_lines and self.exchange.apiKey and not self._lines:
+            base = self.exchange.urls["api"]["fapiPrivate"]
+            headers = {"X-MBX-APIKEY": self.exchange.apiKey}
+            self._lines = [OrderLine(base, headers, timeout_s=self.exchange.timeout / 1000) for _ in range(LINES)]
+            for line in self._lines:
+                with contextlib.suppress(OSError):  # the keeper retries, and says so
+                    await line.connect()
+            self._line_keeper = asyncio.create_task(self._keep_lines(f"{urlsplit(base).path}/ping"))
 
     async def close(self) -> None:
+        if self._line_keeper is not None:
+            self._line_keeper.cancel()
+            await asyncio.gather(self._line_keeper, return_exceptions=True)
+        for line in self._lines:
+            line.close()
         await self.exchange.close()
+
+    async def _keep_lines(self, ping: str) -> None:
+        """Re-open order lines that dropped, and ping on those that idle (venues close idle connections). Entries go
+        through ccxt while no line is ready."""
+        down: set[int] = set()
+        while True:
+            for number, line in enumerate(self._lines):
+                if not line.connected:
+                    try:
+                        await line.connect()
+                    except OSError as exc:
+                        if number not in down:
+                            log.warning("order line %d to %s is down (%s); retrying", number + 1, line.origin, exc)
+                        down.add(number)
+                        continue
+                    if number in down:
+                        log.warning("order line %d to %s is open again", number + 1, line.origin)
+                    down.discard(number)
+                elif line.ready and time.monotonic() - line.last_used >= LINE_IDLE_S and self._limits.try_book(1, 0):
+                    with contextlib.suppress(ccxt.BaseError, _Answer):  # headers fed the limiter; a loss reconnects
+                        await self._line_answer(line.request("GET", ping))
+            await asyncio.sleep(LINE_CHECK_S)
 
     def usage(self) -> dict[str, float]:
         """Known budget use (weight, order counts and their limits), the current pause, and fault counters."""
         return self._limits.usage()
 
     # ------------------------------------------------------------------------------------------------ orders
+    def send_order_now(
+        self,
+        symbol: str,
+        side: Side,
+        order_type: str,
+        quantity: Decimal,
+        *,
+        price: Decimal | None = None,
+        client_order_id: str,
+    ) -> asyncio.Future[LineAnswer] | None:
+        """Write a new order's request on the order line at once, in the caller's step; pass what this returns to
+        :meth:`place_order` for the answer. None when it cannot go at once (the line is down or busy, or a pause or
+        a full budget says wait): then :meth:`place_order` alone sends it."""
+        line = next((line for line in self._lines if line.ready), None)
+        if line is None or not self._limits.try_book(0, 1):
+            return None
+        params = _order_params(symbol, side, order_type, quantity, price, client_order_id, False, "GTC")
+        url = self.exchange.sign("order", ["fapiPrivate"], "POST", params)["url"]
+        return line.request("POST", url[len(line.origin) :], lambda: self.on_order_written(client_order_id))
+
     async def place_order(
         self,
         symbol: str,
@@ -358,23 +449,15 @@ class VenueClient:
         client_order_id: str,
         reduce_only: bool = False,
         time_in_force: str = "GTC",
+        sent: asyncio.Future[LineAnswer] | None = None,
     ) -> VenueOrder:
-        """A MARKET or LIMIT order, answered with its state after matching (``newOrderRespType=RESULT``)."""
-        params = {
-            "symbol": symbol,
-            "side": side.value,
-            "type": order_type,
-            "quantity": _plain(quantity),
-            "newClientOrderId": client_order_id,
-            "newOrderRespType": "RESULT",
-        }
-        if order_type == "LIMIT":
-            if price is None:
-                raise ValueError("a LIMIT order needs a price")
-            params.update(price=_plain(price), timeInForce=time_in_force)
-        if reduce_only:
-            params["reduceOnly"] = "true"
-        return _order(await self._call("fapiPrivatePostOrder", params, weight=0, orders=1, changes_orders=True))
+        """A MARKET or LIMIT order, answered with its state after matching (``newOrderRespType=RESULT``).
+
+        ``sent`` is the same order already written by :meth:`send_order_now`: its answer is the first attempt's."""
+        params = _order_params(symbol, side, order_type, quantity, price, client_order_id, reduce_only, time_in_force)
+        first = None if sent is None else self._line_answer(sent)
+        answer = await self._call("fapiPrivatePostOrder", params, weight=0, orders=1, changes_orders=True, first=first)
+        return _order(answer)
 
     async def place_algo_order(
         self,
@@ -567,9 +650,11 @@ class VenueClient:
         orders: int = 0,
         changes_orders: bool = False,
         missing: frozenset[int] = frozenset(),
+        first: Awaitable[Any] | None = None,
     ) -> Any:
         """One implicit ccxt endpoint. A request that ``changes_orders`` is never re-sent after an unknown outcome
-        and its refusals are :class:`OrderRejected`; a refusal whose code is in ``missing`` answers None."""
+        and its refusals are :class:`OrderRejected`; a refusal whose code is in ``missing`` answers None. ``first``
+        is the answer of the same request already sent another way (booked against the budgets already)."""
         what = " ".join(str(v) for v in (method, params.get("symbol"), _client_id(params)) if v)  # never keys
         try:
             return await self._send(
@@ -578,6 +663,7 @@ class VenueClient:
                 weight=weight,
                 orders=orders,
                 safe=not changes_orders,
+                first=first,
             )
         except VenueRejected as exc:
             if exc.code in missing:
@@ -587,14 +673,25 @@ class VenueClient:
             raise
 
     async def _send(
-        self, what: str, request: Callable[[], Awaitable[T]], *, weight: int, orders: int = 0, safe: bool
+        self,
+        what: str,
+        request: Callable[[], Awaitable[T]],
+        *,
+        weight: int,
+        orders: int = 0,
+        safe: bool,
+        first: Awaitable[T] | None = None,
     ) -> T:
         failures = throttled = 0
         resynced = False
         while True:
-            await self._limits.acquire(weight, orders)
+            if first is None:
+                await self._limits.acquire(weight, orders)
+                attempt = request()
+            else:
+                attempt, first = first, None
             try:
-                return await request()
+                return await attempt
             except _Answer as answer:
                 if answer.status in (418, 429):
                     throttled += 1
@@ -660,6 +757,19 @@ class VenueClient:
         retry_after = lowered.get("retry-after", "")
         raise _Answer(status, code, message, float(retry_after) if retry_after.isdigit() else None)
 
+    async def _line_answer(self, sent: asyncio.Future[LineAnswer]) -> Any:
+        """An answer from the order line, handled as ccxt's are: a lost line is a network error."""
+        try:
+            answer = await sent
+        except LineLost as exc:
+            raise ccxt.NetworkError(str(exc)) from exc
+        try:
+            response = json.loads(answer.body) if answer.body else None
+        except ValueError:
+            response = None
+        self._on_answer(answer.status, answer.headers, answer.body, response)
+        return response
+
     def _venue_ms(self) -> int:
         return int(self.exchange.milliseconds() - self.exchange.options.get("timeDifference", 0))
 
@@ -673,6 +783,33 @@ def _error(response: Any, body: str) -> tuple[int | None, str]:
         except (TypeError, ValueError):
             pass
     return None, body.strip()[:200]
+
+
+def _order_params(
+    symbol: str,
+    side: Side,
+    order_type: str,
+    quantity: Decimal,
+    price: Decimal | None,
+    client_order_id: str,
+    reduce_only: bool,
+    time_in_force: str,
+) -> dict[str, str]:
+    params = {
+        "symbol": symbol,
+        "side": side.value,
+        "type": order_type,
+        "quantity": _plain(quantity),
+        "newClientOrderId": client_order_id,
+        "newOrderRespType": "RESULT",
+    }
+    if order_type == "LIMIT":
+        if price is None:
+            raise ValueError("a LIMIT order needs a price")
+        params.update(price=_plain(price), timeInForce=time_in_force)
+    if reduce_only:
+        params["reduceOnly"] = "true"
+    return params
 
 
 def _client_id(params: dict[str, Any]) -> str | None:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from ictbot.execution.client import (
     VenueClient,
     VenueOrder,
 )
+from ictbot.execution.order_line import LineAnswer
 from ictbot.runtime.samples import Samples
 from ictbot.storage import OrderState, Recorder
 from ictbot.storage.journal import IntentJournal
@@ -131,6 +132,22 @@ class Bracket:
         return self.filled == 0 and not self.state.is_terminal
 
 
+class _SymbolLock(asyncio.Lock):
+    """asyncio's lock, which synchronous code can also take when that needs no wait."""
+
+    def try_acquire(self) -> bool:
+        """Take the lock if ``acquire`` would not have to wait; False (and nothing taken) otherwise."""
+        if self.locked():
+            return False
+        acquiring = self.acquire()
+        try:
+            acquiring.send(None)
+        except StopIteration:
+            return True
+        acquiring.close()  # it would have waited behind others: withdraw
+        return False
+
+
 class OrderManager:
     """Sends entries and their protective orders, follows the venue's answers and events, books fills once."""
 
@@ -158,16 +175,23 @@ class OrderManager:
         self._candle_ms = candle_ms
         self._settle_s = settle_s
         self.brackets: dict[str, Bracket] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self.jobs: asyncio.Queue[Job] = asyncio.Queue()
-        self.in_flight = 0  # jobs running
+        self._locks: dict[str, _SymbolLock] = {}
+        self.jobs: asyncio.Queue[Job] = asyncio.Queue()  # jobs waiting for someone to run them
+        #: Set while a stage runs jobs (wrapping each in its error handling): jobs then start as they come, each in
+        #: its own task, so an entry does not wait for that stage to be woken and take it off the queue first.
+        self.run_job: Callable[[Job], Coroutine[Any, Any, None]] | None = None
+        self.tasks: set[asyncio.Task[None]] = set()  # jobs started and not finished
         self.submitted = 0  # entries handed over by the pipeline
+        self.leaving = 0  # of those, entries whose request has not been written to the socket yet
         self._booked: set[str] = set()
         self.send_latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
 
-    def lock(self, symbol: str) -> asyncio.Lock:
+    def lock(self, symbol: str) -> _SymbolLock:
         """One symbol's orders and events are handled one at a time; symbols never wait for each other."""
-        return self._locks.setdefault(symbol, asyncio.Lock())
+        lock = self._locks.get(symbol)
+        if lock is None:
+            lock = self._locks[symbol] = _SymbolLock()
+        return lock
 
     @contextlib.asynccontextmanager
     async def locked(self, symbols: Iterable[str]) -> AsyncIterator[None]:
@@ -180,22 +204,46 @@ class OrderManager:
     @property
     def busy(self) -> bool:
         """Jobs queued or running, or a symbol's lock held."""
-        return not self.jobs.empty() or self.in_flight > 0 or any(lock.locked() for lock in self._locks.values())
+        return not self.jobs.empty() or bool(self.tasks) or any(lock.locked() for lock in self._locks.values())
 
-    async def run(self, job: Job) -> None:
-        self.in_flight += 1
-        try:
-            await job()
-        finally:
-            self.in_flight -= 1
+    def start(self, job: Job) -> None:
+        """Run ``job`` in its own task (``run_job`` must be set)."""
+        assert self.run_job is not None
+        task = asyncio.create_task(self.run_job(job))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _enqueue(self, job: Job) -> None:
+        if self.run_job is None:
+            self.jobs.put_nowait(job)
+        else:
+            self.start(job)
 
     # ------------------------------------------------------------------ what the pipeline sees (synchronous)
 
     def submit(self, intent: OrderIntent, arrived_ns: int = 0) -> None:
+        """Send the entry now, in the caller's step, when its symbol is free and the order line can take it;
+        otherwise in a job. Either way it is in the journal before it leaves."""
         plan = EntryPlan.from_intent(intent)
-        self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
+        bracket = self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
         self.submitted += 1
-        self.jobs.put_nowait(lambda: self.open(plan.symbol, plan.client_order_id))
+        self.leaving += 1
+        lock = self.lock(plan.symbol)
+        if self.run_job is None or not lock.try_acquire():
+            self._enqueue(lambda: self.open(plan.symbol, plan.client_order_id))
+            return
+        try:
+            self.journal.write(intent)
+            bracket.state = OrderState.SENT
+            sent = self.client.send_order_now(
+                plan.symbol, plan.side, plan.order_type.value, plan.quantity,
+                price=plan.price, client_order_id=plan.client_order_id,
+            )  # fmt: skip
+        except BaseException:
+            lock.release()
+            self._left(bracket)
+            raise
+        self.start(lambda: self._settle_sent(bracket, lock, sent))
 
     def pending_entries(self) -> int:
         return sum(1 for b in self.brackets.values() if b.pending)
@@ -210,7 +258,7 @@ class OrderManager:
             due = plan.expires_at is not None and candle_open_time + self._candle_ms >= plan.expires_at
             if plan.symbol == symbol and due and not bracket.state.is_terminal and not bracket.expiring:
                 bracket.expiring = True
-                self.jobs.put_nowait(lambda cid=cid: self.cancel_entry(symbol, cid))
+                self._enqueue(lambda cid=cid: self.cancel_entry(symbol, cid))
 
     # ------------------------------------------------------------------ entries
 
@@ -236,6 +284,7 @@ class OrderManager:
     def _left(self, bracket: Bracket) -> None:
         if not bracket.left:
             bracket.left = True
+            self.leaving -= 1
             self._on_sent()
 
     async def _open(self, symbol: str, cid: str) -> None:
@@ -247,28 +296,43 @@ class OrderManager:
             assert intent is not None
             self.journal.write(intent)
             bracket.state = OrderState.SENT
-            try:
-                order = await self._send_entry(bracket)
-            finally:
-                self._left(bracket)
-                await self._record_sent(bracket)
-                self.journal.recorded(intent.client_order_id)
-            if order is not None:
-                await self._adopt_entry(bracket, order)
+            await self._settle(bracket, None)
 
-    async def _send_entry(self, bracket: Bracket) -> VenueOrder | None:
+    async def _settle_sent(self, bracket: Bracket, lock: _SymbolLock, sent: asyncio.Future[LineAnswer] | None) -> None:
+        """An entry ``submit`` sent (``sent`` is its answer; None: it could not go at once, so send it now), under
+        the symbol's lock ``submit`` took."""
+        try:
+            await self._settle(bracket, sent)
+        finally:
+            lock.release()
+            self._left(bracket)
+
+    async def _settle(self, bracket: Bracket, sent: asyncio.Future[LineAnswer] | None) -> None:
+        intent = bracket.intent
+        assert intent is not None
+        try:
+            order = await self._send_entry(bracket, sent)
+        finally:
+            self._left(bracket)
+            await self._record_sent(bracket)
+            self.journal.recorded(intent.client_order_id)
+        if order is not None:
+            await self._adopt_entry(bracket, order)
+
+    async def _send_entry(self, bracket: Bracket, sent: asyncio.Future[LineAnswer] | None) -> VenueOrder | None:
         plan = bracket.plan
         for attempt in range(3):
             try:
                 return await self.client.place_order(
                     plan.symbol, plan.side, plan.order_type.value, plan.quantity,
-                    price=plan.price, client_order_id=plan.client_order_id,
+                    price=plan.price, client_order_id=plan.client_order_id, sent=sent,
                 )  # fmt: skip
             except OrderRejected as exc:
                 await self._record_sent(bracket)
                 await self._rejected(bracket, exc)
                 return None
             except OutcomeUnknown as exc:
+                sent = None
                 await self._record_sent(bracket)
                 await self.transition(plan.client_order_id, OrderState.UNKNOWN, {"error": str(exc)})
                 found = await self._look_up(plan.symbol, plan.client_order_id)

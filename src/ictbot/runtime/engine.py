@@ -126,8 +126,6 @@ class _Recording:
             self._counters.order()
             if self.simulated_broker:
                 self._latencies.append(time.perf_counter_ns() - self.arrived_ns)
-            else:
-                self.writer.quiet()  # until the order manager has sent the entry (it resumes the writer)
             log.info(
                 "order %s %s %s %s @ %s stop %s target %s — %s",
                 decision.client_order_id,
@@ -254,6 +252,7 @@ class Engine:
         self._last_equity_time = -1
         self._stage_running = False
         self._stage_busy = False
+        self._quiet_turn = False  # the writer holds routine records for the klines of this event-loop turn
         self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -309,7 +308,7 @@ class Engine:
         """Connect the order client and set the account up as configured: one-way mode, isolated margin, leverage."""
         s = self.settings
         assert self.recorder is not None
-        self.venue = VenueClient(config, demo=demo)
+        self.venue = VenueClient(config, demo=demo, order_line=True)
         await self.venue.start()
         await self.venue.ensure_one_way_mode()
         for symbol in s.symbols:
@@ -341,10 +340,9 @@ class Engine:
             )
 
     def _entry_sent(self) -> None:
-        """An entry's request is on the socket (or could not be sent): the work held back while it left (routine
-        records, other symbols' klines) goes ahead."""
+        """An entry's request is on the socket (or could not be sent): the other symbols' klines held back while it
+        left go ahead."""
         assert self.market is not None
-        self._recording.writer.resume()
         self.market.release()
 
     def _venue_fill(self, fill: Fill) -> None:
@@ -380,30 +378,29 @@ class Engine:
         return True
 
     async def _execution_stage(self, ctx: StageContext) -> None:
-        """Order jobs, each in its own task: a symbol's jobs take turns on its lock, symbols never wait for each
-        other. A failed job is logged and settled by a reconciliation at once."""
+        """Order jobs, each in its own task, started as they come: a symbol's jobs take turns on its lock, symbols
+        never wait for each other. A failed job is logged and settled by a reconciliation at once."""
         assert self.orders is not None
-        running: set[asyncio.Task[None]] = set()
+        orders = self.orders
+        orders.run_job = self._run_job
         try:
-            while True:
+            while True:  # jobs queued while this stage was down, and the stage's heartbeat
                 try:
-                    job = await asyncio.wait_for(self.orders.jobs.get(), timeout=1.0)
+                    job = await asyncio.wait_for(orders.jobs.get(), timeout=1.0)
                 except TimeoutError:
                     ctx.beat()
                     continue
                 ctx.beat()
-                task = asyncio.create_task(self._run_job(job))
-                running.add(task)
-                task.add_done_callback(running.discard)
+                orders.start(job)
         finally:
-            for task in running:
+            orders.run_job = None
+            for task in orders.tasks:
                 task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*orders.tasks, return_exceptions=True)
 
     async def _run_job(self, job: Job) -> None:
-        assert self.orders is not None
         try:
-            await self.orders.run(job)
+            await job()
         except VenueError as exc:
             log.error("order job failed (%s); reconciling with the venue", exc)
             self._reconcile_soon.set()
@@ -590,7 +587,10 @@ class Engine:
         assert self.market is not None and self.pipeline is not None
         if not self._stage_running or self._stage_busy or not self.market.closed.empty():
             return False
-        entries = self.orders.submitted if self.orders is not None else 0
+        if not self._quiet_turn:  # routine records wait until this turn's klines (and their entries) are done
+            self._quiet_turn = True
+            self._recording.writer.quiet()
+            asyncio.get_running_loop().call_soon(self._end_quiet_turn)
         last = self.pipeline.book.last_open_time(kline.symbol)
         if last is not None and kline.candle.open_time > last + BASE.ms:
             return False
@@ -600,9 +600,13 @@ class Engine:
             self.market.closed.put_nowait(_Failed(exc))
         else:
             self._pipeline_beat()  # the stage's work, done on its behalf
-        if self.orders is not None and self.orders.submitted > entries:
+        if self.orders is not None and self.orders.leaving:
             self.market.hold()  # orders before data: the rest of this burst waits until the entry's request is out
         return True
+
+    def _end_quiet_turn(self) -> None:
+        self._quiet_turn = False
+        self._recording.writer.resume()
 
     async def _backfill_gap(self, kline: ClosedKline) -> None:
         """Fetch by REST any base candle missed before this one (a reconnect, a stall), oldest first."""

@@ -17,12 +17,13 @@ The journal is a file of JSON lines; its writes run on the event loop, so it nee
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ictbot.domain import OrderIntent, OrderType, Side, Signal
 from ictbot.storage.recorder import Recorder
@@ -43,7 +44,7 @@ class IntentJournal:
 
     def write(self, intent: OrderIntent) -> None:
         """Append ``intent``: in the operating system's hands, so it outlives the bot's process from here on."""
-        os.write(self._fd, (json.dumps(_encode(intent), separators=(",", ":")) + "\n").encode())
+        os.write(self._fd, orjson.dumps(_encode(intent)) + b"\n")
         self._unrecorded.add(intent.client_order_id)
 
     def recorded(self, client_order_id: str) -> None:
@@ -74,7 +75,7 @@ class IntentJournal:
         lines = self.path.read_bytes().decode("utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, 1):
             try:
-                intents.append(_decode(json.loads(line)))
+                intents.append(_decode(orjson.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:
                 # A write cut short by a crash or power cut: its entry was never sent, or reconciliation settles it.
                 log.warning("%s line %d is unreadable (%s); skipped", self.path, number, exc)
