@@ -442,3 +442,115 @@ async def test_requests_wait_for_the_budget_instead_of_meeting_429(btc_frame: Ca
     assert all(status == 200 for *_, status in sent())
     assert len(sleeper.waits) >= 2 and all(0 < w <= 60 for w in sleeper.waits)
     assert c.usage()["waits"] == len(sleeper.waits)
+
+
+# ------------------------------------------------------------------------------------------------ order lines
+@pytest.fixture
+async def lined(exchange: LocalExchange, sleeper: Sleeper) -> AsyncIterator[VenueClient]:
+    """A client keeping order lines open, as the engine's does."""
+    c = VenueClient(exchange.ccxt_config(), sleep=sleeper, order_line=True)
+    await c.start()
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def test_an_entry_on_an_order_line_has_left_when_send_order_now_returns(
+    lined: VenueClient, exchange: LocalExchange, sent: Sent
+) -> None:
+    written: list[str] = []
+    lined.on_order_written = written.append
+    answer = lined.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="quick")
+    assert answer is not None and written == ["quick"]
+    order = await lined.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="quick", sent=answer)
+    assert (order.status, order.executed_quantity) == ("FILLED", QTY)
+    assert len(venue_orders(exchange, "quick")) == 1
+    assert [(m, status) for m, path, status in sent() if path == "/fapi/v1/order"] == [("POST", 200)]
+    assert lined.line_entries == 1 and lined.order_lines_open == 4
+
+
+async def test_entries_beyond_the_ready_order_lines_go_through_ccxt(
+    lined: VenueClient, exchange: LocalExchange
+) -> None:
+    limit = price(exchange, "0.97")
+    answers = [
+        lined.send_order_now(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id=f"burst{i}") for i in range(5)
+    ]
+    assert [a is not None for a in answers] == [True, True, True, True, False]  # four lines, each busy until answered
+    orders = await asyncio.gather(
+        *(
+            lined.place_order(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id=f"burst{i}", sent=a)
+            for i, a in enumerate(answers)
+        )
+    )
+    assert [o.status for o in orders] == ["NEW"] * 5
+    assert all(len(venue_orders(exchange, f"burst{i}")) == 1 for i in range(5))
+    assert lined.send_order_now(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id="after") is not None
+
+
+@pytest.mark.parametrize(
+    ("fault", "executed"),
+    [("500", False), ("unknown-executed", True), ("unknown-not-executed", False)],
+)
+async def test_an_entry_on_an_order_line_with_unknown_outcome_is_never_resent(
+    lined: VenueClient, exchange: LocalExchange, sent: Sent, fault: str, executed: bool
+) -> None:
+    if fault.startswith("unknown"):
+        exchange.unknown_status(executed=executed)
+    else:
+        exchange.fail_requests(1, int(fault))
+    answer = lined.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe")
+    with pytest.raises(OutcomeUnknown, match="query it by its client id"):
+        await lined.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe", sent=answer)
+    assert len(venue_orders(exchange, "maybe")) == int(executed)
+    assert [path for _, path, _ in sent()].count("/fapi/v1/order") == 1
+
+
+@pytest.mark.parametrize("fault", ["503", "clock-skew"])
+async def test_an_entry_the_venue_did_not_process_is_resent_once_through_ccxt(
+    lined: VenueClient, exchange: LocalExchange, sent: Sent, fault: str
+) -> None:
+    if fault == "503":
+        exchange.fail_requests(1, 503)
+    else:
+        exchange.set_clock_skew(30_000)
+    answer = lined.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="again")
+    order = await lined.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="again", sent=answer)
+    assert order.status == "FILLED" and len(venue_orders(exchange, "again")) == 1
+    assert [status for _, path, status in sent() if path == "/fapi/v1/order"] == [503 if fault == "503" else 400, 200]
+
+
+async def test_a_refused_entry_on_an_order_line_carries_binances_code(
+    lined: VenueClient, exchange: LocalExchange
+) -> None:
+    exchange.reject_orders(1, -2019)
+    answer = lined.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="refused")
+    with pytest.raises(OrderRejected) as caught:
+        await lined.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="refused", sent=answer)
+    assert caught.value.code == -2019 and venue_orders(exchange, "refused") == []
+
+
+async def test_an_order_line_that_times_out_is_an_unknown_outcome_and_reopens(
+    btc_frame: CandleFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with LocalExchange([btc_frame], warmup=300) as ex:
+        c = VenueClient(ex.ccxt_config(timeout=300), order_line=True)
+        await c.start()
+        ex.set_latency(800)
+        answer = c.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="late")
+        with pytest.raises(OutcomeUnknown, match="RequestTimeout"):
+            await c.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="late", sent=answer)
+        assert c.order_lines_open == 3  # the late answer can no longer be matched: that connection is dropped
+        ex.set_latency(0)
+        for _ in range(50):
+            if c.order_lines_open == 4:
+                break
+            await asyncio.sleep(0.1)
+        assert c.order_lines_open == 4
+        await asyncio.sleep(0.8)  # the venue finishes the request it was still holding
+        found = await c.order(SYMBOL, "late")
+        await c.close()
+        key, secret = ex.credentials.api_key, ex.credentials.api_secret
+    assert len(venue_orders(ex, "late")) == int(found is not None)
+    assert key not in caplog.text and secret not in caplog.text

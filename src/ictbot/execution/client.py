@@ -370,6 +370,7 @@ class VenueClient:
         self._wants_lines = order_line
         self._lines: list[OrderLine] = []
         self._line_keeper: asyncio.Task[None] | None = None
+        self.line_entries = 0  # new orders written on an order line
 
     async def start(self) -> None:
         """Load markets and the venue's limits, sync the clock with the venue's, and open the order lines."""
@@ -413,6 +414,10 @@ class VenueClient:
                         await self._line_answer(line.request("GET", ping))
             await asyncio.sleep(LINE_CHECK_S)
 
+    @property
+    def order_lines_open(self) -> int:
+        return sum(1 for line in self._lines if line.connected)
+
     def usage(self) -> dict[str, float]:
         """Known budget use (weight, order counts and their limits), the current pause, and fault counters."""
         return self._limits.usage()
@@ -436,6 +441,7 @@ class VenueClient:
             return None
         params = _order_params(symbol, side, order_type, quantity, price, client_order_id, False, "GTC")
         url = self.exchange.sign("order", ["fapiPrivate"], "POST", params)["url"]
+        self.line_entries += 1
         return line.request("POST", url[len(line.origin) :], lambda: self.on_order_written(client_order_id))
 
     async def place_order(
@@ -762,7 +768,7 @@ class VenueClient:
         try:
             answer = await sent
         except LineLost as exc:
-            raise ccxt.NetworkError(str(exc)) from exc
+            raise (ccxt.RequestTimeout if exc.timed_out else ccxt.NetworkError)(str(exc)) from exc
         try:
             response = json.loads(answer.body) if answer.body else None
         except ValueError:

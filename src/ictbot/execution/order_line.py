@@ -28,8 +28,12 @@ class LineAnswer:
 
 
 class LineLost(ConnectionError):
-    """The connection ended, broke the protocol or timed out before the whole answer came: a request written on it
-    may or may not have been executed."""
+    """The connection ended, broke the protocol or timed out (``timed_out``) before the whole answer came: a request
+    written on it may or may not have been executed."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class OrderLine(asyncio.Protocol):
@@ -53,6 +57,7 @@ class OrderLine(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._complete = False
+        self._keep_alive = False
         self.last_used = 0.0  # time.monotonic() of the last request
 
     @property
@@ -84,9 +89,9 @@ class OrderLine(asyncio.Protocol):
         written()
         loop = asyncio.get_running_loop()
         self._answer = answer = loop.create_future()
-        self._timer = loop.call_later(self._timeout_s, self._lose, "no answer within the timeout")
+        self._timer = loop.call_later(self._timeout_s, self._lose, "no answer within the timeout", True)
         self._parser = httptools.HttpResponseParser(self)
-        self._headers, self._body, self._complete = {}, [], False
+        self._headers, self._body, self._complete, self._keep_alive = {}, [], False, False
         self.last_used = time.monotonic()
         return answer
 
@@ -119,6 +124,10 @@ class OrderLine(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        self._keep_alive = self._parser.should_keep_alive()
+
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
@@ -129,24 +138,23 @@ class OrderLine(asyncio.Protocol):
     def _finish(self) -> None:
         parser, answer = self._parser, self._answer
         assert parser is not None and answer is not None
-        keep_alive = parser.should_keep_alive()
         result = LineAnswer(parser.get_status_code(), self._headers, b"".join(self._body).decode(errors="replace"))
         self._settled()
         if not answer.done():
             answer.set_result(result)
-        if not keep_alive:
+        if not self._keep_alive:
             self.close()
 
-    def _lose(self, reason: str) -> None:
+    def _lose(self, reason: str, timed_out: bool = False) -> None:
         """Drop the connection: what comes on it can no longer be matched with a request."""
-        self._fail(reason)
+        self._fail(reason, timed_out)
         self.close()
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, timed_out: bool = False) -> None:
         answer = self._answer
         self._settled()
         if answer is not None and not answer.done():
-            answer.set_exception(LineLost(f"order line to {self.origin}: {reason}"))
+            answer.set_exception(LineLost(f"order line to {self.origin}: {reason}", timed_out=timed_out))
 
     def _settled(self) -> None:
         if self._timer is not None:

@@ -132,7 +132,7 @@ class Bracket:
         return self.filled == 0 and not self.state.is_terminal
 
 
-class _SymbolLock(asyncio.Lock):
+class SymbolLock(asyncio.Lock):
     """asyncio's lock, which synchronous code can also take when that needs no wait."""
 
     def try_acquire(self) -> bool:
@@ -175,7 +175,7 @@ class OrderManager:
         self._candle_ms = candle_ms
         self._settle_s = settle_s
         self.brackets: dict[str, Bracket] = {}
-        self._locks: dict[str, _SymbolLock] = {}
+        self._locks: dict[str, SymbolLock] = {}
         self.jobs: asyncio.Queue[Job] = asyncio.Queue()  # jobs waiting for someone to run them
         #: Set while a stage runs jobs (wrapping each in its error handling): jobs then start as they come, each in
         #: its own task, so an entry does not wait for that stage to be woken and take it off the queue first.
@@ -186,11 +186,11 @@ class OrderManager:
         self._booked: set[str] = set()
         self.send_latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
 
-    def lock(self, symbol: str) -> _SymbolLock:
+    def lock(self, symbol: str) -> SymbolLock:
         """One symbol's orders and events are handled one at a time; symbols never wait for each other."""
         lock = self._locks.get(symbol)
         if lock is None:
-            lock = self._locks[symbol] = _SymbolLock()
+            lock = self._locks[symbol] = SymbolLock()
         return lock
 
     @contextlib.asynccontextmanager
@@ -298,7 +298,7 @@ class OrderManager:
             bracket.state = OrderState.SENT
             await self._settle(bracket, None)
 
-    async def _settle_sent(self, bracket: Bracket, lock: _SymbolLock, sent: asyncio.Future[LineAnswer] | None) -> None:
+    async def _settle_sent(self, bracket: Bracket, lock: SymbolLock, sent: asyncio.Future[LineAnswer] | None) -> None:
         """An entry ``submit`` sent (``sent`` is its answer; None: it could not go at once, so send it now), under
         the symbol's lock ``submit`` took."""
         try:
