@@ -6,13 +6,17 @@ keeps writes in order within each lane and lets an order's write go next, whatev
 
 A routine write is Python code (the ORM) that holds the interpreter lock for milliseconds, and the event loop needs
 that lock to send an order. ``quiet()`` keeps routine writes waiting while an entry is on its way out, for at most
-``QUIET_S``, so a forgotten ``resume()`` can delay records but never stop them.
+``QUIET_S``, so a forgotten ``resume()`` can delay records but never stop them. On Linux the thread also runs at a
+lower scheduling priority, so that when every core is busy the event loop runs before it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +25,7 @@ from typing import Any
 
 URGENT, ROUTINE, CLOSE = 0, 1, 2
 QUIET_S = 0.05
+WRITER_NICE = 10  # below the event loop's thread: on a busy machine the loop gets the CPU first
 
 
 class RecordWriter:
@@ -84,5 +89,8 @@ class RecordWriter:
                     self._changed.wait()
 
     def _run(self) -> None:
+        if sys.platform == "linux":  # there, a thread's id is a valid target for setpriority
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         while (call := self._next()) is not None:
             call()
