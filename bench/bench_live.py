@@ -190,7 +190,7 @@ def main() -> None:
     )
     print(
         f"kline arrival → entry request written to the socket: p50 {percentile_ms(orders, 50):.3f} ms, "
-        f"p99 {percentile_ms(orders, 99):.3f} ms ({len(orders)} orders)"
+        f"p99 {percentile_ms(orders, 99):.3f} ms, max {percentile_ms(orders, 100):.3f} ms ({len(orders)} orders)"
     )
     settled = [rss for hour, rss in samples if hour >= min(1.0, args.hours / 4)]
     print(f"import floor (deps only): {floor:.1f} MB")

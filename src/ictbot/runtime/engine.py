@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -56,6 +57,9 @@ BASE = Timeframe.M1
 KEEP_DECISIONS = 1000  # signals and intents a running bot keeps in memory; the recorder keeps them all
 VENUE_CHECK_S = 10.0
 ORDER_SYNC_S = 60.0
+# How long the writer thread may keep the interpreter lock when the event loop wants it back (Python's default is
+# 5 ms, more than an entry's whole budget).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _venue_execution(settings: Settings) -> bool:
@@ -258,11 +262,14 @@ class Engine:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set — or, in replay mode, until the replayed history has been traded to its end."""
         self._stop = stop
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
             await self._start()
             await stop.wait()
         finally:
             await self._shutdown()
+            sys.setswitchinterval(switch_interval)
 
     async def _start(self) -> None:
         s = self.settings
