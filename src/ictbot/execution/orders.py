@@ -1,7 +1,8 @@
 """The order manager: every order is persisted before it is sent, followed to a final state, and protected on the venue.
 
-An entry is written to the intent journal (``storage.journal``: one line, microseconds) and sent at once; its database
-record follows as soon as the request has left. Every other order is written to the database before it is sent.
+An entry is written to the intent journal (``storage.journal``: one line, microseconds) and sent at once, on an order
+line when one is free (``execution.order_line``); its database record follows once the venue has answered. Every other
+order is written to the database before it is sent.
 
 Client ids are deterministic, so after any crash the venue's orders can be matched with the database's and nothing is
 sent twice under two names: an entry's id comes from its signal (``risk.gate.client_order_id``); its protective orders
@@ -347,8 +348,8 @@ class OrderManager:
         return None
 
     def _record_sent(self, bracket: Bracket) -> Awaitable[None]:
-        """The database write of a sent entry's intent, queued once: after the request has left, so the writer
-        thread does not compete with it, and before anything else written about the order."""
+        """The database write of a sent entry's intent, queued once: after the venue's answer (or the send's
+        failure), so the writer thread does not compete with the send, and before anything else about the order."""
         if bracket.recorded is None:
             bracket.recorded = self.persist(self.recorder.record_entry_sent, bracket.intent)
         return bracket.recorded
