@@ -186,3 +186,30 @@ def test_a_pipeline_keeping_n_decisions_holds_the_newest_n_and_trades_the_same(b
     assert list(newest.signals) == everything.signals[-3:]
     assert list(newest.intents) == list(everything.intents)[-3:]
     assert newest.portfolio.closed_trades == everything.portfolio.closed_trades
+
+
+def test_an_entry_goes_to_the_broker_before_anything_is_logged_or_recorded_about_it(btc, settings):
+    """On the venue the broker sends the entry in that call, so listeners (logs, records) come after it."""
+    window = btc.slice(0, 10 * 1440)
+    pipe = _prepare(settings, [window], None).pipeline
+    events: list[tuple[str, str]] = []
+    submit = pipe.broker.submit
+
+    def submitted(intent):
+        events.append(("sent", intent.client_order_id))
+        submit(intent)
+
+    class Listener:
+        def on_decision(self, signal, decision):
+            if hasattr(decision, "client_order_id"):
+                events.append(("told", decision.client_order_id))
+
+        def on_fill(self, fill):
+            pass
+
+    pipe.broker.submit = submitted
+    pipe.listeners.append(Listener())
+    for candle in window.candles():
+        pipe.on_base_candle("BTCUSDT", candle)
+    assert len(events) >= 4, "the window must make entries to mean something"
+    assert all(events[i][0] == "sent" and events[i + 1] == ("told", events[i][1]) for i in range(0, len(events), 2))

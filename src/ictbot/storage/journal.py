@@ -4,13 +4,13 @@ A crash must never leave an order on the venue that the bot cannot name, and an 
 milliseconds of the candle that caused it. A database transaction through the writer thread costs several
 milliseconds, and a disk sync alone costs about a millisecond under load. So the order manager appends the intent
 here (one ``write``: from then on it survives any crash of the bot process), sends the entry, and the recorder writes
-the intent to the database once the venue has answered, synced to disk (``synchronous=FULL``). Once the database holds every
-journalled intent the journal is emptied. At the next start, :meth:`IntentJournal.restore` records any intent only the
-journal has as sent, so reconciliation asks the venue about it.
+the intent to the database once the venue has answered, synced to disk (``synchronous=FULL``). Once the database
+holds every journalled intent the journal is emptied. At the next start, :meth:`IntentJournal.restore` records any
+intent only the journal has as sent, so reconciliation asks the venue about it.
 
-Only a power cut between the send and the database's sync (the venue's answer time and one sync) can lose an intent. The venue's
-order still carries the bot's client id: reconciliation cancels it if it rests, and halts trading, saying why, if it
-filled.
+Only a power cut between the send and the database's sync (the venue's answer time and one sync) can lose an intent.
+The venue's order still carries the bot's client id: reconciliation cancels it if it rests, and halts trading, saying
+why, if it filled.
 
 The journal is a file of JSON lines; its writes run on the event loop, so it needs no lock.
 """
