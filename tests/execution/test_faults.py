@@ -7,6 +7,7 @@ anew and reconciles before it may trade.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -199,3 +200,42 @@ async def test_a_position_the_bot_cannot_account_for_keeps_trading_halted(bot: B
     report = await bot.reconcile(apply_fills=False)
     assert not report.ok
     assert "ETHUSDT" in report.problems[0] and "flatten" in report.problems[0]
+
+
+def _lined(config: dict) -> VenueClient:
+    return VenueClient(config, order_line=True)
+
+
+async def test_an_entry_submitted_while_jobs_run_has_left_when_submit_returns_and_ends_protected(
+    bot: Bot, exchange: LocalExchange
+) -> None:
+    manager = await bot.start(_lined)
+    manager.run_job = lambda job: job()
+    intent = market_intent(exchange)
+    manager.submit(intent)
+    assert manager.leaving == 0 and bot.client.line_entries == 1  # on the socket already
+    assert bot.journal.path.read_bytes(), "journalled before it left"
+    while manager.tasks:
+        await asyncio.gather(*manager.tasks)
+    venue = venue_state(exchange)
+    assert venue["orders"] == [intent.client_order_id] and venue["positions"] == {"BTCUSDT": Decimal("0.002")}
+    assert sorted(a.order_type for a in venue["open_algos"].values()) == ["STOP_MARKET", "TAKE_PROFIT_MARKET"]
+    assert_consistent(exchange, bot.recorder)
+    assert not bot.journal.path.read_bytes(), "emptied once the database holds the intent"
+
+
+async def test_an_entry_job_cancelled_before_it_starts_frees_its_symbol(bot: Bot, exchange: LocalExchange) -> None:
+    """A restarted execution stage cancels its jobs; the symbol's lock and the market-data hold must not outlive them.
+    Reconciliation then settles the entry that left."""
+    manager = await bot.start(_lined)
+    manager.run_job = lambda job: job()
+    intent = market_intent(exchange)
+    manager.submit(intent)
+    for task in manager.tasks:
+        task.cancel()
+    await asyncio.gather(*manager.tasks, return_exceptions=True)
+    assert not manager.lock("BTCUSDT").locked() and manager.leaving == 0
+    await asyncio.sleep(0.1)  # the venue answers the request that left
+    report = await bot.reconcile()
+    assert report.ok
+    assert_consistent(exchange, bot.recorder)

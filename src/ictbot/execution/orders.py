@@ -207,12 +207,13 @@ class OrderManager:
         """Jobs queued or running, or a symbol's lock held."""
         return not self.jobs.empty() or bool(self.tasks) or any(lock.locked() for lock in self._locks.values())
 
-    def start(self, job: Job) -> None:
+    def start(self, job: Job) -> asyncio.Task[None]:
         """Run ``job`` in its own task (``run_job`` must be set)."""
         assert self.run_job is not None
         task = asyncio.create_task(self.run_job(job))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     def _enqueue(self, job: Job) -> None:
         if self.run_job is None:
@@ -244,7 +245,8 @@ class OrderManager:
             lock.release()
             self._left(bracket)
             raise
-        self.start(lambda: self._settle_sent(bracket, lock, sent))
+        # The lock is released when the job ends however it ends, even cancelled before it started.
+        self.start(lambda: self._settle(bracket, sent)).add_done_callback(lambda _: self._release(bracket, lock))
 
     def pending_entries(self) -> int:
         return sum(1 for b in self.brackets.values() if b.pending)
@@ -299,16 +301,17 @@ class OrderManager:
             bracket.state = OrderState.SENT
             await self._settle(bracket, None)
 
-    async def _settle_sent(self, bracket: Bracket, lock: SymbolLock, sent: asyncio.Future[LineAnswer] | None) -> None:
-        """An entry ``submit`` sent (``sent`` is its answer; None: it could not go at once, so send it now), under
-        the symbol's lock ``submit`` took."""
-        try:
-            await self._settle(bracket, sent)
-        finally:
-            lock.release()
-            self._left(bracket)
+    def _release(self, bracket: Bracket, lock: SymbolLock) -> None:
+        lock.release()
+        self._left(bracket)
+        if bracket.recorded is None and bracket.intent is not None:  # cancelled before it started: record it anyway
+            cid = bracket.intent.client_order_id
+            recorded = asyncio.ensure_future(self._record_sent(bracket))
+            recorded.add_done_callback(lambda done: done.cancelled() or done.exception() or self.journal.recorded(cid))
 
     async def _settle(self, bracket: Bracket, sent: asyncio.Future[LineAnswer] | None) -> None:
+        """Follow a sent entry to its answer (``sent``; None: send it now, through ccxt) and adopt what the venue
+        says about it."""
         intent = bracket.intent
         assert intent is not None
         try:
