@@ -17,6 +17,7 @@ from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
 from ictbot.errors import VenueError
 from ictbot.exchange import LocalExchange
+from ictbot.execution import client as client_module
 from ictbot.execution.client import (
     OrderRejected,
     OutcomeUnknown,
@@ -554,3 +555,20 @@ async def test_an_order_line_that_times_out_is_an_unknown_outcome_and_reopens(
         key, secret = ex.credentials.api_key, ex.credentials.api_secret
     assert len(venue_orders(ex, "late")) == int(found is not None)
     assert key not in caplog.text and secret not in caplog.text
+
+
+async def test_idle_order_lines_are_pinged_so_the_venue_keeps_them_open(
+    exchange: LocalExchange, sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "LINE_IDLE_S", 0.2)
+    c = VenueClient(exchange.ccxt_config(), order_line=True)
+    await c.start()
+    try:
+        for _ in range(40):
+            if len([p for _, p, _ in sent() if p == "/fapi/v1/ping"]) >= 4:
+                break
+            await asyncio.sleep(0.1)
+        assert [status for _, path, status in sent() if path == "/fapi/v1/ping"][:4] == [200] * 4
+        assert c.order_lines_open == 4
+    finally:
+        await c.close()
