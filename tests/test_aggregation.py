@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ictbot.candles.aggregate import resample
-from ictbot.candles.book import CandleBook
+from ictbot.candles.book import CandleBook, CandleRing
 from ictbot.data.frame import CandleFrame, iso
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Candle, Timeframe
@@ -146,3 +146,17 @@ def test_book_equals_batch_for_any_gappy_series(steps, start, seed):
         Timeframe.M1,
     )
     _assert_book_matches_batch(frame, {Timeframe.M5, Timeframe.M15, Timeframe.H1})
+
+
+@settings(max_examples=80, deadline=None)
+@given(capacity=st.integers(min_value=1, max_value=40), appends=st.integers(min_value=0, max_value=300))
+def test_a_candle_ring_holds_exactly_the_newest_capacity_candles(capacity: int, appends: int) -> None:
+    """Through every move of its newest candles back to the start of its buffer."""
+    ring = CandleRing(capacity)
+    candles = [Candle(60_000 * i, i + 0.1, i + 0.4, i + 0.0, i + 0.2, float(i)) for i in range(appends)]
+    for candle in candles:
+        ring.append(candle)
+    kept = candles[max(0, appends - capacity) :]
+    expected = np.array([[c.open_time, c.open, c.high, c.low, c.close, c.volume] for c in kept]).T.reshape(6, -1)
+    assert len(ring) == len(kept)
+    np.testing.assert_array_equal(ring.columns(), expected)
