@@ -345,21 +345,40 @@ async def test_clock_skew_resyncs_and_the_order_goes_through_once(
     assert client.usage()["resyncs"] == 1
 
 
+@pytest.fixture(params=[False, True], ids=["ccxt", "order-line"])
+async def either(
+    request: pytest.FixtureRequest, exchange: LocalExchange, sleeper: Sleeper
+) -> AsyncIterator[VenueClient]:
+    """A client without order lines, then one with them: what holds for both paths."""
+    c = VenueClient(exchange.ccxt_config(), sleep=sleeper, order_line=request.param)
+    await c.start()
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
 @pytest.mark.parametrize(
     ("fault", "executed"),
     [("500", False), ("502", False), ("unknown-executed", True), ("unknown-not-executed", False)],
 )
 async def test_placement_with_unknown_outcome_is_never_resent(
-    client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, fault: str, executed: bool
+    either: VenueClient, exchange: LocalExchange, sleeper: Sleeper, sent: Sent, fault: str, executed: bool
 ) -> None:
+    """Through ccxt, or written on an order line by ``send_order_now``: the same rules."""
+    c = either
+    on_line = c.order_lines_open > 0
     if fault.startswith("unknown"):
         exchange.unknown_status(executed=executed)
     else:
         exchange.fail_requests(1, int(fault))
+    answer = c.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe") if on_line else None
+    assert (answer is not None) is on_line
     with pytest.raises(OutcomeUnknown, match="query it by its client id"):
-        await client.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe")
+        await c.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe", sent=answer)
     assert len(venue_orders(exchange, "maybe")) == int(executed)
-    found = await client.order(SYMBOL, "maybe")
+    assert [path for _, path, _ in sent()].count("/fapi/v1/order") == 1
+    found = await c.order(SYMBOL, "maybe")
     assert (found is not None and found.status == "FILLED") if executed else found is None
     assert sleeper.waits == []
 
@@ -488,24 +507,6 @@ async def test_entries_beyond_the_ready_order_lines_go_through_ccxt(
     assert [o.status for o in orders] == ["NEW"] * 5
     assert all(len(venue_orders(exchange, f"burst{i}")) == 1 for i in range(5))
     assert lined.send_order_now(SYMBOL, Side.BUY, "LIMIT", QTY, price=limit, client_order_id="after") is not None
-
-
-@pytest.mark.parametrize(
-    ("fault", "executed"),
-    [("500", False), ("unknown-executed", True), ("unknown-not-executed", False)],
-)
-async def test_an_entry_on_an_order_line_with_unknown_outcome_is_never_resent(
-    lined: VenueClient, exchange: LocalExchange, sent: Sent, fault: str, executed: bool
-) -> None:
-    if fault.startswith("unknown"):
-        exchange.unknown_status(executed=executed)
-    else:
-        exchange.fail_requests(1, int(fault))
-    answer = lined.send_order_now(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe")
-    with pytest.raises(OutcomeUnknown, match="query it by its client id"):
-        await lined.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="maybe", sent=answer)
-    assert len(venue_orders(exchange, "maybe")) == int(executed)
-    assert [path for _, path, _ in sent()].count("/fapi/v1/order") == 1
 
 
 @pytest.mark.parametrize("fault", ["503", "clock-skew"])

@@ -182,8 +182,7 @@ class OrderManager:
         #: its own task, so an entry does not wait for that stage to be woken and take it off the queue first.
         self.run_job: Callable[[Job], Coroutine[Any, Any, None]] | None = None
         self.tasks: set[asyncio.Task[None]] = set()  # jobs started and not finished
-        self.submitted = 0  # entries handed over by the pipeline
-        self.leaving = 0  # of those, entries whose request has not been written to the socket yet
+        self.leaving = 0  # entries handed over whose request has not been written to the socket yet
         self._booked: set[str] = set()
         self.send_latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
 
@@ -228,7 +227,6 @@ class OrderManager:
         otherwise in a job. Either way it is in the journal before it leaves."""
         plan = EntryPlan.from_intent(intent)
         bracket = self.brackets[plan.client_order_id] = Bracket(plan, intent, arrived_ns=arrived_ns)
-        self.submitted += 1
         self.leaving += 1
         lock = self.lock(plan.symbol)
         if self.run_job is None or not lock.try_acquire():

@@ -5,9 +5,9 @@ SQLite has one write lock: two writing threads would wait on each other through 
 keeps writes in order within each lane and lets an order's write go next, whatever is queued in the other lane.
 
 A routine write is Python code (the ORM) that holds the interpreter lock for milliseconds, and the event loop needs
-that lock to send an order. ``quiet()`` keeps routine writes waiting while an entry is on its way out, for at most
-``QUIET_S``, so a forgotten ``resume()`` can delay records but never stop them. On Linux the thread also runs at a
-lower scheduling priority, so that when every core is busy the event loop runs before it.
+that lock to send an order. ``quiet()`` keeps routine writes waiting while the engine handles a burst of klines (and
+sends their entries), for at most ``QUIET_S``, so a forgotten ``resume()`` can delay records but never stop them. On
+Linux the thread also runs at a lower scheduling priority, so that when every core is busy the event loop runs first.
 """
 
 from __future__ import annotations
