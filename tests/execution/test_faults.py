@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from ictbot.domain import OrderType, Side
+from ictbot.domain import Fill, OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueClient
+from ictbot.execution.orders import OrderManager
 from ictbot.storage import OrderState
 
 from .harness import Bot, Killed, assert_consistent, killing_client, market_intent, venue_state
@@ -239,3 +240,22 @@ async def test_an_entry_job_cancelled_before_it_starts_frees_its_symbol(bot: Bot
     report = await bot.reconcile()
     assert report.ok
     assert_consistent(exchange, bot.recorder)
+
+
+async def test_a_trade_delivered_again_long_after_is_still_booked_once(
+    bot: Bot, exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order manager remembers only the newest trade ids; an older one the venue sends again (a reconciliation
+    after a long outage) is refused by the database, and the account is not charged twice."""
+    monkeypatch.setattr(OrderManager, "BOOKED_IDS", 2)
+    manager = await bot.start()
+    trades = [
+        Fill(f"entry-{i}", "BTCUSDT", Side.BUY, Decimal("0.001"), Decimal(30_000), Decimal("0.012"),
+             1_700_000_000_000 + i * 60_000, False, "entry")
+        for i in range(4)
+    ]  # fmt: skip
+    booked = [await manager.book(fill, f"trade-{i}", Decimal(0)) for i, fill in enumerate(trades)]
+    again = await manager.book(trades[0], "trade-0", Decimal(0))
+    assert (booked, again) == ([True] * 4, False)
+    assert bot.fills == trades
+    assert len(bot.recorder.fills(symbol="BTCUSDT", limit=1000)) == 4

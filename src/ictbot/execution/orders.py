@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,8 +150,35 @@ class SymbolLock(asyncio.Lock):
         return False
 
 
+class RecentIds:
+    """The newest ``size`` ids seen: a check in memory before the database's own, bounded so that months of trades
+    do not pile up in it. An older id that comes again is still refused by the database."""
+
+    __slots__ = ("_ids", "_order", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._ids: set[str] = set()
+        self._order: deque[str] = deque()
+        self._size = size
+
+    def add(self, id_: str) -> bool:
+        """Remember ``id_``; False if it was already remembered."""
+        if id_ in self._ids:
+            return False
+        self._ids.add(id_)
+        self._order.append(id_)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
 class OrderManager:
     """Sends entries and their protective orders, follows the venue's answers and events, books fills once."""
+
+    BOOKED_IDS = 10_000  # venue trade ids remembered in memory; older ones are checked by the database alone
 
     def __init__(
         self,
@@ -183,7 +211,7 @@ class OrderManager:
         self.run_job: Callable[[Job], Coroutine[Any, Any, None]] | None = None
         self.tasks: set[asyncio.Task[None]] = set()  # jobs started and not finished
         self.leaving = 0  # entries handed over whose request has not been written to the socket yet
-        self._booked: set[str] = set()
+        self._booked = RecentIds(self.BOOKED_IDS)
         self.send_latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
 
     def lock(self, symbol: str) -> SymbolLock:
@@ -574,9 +602,8 @@ class OrderManager:
     async def book(self, fill: Fill, trade_id: str, realized_pnl: Decimal, *, apply: bool = True) -> bool:
         """Record one venue trade, once, and apply it to the account (``apply=False`` at startup, where the account
         is taken from the venue as a whole); an entry's fill grows its bracket."""
-        if trade_id in self._booked:
+        if not self._booked.add(trade_id):
             return False
-        self._booked.add(trade_id)
         new = await self.persist(self.recorder.record_fill, fill, trade_id=trade_id, realized_pnl=realized_pnl)
         if not new:
             return False
