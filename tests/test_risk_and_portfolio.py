@@ -176,6 +176,28 @@ def test_round_trip_realizes_price_difference_times_quantity():
     assert trade.exit_reason == "target" and portfolio.cash == Decimal("104.3")
 
 
+def test_a_running_bot_keeps_only_its_newest_fills_trades_and_rejections_but_totals_cover_everything():
+    """A bot that runs for months keeps a bounded history in memory (its recorder has all of it)."""
+    everything, bounded = Portfolio(Decimal(100)), Portfolio(Decimal(100), keep=2)
+    for i in range(3):
+        for portfolio in (everything, bounded):
+            portfolio.apply(
+                Fill(f"t{i}", "ETHUSDT", Side.BUY, Decimal(1), Decimal(2000), Decimal("0.4"), 2 * i, True, "entry")
+            )
+            portfolio.apply(
+                Fill(
+                    f"t{i}", "ETHUSDT", Side.SELL, Decimal(1), Decimal(2001), Decimal("0.4"), 2 * i + 1, True, "target"
+                )
+            )
+    assert list(bounded.closed_trades) == everything.closed_trades[-2:]
+    assert list(bounded.fills) == everything.fills[-2:]
+    assert (bounded.realized, bounded.fees, bounded.cash) == (Decimal(3), Decimal("2.4"), Decimal("100.6"))
+    gate = RiskGate(RISK, KNOWN_SYMBOLS, keep=2)
+    for t in range(3):
+        gate.check(_signal(created_at=t), AccountView(Decimal(1000), 0, 0, Decimal(0), True))
+    assert [r.time for r in gate.rejections] == [1, 2]
+
+
 def test_funding_positive_rate_makes_longs_pay_and_shorts_receive():
     # Spec §8: payment = position notional at mark × funding rate; positive rate → longs pay shorts.
     portfolio = Portfolio(Decimal(1000))

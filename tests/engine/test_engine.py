@@ -68,8 +68,8 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
     live = engine.pipeline
     assert backtest.trades, "the window must contain trades for the comparison to mean something"
     assert list(live.signals) == backtest.signals
-    assert live.portfolio.fills == backtest.portfolio.fills
-    assert live.portfolio.closed_trades == backtest.trades
+    assert list(live.portfolio.fills) == backtest.portfolio.fills
+    assert list(live.portfolio.closed_trades) == backtest.trades
     assert engine.latencies, "every accepted signal's latency is measured"
     recorded_fills = recorder.fills(limit=1000)
     assert len(recorded_fills) == len(live.portfolio.fills)

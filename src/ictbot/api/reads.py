@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from ictbot.api.serialize import candle_dict, order_dict, position_dict, row, signal_dict, trade_dict
 from ictbot.api.zones import detector_config, zones
 from ictbot.domain import Timeframe
-from ictbot.runtime.engine import Engine
+from ictbot.runtime.engine import KEEP_DECISIONS, Engine
 from ictbot.storage import MAX_PAGE, RecordReader, config_snapshot
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -68,7 +68,9 @@ async def positions(request: Request) -> dict[str, Any]:
     return {"items": items}
 
 
-@router.get("/trades", summary="Round trips, newest first (live; open ones have no exit)")
+@router.get(
+    "/trades", summary=f"Round trips since start, newest first: the open ones and the newest {KEEP_DECISIONS} closed"
+)
 async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 100, offset: Offset = 0) -> dict:
     engine = _engine(request)
     assert engine.pipeline is not None

@@ -7,6 +7,7 @@ Average entry prices are kept to 12 decimals so that every later product and sum
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -43,14 +44,23 @@ class Trade:
 
 @dataclass
 class Portfolio:
+    """``keep`` bounds the fills and closed trades kept in memory to the newest ``keep`` (a bot that runs for months;
+    its recorder has every fill); a backtest keeps every one for its report. Totals always cover everything."""
+
     initial_equity: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
     realized: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
     funding: Decimal = Decimal(0)
-    fills: list[Fill] = field(default_factory=list)
-    closed_trades: list[Trade] = field(default_factory=list)
+    fills: list[Fill] | deque[Fill] = field(default_factory=list)
+    closed_trades: list[Trade] | deque[Trade] = field(default_factory=list)
     open_trades: dict[str, Trade] = field(default_factory=dict)
+    keep: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.keep is not None:
+            self.fills = deque(self.fills, maxlen=self.keep)
+            self.closed_trades = deque(self.closed_trades, maxlen=self.keep)
 
     @property
     def cash(self) -> Decimal:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -58,10 +58,12 @@ def client_order_id(signal: Signal) -> str:
 
 
 class RiskGate:
-    def __init__(self, settings: RiskSettings, specs: dict[str, SymbolSpec]) -> None:
+    def __init__(self, settings: RiskSettings, specs: dict[str, SymbolSpec], keep: int | None = None) -> None:
+        """``keep`` bounds the rejections kept in memory to the newest ``keep`` (a bot that runs for months; its
+        recorder has them all); a backtest keeps every one for its report."""
         self.settings = settings
         self.specs = specs
-        self.rejections: list[Rejection] = []
+        self.rejections: list[Rejection] | deque[Rejection] = [] if keep is None else deque(maxlen=keep)
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self._reducing_day: int | None = None
@@ -73,9 +75,6 @@ class RiskGate:
 
     def resume(self) -> None:
         self.state, self.state_reason, self._reducing_day = TradingState.ACTIVE, "", None
-
-    def rejection_counts(self) -> dict[str, int]:
-        return dict(Counter(r.reason for r in self.rejections))
 
     def check(self, signal: Signal, account: AccountView) -> OrderIntent | None:
         """Return the sized intent, or ``None`` after recording why the signal was rejected."""

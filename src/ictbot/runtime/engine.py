@@ -54,7 +54,7 @@ from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
-KEEP_DECISIONS = 1000  # signals and intents a running bot keeps in memory; the recorder keeps them all
+KEEP_DECISIONS = 1000  # signals, intents, rejections, fills and round trips a running bot keeps in memory
 VENUE_CHECK_S = 10.0
 ORDER_SYNC_S = 60.0
 # How long the writer thread may keep the interpreter lock when the event loop wants it back (Python's default is
@@ -528,9 +528,15 @@ class Engine:
                 specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage
             )
         )
-        portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)))
+        portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)), keep=KEEP_DECISIONS)
         pipeline = Pipeline(
-            s.symbols, BASE, build_strategy(s.strategy), RiskGate(s.risk, specs), broker, portfolio, keep=KEEP_DECISIONS
+            s.symbols,
+            BASE,
+            build_strategy(s.strategy),
+            RiskGate(s.risk, specs, KEEP_DECISIONS),
+            broker,
+            portfolio,
+            keep=KEEP_DECISIONS,
         )
         pipeline.listeners.append(self._recording)
         self._recording.pipeline = pipeline
