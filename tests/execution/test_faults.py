@@ -259,3 +259,29 @@ async def test_a_trade_delivered_again_long_after_is_still_booked_once(
     assert (booked, again) == ([True] * 4, False)
     assert bot.fills == trades
     assert len(bot.recorder.fills(symbol="BTCUSDT", limit=1000)) == 4
+
+
+async def test_an_entry_that_fills_while_reconciliation_runs_is_not_taken_for_a_stranger_s_position(
+    bot: Bot, exchange: LocalExchange
+) -> None:
+    """The venue keeps trading during a reconciliation: a resting limit entry, looked up while still open, fills
+    before the positions are read. Its position is the bot's own, gets its stop and target, and trading goes on."""
+
+    class FillsMidway(VenueClient):
+        async def positions(self):  # type: ignore[no-untyped-def]
+            for _ in range(300):
+                if venue_state(exchange)["positions"]:
+                    break
+                await exchange.advance(1)
+            return await super().positions()
+
+    manager = await bot.start(FillsMidway)
+    intent = market_intent(exchange, "ETHUSDT", quantity="0.06", order_type=OrderType.LIMIT, offset_pct=0.1)
+    manager.submit(intent)
+    await bot.run_jobs()
+    assert bot.recorder.order_by_client_id(intent.client_order_id).state == OrderState.ACKNOWLEDGED
+    report = await bot.reconcile(apply_fills=True)
+    assert report.ok, report.problems
+    assert report.positions["ETHUSDT"][0] == Decimal("0.06")
+    assert bot.recorder.order_by_client_id(intent.client_order_id).filled_quantity == Decimal("0.06")
+    assert_consistent(exchange, bot.recorder)

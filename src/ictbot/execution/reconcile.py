@@ -7,8 +7,9 @@ Runs at every start and after every user-data-stream reconnect (events in betwee
    it and is closed as such (it is not re-sent: its moment has passed);
 2. open orders of the bot (client ids starting ``ict-``) the database does not hold are cancelled, except a protective
    order of a held position whose record was lost in a crash, which is adopted;
-3. every position on the venue must belong to one of the bot's entries; it gets exactly one stop-loss (and its
-   take-profit), placed if missing. A position the bot cannot account for is a problem: trading stays HALTED;
+3. every position on the venue must belong to one of the bot's entries (an entry that filled while this ran is
+   settled again first); it gets exactly one stop-loss (and its take-profit), placed if missing. A position the bot
+   cannot account for is a problem: trading stays HALTED;
 4. brackets whose position is gone have their protective orders cancelled.
 
 The caller then takes the wallet and positions from the report into the account.
@@ -153,6 +154,11 @@ class _Reconciler:
         await self.m.adopt_algo(algo)
         log.warning("%s: %s %s was on the venue but not recorded; adopted", algo.symbol, purpose, algo.client_algo_id)
 
+    def _recent_entries(self, symbol: str) -> list[Order]:
+        return [
+            o for o in self.recorder.orders(symbol=symbol, with_history=False, limit=50) if o.intent.purpose == "entry"
+        ]
+
     @staticmethod
     def _owns(entry: Order, position) -> bool:
         side = Side(entry.intent.side)
@@ -160,9 +166,16 @@ class _Reconciler:
 
     async def _check_symbol(self, symbol: str, position, algos: dict[str, VenueAlgoOrder]) -> None:
         """Rebuild the brackets of ``symbol`` from the database and protect the venue's position, if any."""
-        recent = self.recorder.orders(symbol=symbol, with_history=False, limit=50)
-        entries = [o for o in recent if o.intent.purpose == "entry"]
+        entries = self._recent_entries(symbol)
         owner = next((e for e in entries if position is not None and self._owns(e, position)), None)
+        pending = [e for e in entries if not OrderState(e.state).is_terminal]
+        if position is not None and owner is None and pending:
+            # The venue keeps trading while this runs: an entry still resting when it was settled above may have
+            # filled since, and its position is the one just read. Settle such entries again before judging.
+            for entry in pending:
+                await self._settle(entry)
+            entries = self._recent_entries(symbol)
+            owner = next((e for e in entries if self._owns(e, position)), None)
         for entry in entries:
             cid = entry.client_order_id
             if entry is owner or not OrderState(entry.state).is_terminal:
