@@ -78,3 +78,17 @@ def test_dealing_range_levels_follow_the_leg():
     has = tables.range_direction != 0
     assert has.sum() > 1000
     assert np.all(tables.range_top[has] >= tables.range_bottom[has])
+
+
+def test_order_blocks_remember_only_the_source_candles_of_current_legs():
+    """One block per source candle and direction, without remembering every source of a run that lasts months: a
+    new swing starts the leg every later block of its direction comes from, so older sources are forgotten."""
+    frame = real_frame("BTC", "1m", 20_000)
+    state = IctState(frame.timeframe)
+    blocks = 0
+    for candle in frame.candles():
+        blocks += sum(
+            1 for record in state.update(candle) if record.kind == "ob" and record.known_at == candle.open_time
+        )
+    assert blocks > 500
+    assert sum(len(sources) for sources in state.order_blocks._seen.values()) < 10

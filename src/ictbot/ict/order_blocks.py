@@ -23,7 +23,7 @@ import numpy as np
 
 from ictbot.domain import Candle
 from ictbot.ict._zones import ZoneSide
-from ictbot.ict.records import BreakerBlock, OrderBlock, StructureBreak
+from ictbot.ict.records import BreakerBlock, OrderBlock, StructureBreak, Swing
 
 Anchor = Literal["last_opposite", "extreme"]
 Zone = Literal["wick", "body"]
@@ -59,7 +59,7 @@ class OrderBlockDetector:
         self.anchor = anchor
         self.zone = zone
         self.invalidate_on = invalidate_on
-        self._seen: set[tuple[int, int]] = set()
+        self._seen: dict[int, set[int]] = {1: set(), -1: set()}  # source candles' open times, by direction
         self._below = ZoneSide(1)  # bullish zones, keyed by the price a low must reach to change them
         self._above = ZoneSide(-1)
         self.changed: list[OrderBlock | BreakerBlock] = []
@@ -79,9 +79,10 @@ class OrderBlockDetector:
             self._advance(self._above, candle, -1, born)
         for brk, (extreme, opposite) in zip(breaks, origins, strict=True):
             source = opposite if self.anchor == "last_opposite" else extreme
-            if (brk.direction, source.open_time) in self._seen:
+            seen = self._seen[brk.direction]
+            if source.open_time in seen:
                 continue
-            self._seen.add((brk.direction, source.open_time))
+            seen.add(source.open_time)
             if self.zone == "wick":
                 top, bottom = source.high, source.low
             else:
@@ -93,6 +94,13 @@ class OrderBlockDetector:
             else:
                 self._above.add(zone, zone.bottom)
         return born
+
+    def forget_sources(self, swing: Swing) -> None:
+        """A newly confirmed swing starts the leg that every later break of its direction takes its block from, so
+        candles up to its pivot can no longer be a source of such a block: keeps the one-block-per-candle memory small
+        for a detector that runs for months."""
+        seen = self._seen[swing.direction]
+        self._seen[swing.direction] = {t for t in seen if t > swing.formed_at}
 
     def _advance(self, side: ZoneSide, candle: Candle, direction: int, born: list) -> None:
         t = candle.open_time

@@ -44,6 +44,8 @@ class IctState:
         previous_swing = self.structure.swings.last
         breaks = self.structure.update(candle)
         swings = self.structure.new_swings
+        for swing in swings:
+            self.order_blocks.forget_sources(swing)
         out: list[Record] = [*swings, *breaks]
         if previous_swing is not None and previous_swing.superseded_at == candle.open_time:
             out.append(previous_swing)
