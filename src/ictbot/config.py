@@ -77,13 +77,19 @@ class IctMtfSettings(_Section):
     order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
     killzones_only: bool = Field(False, description="only take setups inside the configured killzones")
     swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
+    zone_max_age: int | None = Field(
+        2000,
+        ge=1,
+        description="candles of its timeframe a gap, block or liquidity level nothing has ended is tracked; null: "
+        "forever (memory then grows for as long as the bot runs)",
+    )
 
     @property
     def timeframes(self) -> frozenset[Timeframe]:
         return frozenset({self.entry_timeframe, *self.bias_timeframes})
 
     def detectors(self) -> IctConfig:
-        return IctConfig(swing_left=self.swing_length, swing_right=self.swing_length)
+        return IctConfig(swing_left=self.swing_length, swing_right=self.swing_length, max_age=self.zone_max_age)
 
     @model_validator(mode="after")
     def _bias_above_entry(self) -> IctMtfSettings:

@@ -18,6 +18,7 @@ VARIANTS = {
     "thresholds": IctConfig(
         swing_left=3, swing_right=2, fvg_min_atr_fraction=0.3, fvg_require_middle_direction=True, eq_fraction=0.0005
     ),
+    "zones_expire": IctConfig(max_age=60),
 }
 
 
@@ -92,3 +93,27 @@ def test_order_blocks_remember_only_the_source_candles_of_current_legs():
         )
     assert blocks > 500
     assert sum(len(sources) for sources in state.order_blocks._seen.values()) < 10
+
+
+def test_with_max_age_no_zone_or_level_is_held_longer_and_each_expiry_is_reported_once():
+    """A bot that runs for months holds a bounded number of zones: nothing older than ``max_age`` candles stays
+    active, and an expiring record comes back from ``update`` on the candle it expires, as any lifecycle step does."""
+    frame = real_frame("BTC", "1m", 20_000)
+    max_age = 300
+    state = IctState(frame.timeframe, IctConfig(max_age=max_age))
+    index_of = {int(t): i for i, t in enumerate(frame.open_time)}
+    reported: dict[int, object] = {}  # id → the record, held so that its id stays its own
+    for i, candle in enumerate(frame.candles()):
+        for record in state.update(candle):
+            if getattr(record, "expired_at", None) == candle.open_time:
+                assert id(record) not in reported
+                reported[id(record)] = record
+                assert i == index_of[record.known_at] + max_age + 1
+        held = [*state.fvgs, *state.order_blocks.active, *state.liquidity_levels]
+        assert all(index_of[zone.known_at] >= i - max_age for zone in held)
+    assert len(reported) > 500
+
+
+def test_a_max_age_below_one_candle_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="max_age must be at least 1 candle"):
+        IctConfig(max_age=0)

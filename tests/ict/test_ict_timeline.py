@@ -29,6 +29,7 @@ VARIANTS = {
         eq_fraction=0.0005,
         killzones=(Killzone.parse("early", "00:00", "06:00"), Killzone.parse("overlap", "05:00", "09:30")),
     ),
+    "zones_expire": IctConfig(max_age=60),
 }
 ACCESSORS = ("trend", "swing_high", "swing_low", "fvgs", "active_order_blocks", "breakers", "liquidity_levels")
 

@@ -13,7 +13,7 @@ from ictbot.ict.config import IctConfig
 from ictbot.ict.records import LIFECYCLE_FIELDS, Record, SessionRange, Swing
 
 # Lifecycle steps that end a zone's drawing; a touch or a mitigation does not end it.
-_ENDS = ("filled_at", "invalidated_at", "swept_at", "broken_at", "superseded_at")
+_ENDS = ("filled_at", "invalidated_at", "swept_at", "broken_at", "superseded_at", "expired_at")
 
 
 def detector_config(settings: Settings) -> IctConfig:

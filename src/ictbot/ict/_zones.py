@@ -4,28 +4,39 @@ A bullish zone changes only when a low reaches its trigger key; a bearish one wh
 sorted lets a candle visit only the zones it reaches instead of every zone still alive, which matters once hundreds of
 untouched zones pile up far from price. Zones come back in the order they were added, so the detectors report
 changes in the same order as their batch twins.
+
+With ``track_age``, each zone also remembers the candle index it was added at, so that zones nothing has ended can be
+retired once they are old (``expire``): a detector that runs for months then holds a bounded number of zones.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from typing import Any
+
+import numba
 
 
 class ZoneSide:
     """Zones with a trigger key each; ``direction`` +1 reacts to lows at or below the key, −1 to highs at or above."""
 
-    __slots__ = ("_entries", "_keys", "_seq", "direction")
+    __slots__ = ("_ages", "_entries", "_keys", "_live", "_seq", "direction")
 
-    def __init__(self, direction: int) -> None:
+    def __init__(self, direction: int, track_age: bool = False) -> None:
         self.direction = direction
         self._keys: list[float] = []
         self._entries: list[tuple[float, int, Any]] = []
         self._seq = 0
+        self._ages: deque[tuple[int, int, Any]] | None = deque() if track_age else None  # (index, seq, zone)
+        self._live: dict[int, float] = {}  # seq → current key of each zone held, when ages are tracked
 
-    def add(self, zone: Any, key: float) -> None:
+    def add(self, zone: Any, key: float, index: int = 0) -> None:
+        """Add a zone known at candle ``index`` (counted by the detector; used only when ages are tracked)."""
         self._seq += 1
+        if self._ages is not None:
+            self._ages.append((index, self._seq, zone))
         self._insert((key, self._seq, zone))
 
     def take_reached(self, price: float) -> list[tuple[float, int, Any]]:
@@ -38,12 +49,32 @@ class ZoneSide:
             cut = bisect.bisect_right(self._keys, price)
             reached = self._entries[:cut]
             del self._keys[:cut], self._entries[:cut]
+        if self._ages is not None:
+            for entry in reached:
+                del self._live[entry[1]]
         reached.sort(key=lambda entry: entry[1])
         return reached
 
     def put_back(self, entry: tuple[float, int, Any], key: float) -> None:
         """Return a zone taken by ``take_reached`` with its new key, keeping its place in the adding order."""
         self._insert((key, entry[1], entry[2]))
+
+    def expire(self, oldest: int) -> list[Any]:
+        """Remove and return, oldest first, the zones still held that were added at a candle index below
+        ``oldest``."""
+        ages = self._ages
+        expired: list[Any] = []
+        while ages and ages[0][0] < oldest:
+            _, seq, zone = ages.popleft()
+            key = self._live.pop(seq, None)
+            if key is None:  # ended before it grew old
+                continue
+            index = bisect.bisect_left(self._keys, key)
+            while self._entries[index][1] != seq:
+                index += 1
+            del self._keys[index], self._entries[index]
+            expired.append(zone)
+        return expired
 
     @property
     def trigger(self) -> float:
@@ -60,3 +91,19 @@ class ZoneSide:
         index = bisect.bisect_right(self._keys, entry[0])
         self._keys.insert(index, entry[0])
         self._entries.insert(index, entry)
+        if self._ages is not None:
+            self._live[entry[1]] = entry[0]
+
+
+@numba.njit(cache=True)
+def expire_oldest(members, count, known, expired, t, oldest):
+    """Batch twin of ``ZoneSide.expire``: drop from ``members[:count]`` (held in adding order) the zones known at a
+    candle index below ``oldest``, setting their ``expired`` index to ``t``; returns how many remain."""
+    cut = 0
+    while cut < count and known[members[cut]] < oldest:
+        expired[members[cut]] = t
+        cut += 1
+    if cut:
+        for j in range(cut, count):
+            members[j - cut] = members[j]
+    return count - cut

@@ -114,6 +114,7 @@ def detect_all(open_time, open_, high, low, close, timeframe_ms: int, config: Ic
     _check_choice("ob_zone", cfg.ob_zone, ("wick", "body"))
     _check_choice("ob_invalidate_on", cfg.ob_invalidate_on, ("close", "wick"))
     t, o, h, lo, c = ohlc_arrays(open_time, open_, high, low, close)
+    max_age = cfg.max_age or 0
     atr = atr_series(h, lo, c, cfg.atr_period)
 
     pivot, sdir, sprice, sconfirm, sup = swing_kernel(h, lo, cfg.swing_left, cfg.swing_right)
@@ -129,35 +130,38 @@ def detect_all(open_time, open_, high, low, close, timeframe_ms: int, config: Ic
         formed_at=t[bswing], known_at=t[bat], extreme=borigin, extreme_at=t[bext],
     )  # fmt: skip
 
-    gdir, gtop, gbot, gat, gtouch, gfilled, gdead, gfill = fvg_kernel(
+    gdir, gtop, gbot, gat, gtouch, gfilled, gdead, gexpired, gfill = fvg_kernel(
         o, h, lo, c, atr, cfg.fvg_min_size, cfg.fvg_min_atr_fraction, cfg.fvg_require_middle_direction,
-        cfg.fvg_invalidate_on == "close",
+        cfg.fvg_invalidate_on == "close", max_age,
     )  # fmt: skip
     fvgs = _table(
         FairValueGap, "fvg", direction=gdir, top=gtop, bottom=gbot, formed_at=t[gat - 1], known_at=t[gat],
         touched_at=_times(t, gtouch), filled_at=_times(t, gfilled), invalidated_at=_times(t, gdead), fill=gfill,
+        expired_at=_times(t, gexpired),
     )  # fmt: skip
 
     source = bopp if cfg.ob_anchor == "last_opposite" else bext
-    zbrk, zdir, ztop, zbot, zformed, zknown, ztouch, zdead = order_block_kernel(
-        o, h, lo, c, bdir, bat, source, cfg.ob_zone == "body", cfg.ob_invalidate_on == "close"
+    zbrk, zdir, ztop, zbot, zformed, zknown, ztouch, zdead, zexpired = order_block_kernel(
+        o, h, lo, c, bdir, bat, source, cfg.ob_zone == "body", cfg.ob_invalidate_on == "close", max_age
     )
     ob, br = ~zbrk, zbrk
     order_blocks = _table(
         OrderBlock, "ob", direction=zdir[ob], top=ztop[ob], bottom=zbot[ob], formed_at=t[zformed[ob]],
         known_at=t[zknown[ob]], mitigated_at=_times(t, ztouch[ob]), invalidated_at=_times(t, zdead[ob]),
+        expired_at=_times(t, zexpired[ob]),
     )  # fmt: skip
     breakers = _table(
         BreakerBlock, "breaker", direction=zdir[br], top=ztop[br], bottom=zbot[br], formed_at=t[zformed[br]],
         known_at=t[zknown[br]], retested_at=_times(t, ztouch[br]), invalidated_at=_times(t, zdead[br]),
+        expired_at=_times(t, zexpired[br]),
     )  # fmt: skip
 
-    lkind, ldir, ltop, lbot, lformed, lknown, lswept, lbroken = liquidity_kernel(
-        t, h, lo, c, atr, pivot, sdir, sprice, sconfirm, cfg.eq_fraction, cfg.eq_atr_fraction, timeframe_ms
+    lkind, ldir, ltop, lbot, lformed, lknown, lswept, lbroken, lexpired = liquidity_kernel(
+        t, h, lo, c, atr, pivot, sdir, sprice, sconfirm, cfg.eq_fraction, cfg.eq_atr_fraction, timeframe_ms, max_age
     )
     liquidity = _table(
         LiquidityLevel, _kinds(KIND_CODES, lkind), direction=ldir, top=ltop, bottom=lbot, formed_at=t[lformed],
-        known_at=t[lknown], swept_at=_times(t, lswept), broken_at=_times(t, lbroken),
+        known_at=t[lknown], swept_at=_times(t, lswept), broken_at=_times(t, lbroken), expired_at=_times(t, lexpired),
     )  # fmt: skip
 
     return IctTables(

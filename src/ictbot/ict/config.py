@@ -23,3 +23,8 @@ class IctConfig:
     eq_fraction: float = 0.0
     eq_atr_fraction: float = 0.1
     killzones: tuple[Killzone, ...] = DEFAULT_KILLZONES
+    max_age: int | None = None  # candles a gap, block, breaker or level is tracked after it became known; None: always
+
+    def __post_init__(self) -> None:
+        if self.max_age is not None and self.max_age < 1:
+            raise ValueError(f"max_age must be at least 1 candle (or None to track zones forever), got {self.max_age}")

@@ -8,7 +8,8 @@ must also close in the gap's direction (smartmoneyconcepts' rule).
 Lifecycle, from the candle after ``known_at`` (bullish; bearish mirrors with highs): **touched** when a low reaches
 the top; ``fill`` = deepest ``(top − low) / (top − bottom)`` so far, capped at 1; **filled** when a low reaches the
 bottom; **invalidated** when a close is below the bottom (``invalidate_on="close"``, default) or at the fill
-(``invalidate_on="fill"``). An invalidated gap is no longer tracked.
+(``invalidate_on="fill"``). An invalidated gap is no longer tracked; with ``max_age``, neither is a gap still alive
+``max_age`` candles after it became known (**expired** at the next candle, before that candle can change it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
-from ictbot.ict._zones import ZoneSide
+from ictbot.ict._zones import ZoneSide, expire_oldest
 from ictbot.ict.atr import AtrTracker
 from ictbot.ict.records import FairValueGap
 
@@ -39,10 +40,12 @@ class FvgDetector:
         "_above",
         "_atr",
         "_below",
+        "_count",
         "_prev",
         "_prev2",
         "changed",
         "invalidate_on",
+        "max_age",
         "min_atr_fraction",
         "min_size",
         "require_middle_direction",
@@ -55,9 +58,12 @@ class FvgDetector:
         atr_period: int = 14,
         require_middle_direction: bool = False,
         invalidate_on: InvalidateOn = "close",
+        max_age: int | None = None,
     ) -> None:
         if invalidate_on not in ("close", "fill"):
             raise ValueError(f"invalidate_on must be 'close' or 'fill', got {invalidate_on!r}")
+        self.max_age = max_age
+        self._count = 0  # candles seen: the index of the next one
         self.min_size = min_size
         self.min_atr_fraction = min_atr_fraction
         self.require_middle_direction = require_middle_direction
@@ -65,8 +71,8 @@ class FvgDetector:
         self._atr = AtrTracker(atr_period) if min_atr_fraction > 0 else None
         self._prev: Candle | None = None
         self._prev2: Candle | None = None
-        self._below = ZoneSide(1)  # bullish gaps, keyed by the price a low must reach to change them
-        self._above = ZoneSide(-1)  # bearish gaps, keyed by the price a high must reach
+        self._below = ZoneSide(1, max_age is not None)  # bullish gaps, keyed by the price a low must reach
+        self._above = ZoneSide(-1, max_age is not None)  # bearish gaps, keyed by the price a high must reach
         self.changed: list[FairValueGap] = []
 
     @property
@@ -75,6 +81,13 @@ class FvgDetector:
 
     def update(self, candle: Candle) -> list[FairValueGap]:
         self.changed = []
+        index = self._count
+        self._count += 1
+        if self.max_age is not None:
+            for side in (self._below, self._above):
+                for gap in side.expire(index - self.max_age):
+                    gap.expired_at = candle.open_time
+                    self.changed.append(gap)
         if candle.low <= self._below.trigger:
             self._advance(self._below, candle, 1)
         if candle.high >= self._above.trigger:
@@ -94,7 +107,7 @@ class FvgDetector:
             and (not strict or middle.close > middle.open)
         ):
             gap = FairValueGap(1, candle.low, first.high, middle.open_time, candle.open_time)
-            self._below.add(gap, gap.top)
+            self._below.add(gap, gap.top, index)
             return [gap]
         if (
             candle.high < first.low
@@ -102,7 +115,7 @@ class FvgDetector:
             and (not strict or middle.close < middle.open)
         ):
             gap = FairValueGap(-1, first.low, candle.high, middle.open_time, candle.open_time)
-            self._above.add(gap, gap.bottom)
+            self._above.add(gap, gap.bottom, index)
             return [gap]
         return []
 
@@ -147,9 +160,9 @@ class FvgDetector:
 
 
 @numba.njit(cache=True)
-def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require_middle, by_close):
-    """Batch twin of ``FvgDetector``: columns (direction, top, bottom, middle index, known index, touched, filled,
-    invalidated index or -1, fill)."""
+def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require_middle, by_close, max_age):
+    """Batch twin of ``FvgDetector`` (``max_age`` 0: never expire): columns (direction, top, bottom, known index,
+    touched, filled, invalidated, expired index or -1, fill)."""
     n = high.shape[0]
     g_dir = np.empty(n, np.int64)
     g_top = np.empty(n, np.float64)
@@ -158,6 +171,7 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
     g_touch = np.full(n, -1, np.int64)
     g_filled = np.full(n, -1, np.int64)
     g_dead = np.full(n, -1, np.int64)
+    g_expired = np.full(n, -1, np.int64)
     g_fill = np.zeros(n, np.float64)
     g_key = np.empty(n, np.float64)
     below = np.empty(n, np.int64)
@@ -168,6 +182,17 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
     above_key = np.inf
     ng = 0
     for t in range(n):
+        if max_age > 0:
+            held = nbelow + nabove
+            nbelow = expire_oldest(below, nbelow, g_at, g_expired, t, t - max_age)
+            nabove = expire_oldest(above, nabove, g_at, g_expired, t, t - max_age)
+            if nbelow + nabove < held:
+                below_key = -np.inf
+                for j in range(nbelow):
+                    below_key = max(below_key, g_key[below[j]])
+                above_key = np.inf
+                for j in range(nabove):
+                    above_key = min(above_key, g_key[above[j]])
         if low[t] <= below_key:
             kept = 0
             below_key = -np.inf
@@ -245,4 +270,7 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
             nabove += 1
             above_key = min(above_key, high[t])
             ng += 1
-    return g_dir[:ng], g_top[:ng], g_bot[:ng], g_at[:ng], g_touch[:ng], g_filled[:ng], g_dead[:ng], g_fill[:ng]
+    return (
+        g_dir[:ng], g_top[:ng], g_bot[:ng], g_at[:ng], g_touch[:ng], g_filled[:ng], g_dead[:ng], g_expired[:ng],
+        g_fill[:ng],
+    )  # fmt: skip

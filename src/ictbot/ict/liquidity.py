@@ -15,6 +15,10 @@ the first candle opens it.
 **Sweep.** From the candle after ``known_at``, the first candle that trades beyond a level (buy-side: high above
 ``top``; sell-side: low below ``bottom``) ends it: **swept** if it closes back at or inside the level, **broken** if it
 closes beyond.
+
+**Age.** With ``max_age``, a level still resting ``max_age`` candles after it became known is no longer tracked
+(**expired** at the next candle, before that candle can sweep it), and a swing high or low that has waited that long
+for an equal one stops being a candidate.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
+from ictbot.ict._zones import expire_oldest
 from ictbot.ict.atr import AtrTracker
 from ictbot.ict.records import LiquidityLevel, Swing
 
@@ -63,23 +68,32 @@ class LiquidityDetector:
         "_below_key",
         "_candidates_above",
         "_candidates_below",
+        "_count",
         "_periods",
         "changed",
         "eq_atr_fraction",
         "eq_fraction",
+        "max_age",
         "timeframe_ms",
     )
 
     def __init__(
-        self, timeframe_ms: int, eq_fraction: float = 0.0, eq_atr_fraction: float = 0.1, atr_period: int = 14
+        self,
+        timeframe_ms: int,
+        eq_fraction: float = 0.0,
+        eq_atr_fraction: float = 0.1,
+        atr_period: int = 14,
+        max_age: int | None = None,
     ) -> None:
         self.timeframe_ms = timeframe_ms
+        self.max_age = max_age
+        self._count = 0  # candles seen: the index of the next one
         self.eq_fraction = eq_fraction
         self.eq_atr_fraction = eq_atr_fraction
         self._atr = AtrTracker(atr_period)
-        self._above: list[list] = []  # buy-side levels: [level, anchor price, anchor tol]
+        self._above: list[list] = []  # buy-side levels: [level, anchor price, anchor tol, known index]
         self._below: list[list] = []
-        self._candidates_above: list[list] = []  # swing highs not yet paired: [price, tol, formed_at]
+        self._candidates_above: list[list] = []  # swing highs not yet paired: [price, tol, formed_at, known index]
         self._candidates_below: list[list] = []
         self._above_key = math.inf  # a high above this may end a buy-side level or candidate
         self._below_key = -math.inf
@@ -94,6 +108,10 @@ class LiquidityDetector:
         self.changed = []
         atr = self._atr.update(candle.high, candle.low, candle.close)
         t = candle.open_time
+        index = self._count
+        self._count += 1
+        if self.max_age is not None and self._expire(index - self.max_age, t):
+            self._reset_keys()
         if candle.high > self._above_key:
             kept = []
             for entry in self._above:
@@ -116,12 +134,27 @@ class LiquidityDetector:
             self._candidates_below = [c for c in self._candidates_below if candle.low >= c[0] - c[1]]
         born: list[LiquidityLevel] = []
         for swing in swings:
-            self._pair(swing, atr, t, born)
+            self._pair(swing, atr, t, index, born)
         for slot, period_ms in enumerate((DAY_MS, WEEK_MS)):
-            self._track_period(slot, period_ms, candle, born)
+            self._track_period(slot, period_ms, candle, index, born)
         if swings or born or self.changed or candle.high > self._above_key or candle.low < self._below_key:
             self._reset_keys()
         return born
+
+    def _expire(self, oldest: int, t: int) -> bool:
+        """Retire levels and candidates known at a candle index below ``oldest``; True if any was."""
+        retired = False
+        for levels in (self._above, self._below):
+            while levels and levels[0][3] < oldest:
+                level = levels.pop(0)[0]
+                level.expired_at = t
+                self.changed.append(level)
+                retired = True
+        for candidates in (self._candidates_above, self._candidates_below):
+            while candidates and candidates[0][3] < oldest:
+                del candidates[0]
+                retired = True
+        return retired
 
     def _reset_keys(self) -> None:
         self._above_key = min(
@@ -138,29 +171,29 @@ class LiquidityDetector:
             level.swept_at = t
         self.changed.append(level)
 
-    def _pair(self, swing: Swing, atr: float, t: int, born: list[LiquidityLevel]) -> None:
+    def _pair(self, swing: Swing, atr: float, t: int, index: int, born: list[LiquidityLevel]) -> None:
         d, price = swing.direction, swing.top
         levels = self._above if d > 0 else self._below
-        for _, anchor, tol in levels:
+        for _, anchor, tol, _ in levels:
             if abs(price - anchor) <= tol:
                 return
         candidates = self._candidates_above if d > 0 else self._candidates_below
-        for i, (anchor, tol, formed_at) in enumerate(candidates):
+        for i, (anchor, tol, formed_at, _) in enumerate(candidates):
             if abs(price - anchor) <= tol:
                 del candidates[i]
                 kind = "eqh" if d > 0 else "eql"
                 level = LiquidityLevel(d, max(price, anchor), min(price, anchor), formed_at, t, kind)
                 born.append(level)
-                levels.append([level, anchor, tol])
+                levels.append([level, anchor, tol, index])
                 return
         atr_part = self.eq_atr_fraction * atr if atr == atr else 0.0
-        candidates.append([price, max(self.eq_fraction * price, atr_part), swing.formed_at])
+        candidates.append([price, max(self.eq_fraction * price, atr_part), swing.formed_at, index])
 
-    def _track_period(self, slot: int, period_ms: int, candle: Candle, born: list[LiquidityLevel]) -> None:
+    def _track_period(self, slot: int, period_ms: int, candle: Candle, index: int, born: list[LiquidityLevel]) -> None:
         start = period_start(candle.open_time, period_ms)
         current = self._periods[slot]
         if current is not None and current.start != start:
-            self._emit_period(slot, current, candle.open_time, born)
+            self._emit_period(slot, current, candle.open_time, index, born)
             current = None
         if current is None:
             current = self._periods[slot] = _Period(start, candle)
@@ -170,9 +203,9 @@ class LiquidityDetector:
             if candle.low < current.low:
                 current.low, current.low_at = candle.low, candle.open_time
         if candle.open_time + self.timeframe_ms >= start + period_ms:
-            self._emit_period(slot, current, candle.open_time, born)
+            self._emit_period(slot, current, candle.open_time, index, born)
 
-    def _emit_period(self, slot: int, period: _Period, t: int, born: list[LiquidityLevel]) -> None:
+    def _emit_period(self, slot: int, period: _Period, t: int, index: int, born: list[LiquidityLevel]) -> None:
         if period.emitted or not period.full:
             return
         period.emitted = True
@@ -182,7 +215,7 @@ class LiquidityDetector:
             LiquidityLevel(-1, period.low, period.low, period.low_at, t, low_kind),
         ):
             born.append(level)
-            (self._above if level.direction > 0 else self._below).append([level, math.nan, -1.0])
+            (self._above if level.direction > 0 else self._below).append([level, math.nan, -1.0, index])
 
 
 @numba.njit(cache=True)
@@ -226,10 +259,11 @@ def _emit_period_levels(
 
 @numba.njit(cache=True)
 def liquidity_kernel(
-    open_time, high, low, close, atr, sw_pivot, sw_dir, sw_price, sw_confirm, eq_fraction, eq_atr_fraction, tf_ms
-):
-    """Batch twin of ``LiquidityDetector``: columns (kind code, direction, top, bottom, formed index, known index,
-    swept index, broken index); kind codes index ``KIND_CODES``."""
+    open_time, high, low, close, atr, sw_pivot, sw_dir, sw_price, sw_confirm, eq_fraction, eq_atr_fraction, tf_ms,
+    max_age,
+):  # fmt: skip
+    """Batch twin of ``LiquidityDetector`` (``max_age`` 0: never expire): columns (kind code, direction, top, bottom,
+    formed index, known index, swept, broken and expired index); kind codes index ``KIND_CODES``."""
     n = high.shape[0]
     cap = 3 * n + 8
     l_kind = np.empty(cap, np.int64)
@@ -240,6 +274,7 @@ def liquidity_kernel(
     l_known = np.empty(cap, np.int64)
     l_swept = np.full(cap, -1, np.int64)
     l_broken = np.full(cap, -1, np.int64)
+    l_expired = np.full(cap, -1, np.int64)
     l_anchor = np.full(cap, np.nan)
     l_tol = np.full(cap, -1.0)
     above = np.empty(cap, np.int64)
@@ -249,6 +284,8 @@ def liquidity_kernel(
     c_price = np.empty(n, np.float64)
     c_tol = np.empty(n, np.float64)
     c_formed = np.empty(n, np.int64)
+    c_known = np.empty(n, np.int64)
+    c_gone = np.empty(n, np.int64)  # when a candidate stopped waiting (not reported)
     c_up = np.empty(n, np.int64)
     c_dn = np.empty(n, np.int64)
     ncu = 0
@@ -267,6 +304,14 @@ def liquidity_kernel(
     k = 0
     ns = sw_pivot.shape[0]
     for t in range(n):
+        if max_age > 0:
+            held = na + nb + ncu + ncd
+            na = expire_oldest(above, na, l_known, l_expired, t, t - max_age)
+            nb = expire_oldest(below, nb, l_known, l_expired, t, t - max_age)
+            ncu = expire_oldest(c_up, ncu, c_known, c_gone, t, t - max_age)
+            ncd = expire_oldest(c_dn, ncd, c_known, c_gone, t, t - max_age)
+            if na + nb + ncu + ncd < held:
+                above_key, below_key = _keys(l_top, l_bot, above, na, below, nb, c_price, c_tol, c_up, ncu, c_dn, ncd)
         dirty = high[t] > above_key or low[t] < below_key
         if high[t] > above_key:
             kept = 0
@@ -359,6 +404,7 @@ def liquidity_kernel(
             c_price[nc] = price
             c_tol[nc] = max(eq_fraction * price, atr_part)
             c_formed[nc] = sw_pivot[k - 1]
+            c_known[nc] = t
             if d > 0:
                 c_up[ncu] = nc
                 ncu += 1
@@ -404,16 +450,25 @@ def liquidity_kernel(
                         above, below, nl, na, nb,
                     )  # fmt: skip
                     dirty = True
-        if not dirty:
-            continue
-        above_key = np.inf
-        for j in range(na):
-            above_key = min(above_key, l_top[above[j]])
-        for j in range(ncu):
-            above_key = min(above_key, c_price[c_up[j]] + c_tol[c_up[j]])
-        below_key = -np.inf
-        for j in range(nb):
-            below_key = max(below_key, l_bot[below[j]])
-        for j in range(ncd):
-            below_key = max(below_key, c_price[c_dn[j]] - c_tol[c_dn[j]])
-    return l_kind[:nl], l_dir[:nl], l_top[:nl], l_bot[:nl], l_formed[:nl], l_known[:nl], l_swept[:nl], l_broken[:nl]
+        if dirty:
+            above_key, below_key = _keys(l_top, l_bot, above, na, below, nb, c_price, c_tol, c_up, ncu, c_dn, ncd)
+    return (
+        l_kind[:nl], l_dir[:nl], l_top[:nl], l_bot[:nl], l_formed[:nl], l_known[:nl], l_swept[:nl], l_broken[:nl],
+        l_expired[:nl],
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _keys(l_top, l_bot, above, na, below, nb, c_price, c_tol, c_up, ncu, c_dn, ncd):
+    """The high above which a buy-side level or candidate may end, and the low below which a sell-side one may."""
+    above_key = np.inf
+    for j in range(na):
+        above_key = min(above_key, l_top[above[j]])
+    for j in range(ncu):
+        above_key = min(above_key, c_price[c_up[j]] + c_tol[c_up[j]])
+    below_key = -np.inf
+    for j in range(nb):
+        below_key = max(below_key, l_bot[below[j]])
+    for j in range(ncd):
+        below_key = max(below_key, c_price[c_dn[j]] - c_tol[c_dn[j]])
+    return above_key, below_key

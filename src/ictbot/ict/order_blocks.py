@@ -12,6 +12,9 @@ is below the bottom (``invalidate_on="close"``) or a low is (``"wick"``).
 **Breaker.** An invalidated order block becomes a breaker of the opposite direction with the same zone, known at the
 invalidating candle: a failed bullish block is bearish resistance. Its lifecycle: **retested** when price re-enters the
 zone from its side, **invalidated** on a close (or wick) beyond its far side.
+
+With ``max_age``, a block or breaker still alive ``max_age`` candles after it became known is no longer tracked
+(**expired** at the next candle, before that candle can change it); an expired block leaves no breaker.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
-from ictbot.ict._zones import ZoneSide
+from ictbot.ict._zones import ZoneSide, expire_oldest
 from ictbot.ict.records import BreakerBlock, OrderBlock, StructureBreak, Swing
 
 Anchor = Literal["last_opposite", "extreme"]
@@ -45,23 +48,33 @@ class OrderBlockDetector:
         "_above_key",
         "_below",
         "_below_key",
+        "_count",
         "_seen",
         "anchor",
         "changed",
         "invalidate_on",
+        "max_age",
         "zone",
     )
 
-    def __init__(self, anchor: Anchor = "last_opposite", zone: Zone = "wick", invalidate_on: InvalidateOn = "close"):
+    def __init__(
+        self,
+        anchor: Anchor = "last_opposite",
+        zone: Zone = "wick",
+        invalidate_on: InvalidateOn = "close",
+        max_age: int | None = None,
+    ):
         _check_choice("anchor", anchor, ("last_opposite", "extreme"))
         _check_choice("zone", zone, ("wick", "body"))
         _check_choice("invalidate_on", invalidate_on, ("close", "wick"))
         self.anchor = anchor
         self.zone = zone
         self.invalidate_on = invalidate_on
+        self.max_age = max_age
+        self._count = 0  # candles seen: the index of the next one
         self._seen: dict[int, set[int]] = {1: set(), -1: set()}  # source candles' open times, by direction
-        self._below = ZoneSide(1)  # bullish zones, keyed by the price a low must reach to change them
-        self._above = ZoneSide(-1)
+        self._below = ZoneSide(1, max_age is not None)  # bullish zones, keyed by the price a low must reach
+        self._above = ZoneSide(-1, max_age is not None)
         self.changed: list[OrderBlock | BreakerBlock] = []
 
     @property
@@ -73,6 +86,13 @@ class OrderBlockDetector:
     ) -> list[OrderBlock | BreakerBlock]:
         self.changed = []
         born: list[OrderBlock | BreakerBlock] = []
+        index = self._count
+        self._count += 1
+        if self.max_age is not None:
+            for side in (self._below, self._above):
+                for zone in side.expire(index - self.max_age):
+                    zone.expired_at = candle.open_time
+                    self.changed.append(zone)
         if candle.low <= self._below.trigger:
             self._advance(self._below, candle, 1, born)
         if candle.high >= self._above.trigger:
@@ -90,9 +110,9 @@ class OrderBlockDetector:
             born.append(OrderBlock(brk.direction, top, bottom, source.open_time, candle.open_time))
         for zone in born:
             if zone.direction > 0:
-                self._below.add(zone, zone.top)
+                self._below.add(zone, zone.top, index)
             else:
-                self._above.add(zone, zone.bottom)
+                self._above.add(zone, zone.bottom, index)
         return born
 
     def forget_sources(self, swing: Swing) -> None:
@@ -131,10 +151,12 @@ class OrderBlockDetector:
 
 
 @numba.njit(cache=True)
-def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_close):
-    """Batch twin of ``OrderBlockDetector``; ``b_source`` is each break's chosen candle index.
+def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_close, max_age):
+    """Batch twin of ``OrderBlockDetector``; ``b_source`` is each break's chosen candle index, ``max_age`` 0: never
+    expire.
 
-    Columns: is_breaker, direction, top, bottom, formed, known, touched and invalidated index (-1 = not yet)."""
+    Columns: is_breaker, direction, top, bottom, formed, known, touched, invalidated and expired index (-1 = not
+    yet)."""
     n = high.shape[0]
     cap = 2 * b_dir.shape[0] + 1
     z_brk = np.zeros(cap, np.bool_)
@@ -145,6 +167,7 @@ def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_
     z_known = np.empty(cap, np.int64)
     z_touch = np.full(cap, -1, np.int64)
     z_dead = np.full(cap, -1, np.int64)
+    z_expired = np.full(cap, -1, np.int64)
     z_key = np.empty(cap, np.float64)
     seen_up = np.zeros(n, np.bool_)
     seen_down = np.zeros(n, np.bool_)
@@ -159,6 +182,17 @@ def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_
     nbreaks = b_dir.shape[0]
     for t in range(n):
         first_new = nz
+        if max_age > 0:
+            held = nbelow + nabove
+            nbelow = expire_oldest(below, nbelow, z_known, z_expired, t, t - max_age)
+            nabove = expire_oldest(above, nabove, z_known, z_expired, t, t - max_age)
+            if nbelow + nabove < held:
+                below_key = -np.inf
+                for j in range(nbelow):
+                    below_key = max(below_key, z_key[below[j]])
+                above_key = np.inf
+                for j in range(nabove):
+                    above_key = min(above_key, z_key[above[j]])
         if low[t] <= below_key:
             kept = 0
             below_key = -np.inf
@@ -235,4 +269,7 @@ def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_
                 above[nabove] = z
                 nabove += 1
                 above_key = min(above_key, z_bot[z])
-    return z_brk[:nz], z_dir[:nz], z_top[:nz], z_bot[:nz], z_formed[:nz], z_known[:nz], z_touch[:nz], z_dead[:nz]
+    return (
+        z_brk[:nz], z_dir[:nz], z_top[:nz], z_bot[:nz], z_formed[:nz], z_known[:nz], z_touch[:nz], z_dead[:nz],
+        z_expired[:nz],
+    )  # fmt: skip

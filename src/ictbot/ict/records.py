@@ -4,7 +4,9 @@ Common fields: ``kind``, ``direction`` (+1 bullish / buy-side / swing high, −1
 ``top``, ``bottom``, ``formed_at`` (open time, epoch ms, of the candle the pattern is anchored on) and ``known_at``
 (open time of the candle at whose close the record became known). Lifecycle fields (``*_at``) start as ``None`` and are
 set, once, to the open time of the candle at whose close the transition happened; it is always later than
-``known_at``. Records are mutable only in their lifecycle fields, which the incremental detectors advance in place.
+``known_at``. ``expired_at`` (gaps, blocks, breakers, levels): nothing ended the record within ``IctConfig.max_age``
+candles after it became known, so the detector stopped tracking it at that candle; its other fields stay as they
+were. Records are mutable only in their lifecycle fields, which the incremental detectors advance in place.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class FairValueGap:
     filled_at: int | None = None
     invalidated_at: int | None = None
     fill: float = 0.0
+    expired_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +82,7 @@ class OrderBlock:
     kind: str = "ob"
     mitigated_at: int | None = None
     invalidated_at: int | None = None
+    expired_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -93,6 +97,7 @@ class BreakerBlock:
     kind: str = "breaker"
     retested_at: int | None = None
     invalidated_at: int | None = None
+    expired_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -110,6 +115,7 @@ class LiquidityLevel:
     kind: str = "eqh"
     swept_at: int | None = None
     broken_at: int | None = None
+    expired_at: int | None = None
 
     @property
     def level(self) -> float:
@@ -140,4 +146,5 @@ LIFECYCLE_FIELDS = (
     "invalidated_at",
     "swept_at",
     "broken_at",
+    "expired_at",
 )

@@ -30,10 +30,10 @@ class IctState:
         self.structure = StructureDetector(cfg.swing_left, cfg.swing_right, cfg.break_on)
         self.fvg = FvgDetector(
             cfg.fvg_min_size, cfg.fvg_min_atr_fraction, cfg.atr_period, cfg.fvg_require_middle_direction,
-            cfg.fvg_invalidate_on,
+            cfg.fvg_invalidate_on, cfg.max_age,
         )  # fmt: skip
-        self.order_blocks = OrderBlockDetector(cfg.ob_anchor, cfg.ob_zone, cfg.ob_invalidate_on)
-        self.liquidity = LiquidityDetector(tf_ms, cfg.eq_fraction, cfg.eq_atr_fraction, cfg.atr_period)
+        self.order_blocks = OrderBlockDetector(cfg.ob_anchor, cfg.ob_zone, cfg.ob_invalidate_on, cfg.max_age)
+        self.liquidity = LiquidityDetector(tf_ms, cfg.eq_fraction, cfg.eq_atr_fraction, cfg.atr_period, cfg.max_age)
         self.sessions = SessionDetector(tf_ms, cfg.killzones)
         self._last_open_time: int | None = None
 

@@ -42,7 +42,7 @@ class _Rows:
         self._positional = self.names == [f.name for f in fields(table.record_type)]
         self.known = table.columns["known_at"]
         self.direction = table.columns["direction"]
-        ends = [table.columns[n] for n in self.names if n in ("invalidated_at", "swept_at", "broken_at")]
+        ends = [table.columns[n] for n in self.names if n in ("invalidated_at", "swept_at", "broken_at", "expired_at")]
         self.end = np.max(np.stack(ends), axis=0) if ends else None  # the step that retires the record (-1: none)
 
     def record(self, row: int, now: int) -> Record:
@@ -99,9 +99,11 @@ _EVENT_GROUPS = (
     (("structure", "known_at"),),
     (("swings", "superseded_at"),),
     (("fvgs", "known_at"),),
+    (("fvgs", "expired_at"),),
     (("fvgs", "touched_at"), ("fvgs", "filled_at"), ("fvgs", "invalidated_at")),
     (("breakers", "known_at"),),
     (("order_blocks", "known_at"),),
+    (("order_blocks", "expired_at"), ("breakers", "expired_at")),
     (
         ("order_blocks", "mitigated_at"),
         ("order_blocks", "invalidated_at"),
@@ -109,6 +111,7 @@ _EVENT_GROUPS = (
         ("breakers", "invalidated_at"),
     ),
     (("liquidity", "known_at"),),
+    (("liquidity", "expired_at"),),
     (("liquidity", "swept_at"), ("liquidity", "broken_at")),
     (("sessions", "known_at"),),
 )
@@ -199,10 +202,12 @@ class IctTimeline:
                 out.append(self.rows[_TABLES[t]].record(r, now))
                 if t == _FVG_TABLE:
                     gaps.append((len(out) - 1, r))
-        if gaps:
-            fills = self._fills(np.array([r for _, r in gaps], dtype=np.int64), i).tolist()
-            for (position, _), fill in zip(gaps, fills, strict=True):
-                out[position].fill = fill
+        for expiring in (False, True):  # an expiring gap's fill stopped growing with the candle before
+            chosen = [(position, r) for position, r in gaps if (out[position].expired_at == now) is expiring]
+            if chosen:
+                fills = self._fills(np.array([r for _, r in chosen], dtype=np.int64), i - expiring).tolist()
+                for (position, _), fill in zip(chosen, fills, strict=True):
+                    out[position].fill = fill
         return out
 
     def alive(self, name: str, i: int, direction: int | None = None) -> list:

@@ -32,7 +32,8 @@ class FvgRetraceStrategy:
             return []
         if timeframe is not self.settings.entry_timeframe:
             return []
-        detector = self._gaps.setdefault(symbol, FvgDetector())
+        # Only gaps the candle reveals are traded, so none is tracked beyond the next candle: memory stays flat.
+        detector = self._gaps.setdefault(symbol, FvgDetector(max_age=1))
         bias = self._bias.get(symbol, 0)
         return [
             signal
