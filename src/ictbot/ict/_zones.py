@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any
 
 import numba
+import numpy as np
 
 
 class ZoneSide:
@@ -59,11 +60,10 @@ class ZoneSide:
         """Return a zone taken by ``take_reached`` with its new key, keeping its place in the adding order."""
         self._insert((key, entry[1], entry[2]))
 
-    def expire(self, oldest: int) -> list[Any]:
-        """Remove and return, oldest first, the zones still held that were added at a candle index below
-        ``oldest``."""
+    def expire(self, oldest: int, at: int, changed: list[Any]) -> None:
+        """Retire the zones still held that were added at a candle index below ``oldest``: each gets
+        ``expired_at = at`` and is appended to ``changed``, oldest first."""
         ages = self._ages
-        expired: list[Any] = []
         while ages and ages[0][0] < oldest:
             _, seq, zone = ages.popleft()
             key = self._live.pop(seq, None)
@@ -73,8 +73,8 @@ class ZoneSide:
             while self._entries[index][1] != seq:
                 index += 1
             del self._keys[index], self._entries[index]
-            expired.append(zone)
-        return expired
+            zone.expired_at = at
+            changed.append(zone)
 
     @property
     def trigger(self) -> float:
@@ -107,3 +107,20 @@ def expire_oldest(members, count, known, expired, t, oldest):
         for j in range(cut, count):
             members[j - cut] = members[j]
     return count - cut
+
+
+@numba.njit(cache=True)
+def expire_sides(below, nbelow, above, nabove, known, expired, key, t, oldest, below_key, above_key):
+    """``expire_oldest`` on both sides of a zone kernel; returns the new counts and, recomputed if any zone left,
+    the trigger keys (the highest bullish key, the lowest bearish one)."""
+    held = nbelow + nabove
+    nbelow = expire_oldest(below, nbelow, known, expired, t, oldest)
+    nabove = expire_oldest(above, nabove, known, expired, t, oldest)
+    if nbelow + nabove < held:
+        below_key = -np.inf
+        for j in range(nbelow):
+            below_key = max(below_key, key[below[j]])
+        above_key = np.inf
+        for j in range(nabove):
+            above_key = min(above_key, key[above[j]])
+    return nbelow, nabove, below_key, above_key

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
-from ictbot.ict._zones import ZoneSide, expire_oldest
+from ictbot.ict._zones import ZoneSide, expire_sides
 from ictbot.ict.atr import AtrTracker
 from ictbot.ict.records import FairValueGap
 
@@ -85,9 +85,7 @@ class FvgDetector:
         self._count += 1
         if self.max_age is not None:
             for side in (self._below, self._above):
-                for gap in side.expire(index - self.max_age):
-                    gap.expired_at = candle.open_time
-                    self.changed.append(gap)
+                side.expire(index - self.max_age, candle.open_time, self.changed)
         if candle.low <= self._below.trigger:
             self._advance(self._below, candle, 1)
         if candle.high >= self._above.trigger:
@@ -183,16 +181,9 @@ def fvg_kernel(open_, high, low, close, atr, min_size, min_atr_fraction, require
     ng = 0
     for t in range(n):
         if max_age > 0:
-            held = nbelow + nabove
-            nbelow = expire_oldest(below, nbelow, g_at, g_expired, t, t - max_age)
-            nabove = expire_oldest(above, nabove, g_at, g_expired, t, t - max_age)
-            if nbelow + nabove < held:
-                below_key = -np.inf
-                for j in range(nbelow):
-                    below_key = max(below_key, g_key[below[j]])
-                above_key = np.inf
-                for j in range(nabove):
-                    above_key = min(above_key, g_key[above[j]])
+            nbelow, nabove, below_key, above_key = expire_sides(
+                below, nbelow, above, nabove, g_at, g_expired, g_key, t, t - max_age, below_key, above_key
+            )
         if low[t] <= below_key:
             kept = 0
             below_key = -np.inf

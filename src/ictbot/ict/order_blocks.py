@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
-from ictbot.ict._zones import ZoneSide, expire_oldest
+from ictbot.ict._zones import ZoneSide, expire_sides
 from ictbot.ict.records import BreakerBlock, OrderBlock, StructureBreak, Swing
 
 Anchor = Literal["last_opposite", "extreme"]
@@ -90,9 +90,7 @@ class OrderBlockDetector:
         self._count += 1
         if self.max_age is not None:
             for side in (self._below, self._above):
-                for zone in side.expire(index - self.max_age):
-                    zone.expired_at = candle.open_time
-                    self.changed.append(zone)
+                side.expire(index - self.max_age, candle.open_time, self.changed)
         if candle.low <= self._below.trigger:
             self._advance(self._below, candle, 1, born)
         if candle.high >= self._above.trigger:
@@ -183,16 +181,9 @@ def order_block_kernel(open_, high, low, close, b_dir, b_at, b_source, body, by_
     for t in range(n):
         first_new = nz
         if max_age > 0:
-            held = nbelow + nabove
-            nbelow = expire_oldest(below, nbelow, z_known, z_expired, t, t - max_age)
-            nabove = expire_oldest(above, nabove, z_known, z_expired, t, t - max_age)
-            if nbelow + nabove < held:
-                below_key = -np.inf
-                for j in range(nbelow):
-                    below_key = max(below_key, z_key[below[j]])
-                above_key = np.inf
-                for j in range(nabove):
-                    above_key = min(above_key, z_key[above[j]])
+            nbelow, nabove, below_key, above_key = expire_sides(
+                below, nbelow, above, nabove, z_known, z_expired, z_key, t, t - max_age, below_key, above_key
+            )
         if low[t] <= below_key:
             kept = 0
             below_key = -np.inf
