@@ -200,9 +200,13 @@ def main() -> None:
     )
     marks = [min(samples, key=lambda sample, h=h: abs(sample[0] - h)) for h in np.linspace(0, args.hours, 7)]
     print("bot RSS by market hour: " + ", ".join(f"{hour:.0f} h {rss:.1f} MB" for hour, rss in marks))
+    second_half = np.array([sample for sample in samples if sample[0] >= args.hours / 2])
+    slope_mb_per_h = float(np.polyfit(second_half[:, 0], second_half[:, 1], 1)[0]) if len(second_half) > 2 else 0.0
     print(
         f"bot RSS above the floor: {samples[-1][1] - floor:.1f} MB (target ≤ 30 MB); "
-        f"growth over the soak after warm-up: {samples[-1][1] - settled[0]:+.1f} MB"
+        f"growth over the soak after warm-up: {samples[-1][1] - settled[0]:+.1f} MB; "
+        f"over its second half: {second_half[-1, 1] - second_half[0, 1]:+.1f} MB, "
+        f"trend {slope_mb_per_h * 24:+.2f} MB per market day"
     )
 
 
