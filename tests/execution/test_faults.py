@@ -15,7 +15,7 @@ import pytest
 from ictbot.domain import Fill, OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueClient
-from ictbot.execution.orders import OrderManager
+from ictbot.execution.orders import OrderManager, RecentIds
 from ictbot.storage import OrderState
 
 from .harness import Bot, Killed, assert_consistent, killing_client, market_intent, venue_state
@@ -285,3 +285,10 @@ async def test_an_entry_that_fills_while_reconciliation_runs_is_not_taken_for_a_
     assert report.positions["ETHUSDT"][0] == Decimal("0.06")
     assert bot.recorder.order_by_client_id(intent.client_order_id).filled_quantity == Decimal("0.06")
     assert_consistent(exchange, bot.recorder)
+
+
+def test_trade_ids_in_memory_are_only_the_newest_ones() -> None:
+    ids = RecentIds(2)
+    assert [ids.add(i) for i in ("t1", "t2", "t2", "t3")] == [True, True, False, True]
+    assert ids.add("t1")  # forgotten: from here on only the database can refuse it
+    assert not ids.add("t3")

@@ -171,9 +171,6 @@ class RecentIds:
             self._ids.discard(self._order.popleft())
         return True
 
-    def __len__(self) -> int:
-        return len(self._order)
-
 
 class OrderManager:
     """Sends entries and their protective orders, follows the venue's answers and events, books fills once."""
