@@ -3,16 +3,19 @@
 import csv
 import json
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
-from ictbot.backtest.pipeline import Pipeline
+from ictbot.backtest.pipeline import FILL_GRACE_MS, Pipeline
 from ictbot.backtest.runner import _prepare, run_backtest
 from ictbot.cli import app
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
+from ictbot.portfolio.ledger import Portfolio
+from ictbot.risk.gate import RiskGate
 
 HOUR_MS = 3_600_000
 
@@ -168,24 +171,36 @@ def test_funding_from_the_real_funding_files_enters_the_accounting(btc, settings
         assert funded.final_equity == p.initial_equity + sum((t.pnl for t in funded.trades), Decimal(0))
 
 
-def test_a_pipeline_keeping_n_decisions_holds_the_newest_n_and_trades_the_same(btc, settings):
-    """A running bot bounds its in-memory signals and intents; what it keeps is the newest, and trading is unchanged."""
+def test_a_pipeline_without_history_trades_the_same_and_holds_only_intents_that_can_still_fill(btc, settings):
+    """A running bot keeps no signal, fill or closed trade in memory (its recorder has them all), and an intent only
+    until its entry can no longer fill; what it trades is unchanged."""
     window = btc.slice(0, 10 * 1440)
 
-    def pipeline(keep):
+    def pipeline(keep_history):
         pipe = _prepare(settings, [window], None).pipeline
-        bounded = Pipeline(
-            ["BTCUSDT"], pipe.book.base, pipe.strategy, pipe.gate, pipe.broker, pipe.portfolio, keep=keep
+        portfolio = Portfolio(pipe.portfolio.initial_equity, keep_history=keep_history)
+        gate = RiskGate(pipe.gate.settings, pipe.gate.specs, keep_history=keep_history)
+        run = Pipeline(
+            ["BTCUSDT"], pipe.book.base, pipe.strategy, gate, pipe.broker, portfolio, keep_history=keep_history
+        )
+        closed = []
+        run.listeners.append(
+            SimpleNamespace(
+                on_decision=lambda *_: None, on_fill=lambda _: closed.extend(filter(None, [run.last_closed]))
+            )
         )
         for candle in window.candles():
-            bounded.on_base_candle("BTCUSDT", candle)
-        return bounded
+            run.on_base_candle("BTCUSDT", candle)
+            horizon = candle.open_time - FILL_GRACE_MS
+            assert keep_history or all((i.expires_at or i.created_at) >= horizon for i in run.intents.values())
+        return run, closed
 
-    everything, newest = pipeline(None), pipeline(3)
-    assert len(everything.intents) > 3, "the window must make more decisions than are kept"
-    assert list(newest.signals) == everything.signals[-3:]
-    assert list(newest.intents) == list(everything.intents)[-3:]
-    assert newest.portfolio.closed_trades == everything.portfolio.closed_trades
+    (everything, _), (running, closed) = pipeline(True), pipeline(False)
+    assert len(everything.intents) > 3 and len(running.intents) < 3, "the window must outlive its intents"
+    assert not running.signals and not running.portfolio.fills and not running.portfolio.closed_trades
+    assert not running.gate.rejections and running.gate.last_rejection == everything.gate.rejections[-1]
+    assert closed == everything.portfolio.closed_trades
+    assert running.portfolio.cash == everything.portfolio.cash
 
 
 def test_an_entry_goes_to_the_broker_before_anything_is_logged_or_recorded_about_it(btc, settings):

@@ -176,11 +176,11 @@ def test_round_trip_realizes_price_difference_times_quantity():
     assert trade.exit_reason == "target" and portfolio.cash == Decimal("104.3")
 
 
-def test_a_running_bot_keeps_only_its_newest_fills_trades_and_rejections_but_totals_cover_everything():
-    """A bot that runs for months keeps a bounded history in memory (its recorder has all of it)."""
-    everything, bounded = Portfolio(Decimal(100)), Portfolio(Decimal(100), keep=2)
+def test_a_running_bot_keeps_no_fills_trades_or_rejections_but_totals_cover_everything():
+    """A bot that runs for months keeps no history in memory (its recorder has all of it)."""
+    everything, running = Portfolio(Decimal(100)), Portfolio(Decimal(100), keep_history=False)
     for i in range(3):
-        for portfolio in (everything, bounded):
+        for portfolio in (everything, running):
             portfolio.apply(
                 Fill(f"t{i}", "ETHUSDT", Side.BUY, Decimal(1), Decimal(2000), Decimal("0.4"), 2 * i, True, "entry")
             )
@@ -189,13 +189,14 @@ def test_a_running_bot_keeps_only_its_newest_fills_trades_and_rejections_but_tot
                     f"t{i}", "ETHUSDT", Side.SELL, Decimal(1), Decimal(2001), Decimal("0.4"), 2 * i + 1, True, "target"
                 )
             )
-    assert list(bounded.closed_trades) == everything.closed_trades[-2:]
-    assert list(bounded.fills) == everything.fills[-2:]
-    assert (bounded.realized, bounded.fees, bounded.cash) == (Decimal(3), Decimal("2.4"), Decimal("100.6"))
-    gate = RiskGate(RISK, KNOWN_SYMBOLS, keep=2)
+    assert len(everything.closed_trades) == 3 and len(everything.fills) == 6
+    assert not running.closed_trades and not running.fills
+    assert (running.realized, running.fees, running.cash) == (Decimal(3), Decimal("2.4"), Decimal("100.6"))
+    gate = RiskGate(RISK, KNOWN_SYMBOLS, keep_history=False)
     for t in range(3):
-        gate.check(_signal(created_at=t), AccountView(Decimal(1000), 0, 0, Decimal(0), True))
-    assert [r.time for r in gate.rejections] == [1, 2]
+        assert gate.check(_signal(created_at=t), AccountView(Decimal(1000), 0, 0, Decimal(0), True)) is None
+    assert not gate.rejections and gate.last_rejection is not None
+    assert (gate.last_rejection.time, gate.last_rejection.reason) == (2, "symbol_busy")
 
 
 def test_funding_positive_rate_makes_longs_pay_and_shorts_receive():

@@ -53,11 +53,11 @@ async def freeze(engine: Engine, predicate: Callable[[], bool]) -> None:
         if predicate():  # still true once the candles already sent were processed
             break
         exchange.start_clock(speed)
-    await until(lambda: len(engine.recorder.fills(limit=1000)) == len(engine.pipeline.portfolio.fills))
+    await engine.records_written()
 
 
 async def frozen_after_trades(engine: Engine, trades: int = 2) -> None:
-    await freeze(engine, lambda: len(engine.pipeline.portfolio.closed_trades) >= trades)
+    await freeze(engine, lambda: len(engine.recorder.trades(limit=trades)) >= trades)
 
 
 def client(engine: Engine, **headers: str) -> httpx.AsyncClient:

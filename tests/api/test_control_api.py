@@ -96,7 +96,7 @@ async def test_secrets_never_appear_in_an_answer_or_a_log_line(make_settings, ca
         )
         texts = []
         async with running(settings) as engine:
-            await freeze(engine, lambda: len(engine.pipeline.portfolio.fills) >= 2)
+            await freeze(engine, lambda: engine.counters.totals().fills >= 2)
             await until(lambda: len(hook.requests) >= 2 and len(telegram.requests) >= 2)
             async with client(engine) as http:
                 schema = (await http.get("/openapi.json")).json()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from botkit import TOKEN, freeze, running, until
+from botkit import TOKEN, frozen_after_trades, running, until
 
 playwright = pytest.importorskip("playwright.async_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -16,7 +16,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 async def test_dashboard_draws_candles_zones_and_trades_and_pauses_with_the_token(make_settings, tmp_path):
     """On the default replay: orders on the local exchange, protected by its algo orders."""
     async with running(make_settings(speed=6000, execution={"unknown_order_settle_s": 0.05})) as engine:
-        await freeze(engine, lambda: len(engine.pipeline.portfolio.closed_trades) >= 2)
+        await frozen_after_trades(engine)
         async with playwright.async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = await browser.new_page(viewport={"width": 1400, "height": 860})

@@ -4,6 +4,7 @@ after a few trades so every answer can be compared with the engine and the datab
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 import pytest_asyncio
@@ -58,7 +59,7 @@ async def test_health_ready_and_status_describe_the_running_bot(bot):
     assert streams["BTCUSDT:1m"]["newest_candle"]["time"] == int(newest_1m[0])
     assert streams["BTCUSDT:1m"]["newest_candle"]["close"] == newest_1m[4]
     totals = bot.counters.totals()
-    assert status["counts"]["fills"] == totals.fills == len(bot.pipeline.portfolio.fills)
+    assert status["counts"]["fills"] == totals.fills == len(open_recorder(bot.settings.database_url).fills(limit=1000))
     assert streams["BTCUSDT:5m"]["candles_processed"] == totals.candles[("BTCUSDT", Timeframe.M5)]
     assert status["equity"] == str(bot.pipeline.equity())
 
@@ -79,11 +80,22 @@ async def test_every_read_endpoint_matches_the_engine_and_the_database(bot):
         zones = (await http.get("/api/zones/BTCUSDT/5m")).json()["items"]
         one = (await http.get(f"/api/orders/{orders[0]['client_order_id']}")).json()
 
-    closed = sorted(portfolio.closed_trades, key=lambda t: t.entry_time, reverse=True)
+    closed = db.trades(limit=1000)
+    assert len(closed) >= 3
     assert [t["client_order_id"] for t in trades if t["exit_time"] is not None] == [t.client_order_id for t in closed]
-    assert [t["pnl"] for t in trades if t["exit_time"] is not None] == [str(t.pnl) for t in closed]
+    assert [t["pnl"] for t in trades if t["exit_time"] is not None] == [
+        str(t.realized - t.fees + t.funding) for t in closed
+    ]
+    assert [t["client_order_id"] for t in trades if t["exit_time"] is None] == [
+        t.client_order_id for t in portfolio.open_trades.values()
+    ]
+    fees = sum((f.fee for f in db.fills(limit=1000)), Decimal(0))
+    assert (
+        sum((t.fees for t in closed), Decimal(0)) + sum((t.fees for t in portfolio.open_trades.values()), Decimal(0))
+        == fees
+    )
 
-    assert len(fills) == len(portfolio.fills) == len(db.fills(limit=1000))
+    assert len(fills) == bot.counters.totals().fills == len(db.fills(limit=1000))
     assert [(f["time"], f["price"], f["quantity"]) for f in fills] == [
         (f.time, str(f.price), str(f.quantity)) for f in db.fills(limit=1000)
     ]
@@ -94,7 +106,7 @@ async def test_every_read_endpoint_matches_the_engine_and_the_database(bot):
     assert all(o["history"] and o["history"][0]["state"] == "intent" for o in orders)
     assert one["client_order_id"] == orders[0]["client_order_id"] and one["history"] == orders[0]["history"]
 
-    assert len(signals) == len(bot.pipeline.signals) == len(db.signals(limit=1000))
+    assert len(signals) == bot.counters.totals().signals == len(db.signals(limit=1000))
     assert all(s["evidence"] and s["decision"]["accepted"] in (True, False) for s in signals)
     assert [s["key"] for s in rejections] == [s["key"] for s in signals if not s["decision"]["accepted"]]
     assert all(r["decision"]["reason"] for r in rejections)

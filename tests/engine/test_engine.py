@@ -3,13 +3,17 @@
 import asyncio
 import contextlib
 import logging
+from dataclasses import astuple
 
 import pytest
 
+from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.domain import Side
 from ictbot.errors import ConfigError
+from ictbot.risk.gate import client_order_id
 from ictbot.runtime import RestartPolicy
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
@@ -65,16 +69,23 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
         last = int(frame.open_time[-1])
         await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == last)
     backtest = run_backtest_stepwise(settings, [frame])
-    live = engine.pipeline
     assert backtest.trades, "the window must contain trades for the comparison to mean something"
-    assert list(live.signals) == backtest.signals
-    assert list(live.portfolio.fills) == backtest.portfolio.fills
-    assert list(live.portfolio.closed_trades) == backtest.trades
+    signals = recorder.signals(limit=1000)
+    assert sorted(s.key for s in signals) == sorted(client_order_id(s) for s in backtest.signals)
+    assert {s.key for s in signals if s.decision.accepted} == set(backtest.intents)
+    entries = {o.client_order_id for o in recorder.orders(limit=1000) if o.intent.purpose == "entry"}
+    assert entries == set(backtest.intents)
+    # An exit's fill is recorded under its own order, named after the entry's: ``<entry id>-<reason>``.
+    fills = [
+        (f.client_order_id.removesuffix(f"-{f.reason}"), f.symbol, Side(f.side), f.quantity, f.price, f.fee, f.time,
+         f.is_maker, f.reason)
+        for f in reversed(recorder.fills(limit=1000))
+    ]  # fmt: skip
+    assert fills == [astuple(f) for f in backtest.portfolio.fills]
+    recorded_trades = [trade_dict(closed_trade(t)) for t in reversed(recorder.trades(limit=1000))]
+    assert recorded_trades == [trade_dict(t) for t in backtest.trades]
     assert engine.latencies, "every accepted signal's latency is measured"
-    recorded_fills = recorder.fills(limit=1000)
-    assert len(recorded_fills) == len(live.portfolio.fills)
-    assert len(recorder.signals(limit=1000)) == len(live.signals)
-    assert {o.client_order_id for o in recorder.orders(limit=1000) if o.intent.purpose == "entry"} == set(live.intents)
+    assert not engine.pipeline.signals and not engine.pipeline.portfolio.fills, "a running bot keeps no history"
     runs = recorder.runs()
     assert runs[0].stopped_at is not None
 

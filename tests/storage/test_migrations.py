@@ -47,7 +47,20 @@ def test_upgrading_twice_is_a_no_op(db_url):
     assert schema(engine) == first
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0002"
+    engine.dispose()
+
+
+def test_a_database_from_the_first_release_gains_the_trades_table_and_keeps_its_records(db_url):
+    upgrade_database(db_url, "0001")
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO runs (started_at, mode, config) VALUES (1, 'live', '{}')"))
+    assert "trades" not in inspect(engine).get_table_names()
+    upgrade_database(db_url)
+    assert "trades" in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT mode FROM runs")).scalar_one() == "live"
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from ictbot.domain import Fill, Position, Side
+from ictbot.portfolio.ledger import Trade
 from ictbot.storage import EventKind
 from ictbot.storage.models import EquitySnapshot
 
@@ -92,15 +93,18 @@ def test_money_round_trips_exactly_in_every_table(recorder, value):
     recorder.record_funding("BTCUSDT", T0, amount, rate=amount, position_quantity=amount)
     recorder.record_equity(T0, amount, wallet_balance=amount, unrealized_pnl=amount)
     recorder.record_position(Position("BTCUSDT", amount, amount), T0, mark=amount, unrealized_pnl=amount)
+    recorder.record_trade(Trade("BTCUSDT", Side.BUY, T0, amount, amount, T0 + 1, amount, amount, amount, amount))
 
     [stored_fill] = recorder.fills()
     [equity] = recorder.equity_curve()
     [position] = recorder.positions()
     [day] = recorder.daily_pnl()
+    [trade] = recorder.trades()
     values = [stored_fill.quantity, stored_fill.price, stored_fill.fee, stored_fill.realized_pnl]
     values += [equity.equity, equity.wallet_balance, equity.unrealized_pnl]
     values += [position.quantity, position.entry_price, position.mark_price, position.unrealized_pnl]
     values += [day.realized_pnl, day.fees, day.funding, day.equity_open]
+    values += [trade.entry_price, trade.quantity, trade.exit_price, trade.fees, trade.realized, trade.funding]
     assert all(same(v, amount) for v in values), values
 
 
@@ -132,6 +136,27 @@ def test_fills_update_their_order_and_the_day(recorder):
     assert day.realized_pnl == Decimal("-1.2")
     assert day.net_pnl == Decimal("-1.2252")
     assert [f.trade_id for f in recorder.fills(client_order_id=cid)] == ["2", "1"]
+
+
+def test_closed_round_trips_read_back_newest_entry_first_and_an_open_one_is_refused(recorder):
+    """A running bot keeps no closed trade in memory: the recorder's copy is the trade history users see."""
+    for i, symbol in enumerate(["BTCUSDT", "ETHUSDT", "BTCUSDT"]):
+        trade = Trade(symbol, Side.SELL, T0 + i, Decimal(100), Decimal(2), T0 + 10 + i, Decimal(99), Decimal("0.1"))
+        trade.realized, trade.exit_reason, trade.entry_reason = Decimal(2), "target", "bearish FVG"
+        trade.client_order_id = f"ict-{i}"
+        recorder.record_trade(trade)
+    assert [t.client_order_id for t in recorder.trades()] == ["ict-2", "ict-1", "ict-0"]
+    assert [t.client_order_id for t in recorder.trades(symbol="BTCUSDT", limit=1, offset=1)] == ["ict-0"]
+    [last] = recorder.trades(limit=1)
+    assert (last.side, last.exit_time, last.exit_reason, last.entry_reason) == (
+        "SELL",
+        T0 + 12,
+        "target",
+        "bearish FVG",
+    )
+    with pytest.raises(ValueError, match="still open; record it when closed"):
+        recorder.record_trade(Trade("BTCUSDT", Side.BUY, T0, Decimal(1), Decimal(1)))
+    assert len(recorder.trades()) == 3
 
 
 def test_funding_and_equity_fill_the_day_they_fall_in(recorder):

@@ -9,11 +9,21 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
-from ictbot.api.serialize import candle_dict, order_dict, position_dict, row, signal_dict, trade_dict
+from ictbot.api.serialize import (
+    candle_dict,
+    closed_trade,
+    order_dict,
+    position_dict,
+    row,
+    signal_dict,
+    trade_dict,
+)
 from ictbot.api.zones import detector_config, zones
 from ictbot.domain import Timeframe
-from ictbot.runtime.engine import KEEP_DECISIONS, Engine
+from ictbot.portfolio.ledger import Trade
+from ictbot.runtime.engine import Engine
 from ictbot.storage import MAX_PAGE, RecordReader, config_snapshot
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -68,17 +78,18 @@ async def positions(request: Request) -> dict[str, Any]:
     return {"items": items}
 
 
-@router.get(
-    "/trades", summary=f"Round trips since start, newest first: the open ones and the newest {KEEP_DECISIONS} closed"
-)
+@router.get("/trades", summary="Round trips, newest entry first: the open ones and every closed one recorded")
 async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 100, offset: Offset = 0) -> dict:
     engine = _engine(request)
     assert engine.pipeline is not None
-    portfolio = engine.pipeline.portfolio
-    every = [*portfolio.closed_trades, *portfolio.open_trades.values()]
-    every.sort(key=lambda t: t.entry_time, reverse=True)
-    chosen = [t for t in every if symbol is None or t.symbol == symbol][offset : offset + limit]
-    return _page([trade_dict(t) for t in chosen], limit, offset)
+    open_now = [t for t in engine.pipeline.portfolio.open_trades.values() if symbol is None or t.symbol == symbol]
+    closed: list[Trade] = []
+    if engine.recorder is not None:
+        # The newest offset + limit closed ones are all this page can hold.
+        records = await run_in_threadpool(engine.recorder.trades, symbol=symbol, limit=offset + limit)
+        closed = [closed_trade(r) for r in records]
+    every = sorted([*open_now, *closed], key=lambda t: t.entry_time, reverse=True)
+    return _page([trade_dict(t) for t in every[offset : offset + limit]], limit, offset)
 
 
 @router.get("/orders", summary="Orders with their intent and state history")

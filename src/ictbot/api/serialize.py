@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import inspect
 
-from ictbot.domain import Fill, Position
+from ictbot.domain import Fill, Position, Side
 from ictbot.portfolio.ledger import Trade
+from ictbot.storage.models import TradeRecord
 
 
 def money(value: Decimal | float | None) -> str | None:
@@ -56,6 +57,25 @@ def fill_dict(fill: Fill) -> dict[str, Any]:
         "is_maker": fill.is_maker,
         "reason": fill.reason,
     }
+
+
+def closed_trade(record: TradeRecord) -> Trade:
+    """A recorded round trip as the portfolio's trade, so that open and closed ones are served alike."""
+    return Trade(
+        record.symbol,
+        Side(record.side),
+        record.entry_time,
+        record.entry_price,
+        record.quantity,
+        exit_time=record.exit_time,
+        exit_price=record.exit_price,
+        fees=record.fees,
+        realized=record.realized,
+        funding=record.funding,
+        exit_reason=record.exit_reason,
+        entry_reason=record.entry_reason,
+        client_order_id=record.client_order_id,
+    )
 
 
 def trade_dict(trade: Trade) -> dict[str, Any]:

@@ -5,7 +5,6 @@ The same object runs in every mode; only the broker and the source of candles di
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
@@ -13,11 +12,12 @@ from typing import Protocol
 from ictbot.backtest.funding import FundingSchedule
 from ictbot.candles.book import CandleBook
 from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
-from ictbot.portfolio.ledger import Portfolio
+from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import AccountView, Rejection, RiskGate
 from ictbot.strategy.base import Strategy
 
 DAY_MS = 86_400_000
+FILL_GRACE_MS = 3_600_000  # how long past its expiry a running bot still expects an entry's fill
 
 
 class PipelineListener(Protocol):
@@ -50,25 +50,27 @@ class Pipeline:
         broker: Broker,
         portfolio: Portfolio,
         funding: dict[str, FundingSchedule] | None = None,
-        keep: int | None = None,
+        keep_history: bool = True,
     ) -> None:
-        """``keep`` bounds the signals and intents kept in memory to the newest ``keep`` (a bot that runs for months;
-        its recorder has them all); a backtest keeps every one for its report."""
+        """A backtest keeps every signal and intent for its report. A running bot (``keep_history=False``) keeps no
+        signal, and an intent only until its entry can no longer fill, so that months of trading cost no memory:
+        its recorder has them all."""
         self.funding = funding or {}
-        self._keep = keep
+        self._keep_history = keep_history
         self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
         self.strategy = strategy
         self._strategy_timeframes = frozenset(strategy.timeframes)
         self.gate = gate
         self.broker = broker
         self.portfolio = portfolio
-        self.signals: list[Signal] | deque[Signal] = [] if keep is None else deque(maxlen=keep)
+        self.signals: list[Signal] = []
         self.marks: dict[str, float] = {}
         self._day = -1
         self._day_start_equity = portfolio.initial_equity
         self.intents: dict[str, OrderIntent] = {}
         self.listeners: list[PipelineListener] = []
         self.last_realized = Decimal(0)  # PnL realized by the fill the listeners are being told about
+        self.last_closed: Trade | None = None  # the round trip that fill closed, if it closed one
 
     def warm_up(self, symbol: str, candle: Candle) -> bool:
         """Feed a historical candle to the candle book and the strategy only: detectors learn, nothing trades."""
@@ -99,22 +101,36 @@ class Pipeline:
         if day != self._day:
             self._day = day
             self._day_start_equity = self.equity()
+        if not self._keep_history:
+            self._forget_intents(candle.open_time - FILL_GRACE_MS)
         for timeframe, htf_candle in closed:
             for signal in self.strategy.on_candle(symbol, timeframe, htf_candle):
-                self.signals.append(signal)
+                if self._keep_history:
+                    self.signals.append(signal)
                 intent = self.gate.check(signal, self._account(signal.symbol))
                 if intent is not None:
                     self.intents[intent.client_order_id] = intent
-                    if self._keep is not None and len(self.intents) > self._keep:
-                        del self.intents[next(iter(self.intents))]
                     self.broker.submit(intent)  # first: an entry leaves before anything is logged or recorded
+                decision = intent if intent is not None else self.gate.last_rejection
+                assert decision is not None
                 for listener in self.listeners:
-                    listener.on_decision(signal, intent if intent is not None else self.gate.rejections[-1])
+                    listener.on_decision(signal, decision)
+
+    def _forget_intents(self, before: int) -> None:
+        """Drop the oldest intents whose entry expired before ``before`` (they are kept in the order they were made,
+        so this stops at the first one still live)."""
+        while self.intents:
+            oldest = next(iter(self.intents.values()))
+            if (oldest.expires_at or oldest.created_at) >= before:
+                return
+            del self.intents[oldest.client_order_id]
 
     def apply_fill(self, fill: Fill) -> None:
         """Book a fill in the portfolio and tell the listeners; fills reach here in the order they happened."""
         intent = self.intents.get(fill.client_order_id)
+        trade = self.portfolio.open_trades.get(fill.symbol)
         self.last_realized = self.portfolio.apply(fill, entry_reason=intent.signal.reason if intent else "")
+        self.last_closed = trade if trade is not None and trade.exit_time is not None else None
         for listener in self.listeners:
             listener.on_fill(fill)
 

@@ -7,7 +7,6 @@ Average entry prices are kept to 12 decimals so that every later product and sum
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -44,23 +43,19 @@ class Trade:
 
 @dataclass
 class Portfolio:
-    """``keep`` bounds the fills and closed trades kept in memory to the newest ``keep`` (a bot that runs for months;
-    its recorder has every fill); a backtest keeps every one for its report. Totals always cover everything."""
+    """A backtest keeps every fill and closed round trip for its report; a running bot (``keep_history=False``)
+    keeps none, so that months of trading cost no memory: its recorder has them all. Totals always cover
+    everything."""
 
     initial_equity: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
     realized: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
     funding: Decimal = Decimal(0)
-    fills: list[Fill] | deque[Fill] = field(default_factory=list)
-    closed_trades: list[Trade] | deque[Trade] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    closed_trades: list[Trade] = field(default_factory=list)
     open_trades: dict[str, Trade] = field(default_factory=dict)
-    keep: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.keep is not None:
-            self.fills = deque(self.fills, maxlen=self.keep)
-            self.closed_trades = deque(self.closed_trades, maxlen=self.keep)
+    keep_history: bool = True
 
     @property
     def cash(self) -> Decimal:
@@ -117,7 +112,8 @@ class Portfolio:
 
     def apply(self, fill: Fill, entry_reason: str = "") -> Decimal:
         """Book a fill; returns the PnL it realized."""
-        self.fills.append(fill)
+        if self.keep_history:
+            self.fills.append(fill)
         self.fees += fill.fee
         pos = self.position(fill.symbol)
         delta = fill.quantity * fill.side.sign
@@ -167,5 +163,6 @@ class Portfolio:
             trade.exit_time = fill.time
             trade.exit_price = trade._exit_value / trade._exit_qty
             trade.exit_reason = fill.reason
-            self.closed_trades.append(trade)
+            if self.keep_history:
+                self.closed_trades.append(trade)
             del self.open_trades[fill.symbol]

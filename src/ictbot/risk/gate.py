@@ -58,12 +58,14 @@ def client_order_id(signal: Signal) -> str:
 
 
 class RiskGate:
-    def __init__(self, settings: RiskSettings, specs: dict[str, SymbolSpec], keep: int | None = None) -> None:
-        """``keep`` bounds the rejections kept in memory to the newest ``keep`` (a bot that runs for months; its
-        recorder has them all); a backtest keeps every one for its report."""
+    def __init__(self, settings: RiskSettings, specs: dict[str, SymbolSpec], keep_history: bool = True) -> None:
+        """A backtest keeps every rejection for its report; a running bot (``keep_history=False``) keeps only the
+        latest, its recorder has them all."""
         self.settings = settings
         self.specs = specs
-        self.rejections: list[Rejection] | deque[Rejection] = [] if keep is None else deque(maxlen=keep)
+        self._keep_history = keep_history
+        self.rejections: list[Rejection] = []
+        self.last_rejection: Rejection | None = None
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self._reducing_day: int | None = None
@@ -83,7 +85,9 @@ class RiskGate:
             self._check_order_rate(signal.created_at)
             intent = self.size(signal, account)
         except RiskRejected as rejected:
-            self.rejections.append(Rejection(signal.created_at, signal.symbol, rejected.reason, rejected.detail))
+            self.last_rejection = Rejection(signal.created_at, signal.symbol, rejected.reason, rejected.detail)
+            if self._keep_history:
+                self.rejections.append(self.last_rejection)
             return None
         self._accepted_times.append(signal.created_at)
         return intent

@@ -35,7 +35,7 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
-from ictbot.portfolio.ledger import Portfolio
+from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.counters import Counters
@@ -54,7 +54,6 @@ from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
-KEEP_DECISIONS = 1000  # signals, intents, rejections, fills and round trips a running bot keeps in memory
 VENUE_CHECK_S = 10.0
 ORDER_SYNC_S = 60.0
 # How long the writer thread may keep the interpreter lock when the event loop wants it back (Python's default is
@@ -152,6 +151,8 @@ class _Recording:
             self.record(self._record_fill, fill, self.pipeline.last_realized)
         position = replace(self.pipeline.portfolio.position(fill.symbol))
         self.record(self._record_position, position, fill.time)
+        if self.pipeline.last_closed is not None:
+            self.record(self._record_trade, self.pipeline.last_closed)
 
     def persist(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         """Queue an order manager's recorder call on the writer thread, ahead of queued routine records; awaiting the
@@ -164,6 +165,10 @@ class _Recording:
     def _record_position(self, position: Position, time: int) -> None:
         assert self._recorder is not None
         self._recorder.record_position(position, time)
+
+    def _record_trade(self, trade: Trade) -> None:
+        assert self._recorder is not None
+        self._recorder.record_trade(trade)
 
     def record_cancelled(self, intents: list[OrderIntent]) -> None:
         """Simulated entries cancelled unfilled (their time ran out, or an operator closed the symbol)."""
@@ -270,6 +275,10 @@ class Engine:
         finally:
             await self._shutdown()
             sys.setswitchinterval(switch_interval)
+
+    async def records_written(self) -> None:
+        """Wait until every record queued so far is in the database, so that it and the engine tell one story."""
+        await asyncio.wrap_future(self._recording.writer.submit(lambda: None))
 
     async def _start(self) -> None:
         s = self.settings
@@ -528,15 +537,15 @@ class Engine:
                 specs, bt.maker_fee_rate, bt.taker_fee_rate, bt.slippage_ticks, BASE.ms, s.risk.leverage
             )
         )
-        portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)), keep=KEEP_DECISIONS)
+        portfolio = Portfolio(Decimal(str(bt.initial_equity_usdt)), keep_history=False)
         pipeline = Pipeline(
             s.symbols,
             BASE,
             build_strategy(s.strategy),
-            RiskGate(s.risk, specs, KEEP_DECISIONS),
+            RiskGate(s.risk, specs, keep_history=False),
             broker,
             portfolio,
-            keep=KEEP_DECISIONS,
+            keep_history=False,
         )
         pipeline.listeners.append(self._recording)
         self._recording.pipeline = pipeline

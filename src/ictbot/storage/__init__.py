@@ -1,5 +1,6 @@
-"""The recorder: signals, risk decisions, orders and their history, fills, positions, funding, PnL and bot events in
-a SQL database (a SQLite file by default, PostgreSQL by URL), with Alembic migrations shipped in the package."""
+"""The recorder: signals, risk decisions, orders and their history, fills, round trips, positions, funding, PnL and
+bot events in a SQL database (a SQLite file by default, PostgreSQL by URL), with Alembic migrations shipped in the
+package."""
 
 from ictbot.storage.engine import create_engine
 from ictbot.storage.migrate import upgrade_database

@@ -180,6 +180,30 @@ class FillRecord(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class TradeRecord(Base):
+    """A closed round trip from flat to flat on one symbol, as the portfolio booked it (``client_order_id`` is its
+    entry's; empty for a position the bot found on the venue)."""
+
+    __tablename__ = "trades"
+    __table_args__ = (Index("ix_trades_entry_time", "entry_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    symbol: Mapped[str] = mapped_column(String(32), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    entry_time: Mapped[int] = mapped_column(BigInteger)
+    entry_price: Mapped[Decimal]
+    quantity: Mapped[Decimal]
+    exit_time: Mapped[int] = mapped_column(BigInteger)
+    exit_price: Mapped[Decimal]
+    exit_reason: Mapped[str] = mapped_column(Text)
+    entry_reason: Mapped[str] = mapped_column(Text)
+    realized: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    funding: Mapped[Decimal]
+
+
 class PositionSnapshot(Base):
     """A position as it stood at ``time`` (signed quantity: positive long, negative short)."""
 

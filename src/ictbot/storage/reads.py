@@ -24,6 +24,7 @@ from ictbot.storage.models import (
     RiskDecision,
     Run,
     SignalRecord,
+    TradeRecord,
 )
 from ictbot.storage.states import OPEN_STATES
 
@@ -139,6 +140,13 @@ class RecordReader:
             query = query.where(FillRecord.symbol == symbol)
         if client_order_id is not None:
             query = query.where(FillRecord.client_order_id == client_order_id)
+        return self._page(query, limit, offset)
+
+    def trades(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[TradeRecord]:
+        """Closed round trips, newest entry first."""
+        query = select(TradeRecord).order_by(TradeRecord.entry_time.desc(), TradeRecord.id.desc())
+        if symbol is not None:
+            query = query.where(TradeRecord.symbol == symbol)
         return self._page(query, limit, offset)
 
     def positions(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[PositionSnapshot]:

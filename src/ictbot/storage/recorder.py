@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ictbot.config import Settings
 from ictbot.domain import Fill, OrderIntent, Position, Side, Signal
 from ictbot.errors import IctbotError
+from ictbot.portfolio.ledger import Trade
 from ictbot.risk.gate import Rejection, client_order_id
 from ictbot.storage.engine import SQLITE_BEGIN_OPTION, create_engine, redacted_url
 from ictbot.storage.migrate import upgrade_database
@@ -44,6 +45,7 @@ from ictbot.storage.models import (
     RiskDecision,
     Run,
     SignalRecord,
+    TradeRecord,
 )
 from ictbot.storage.reads import RecordReader
 from ictbot.storage.states import OrderState
@@ -329,6 +331,30 @@ class Recorder(RecordReader):
             day.fees += fill.fee
             day.fill_count += 1
         return True
+
+    def record_trade(self, trade: Trade) -> None:
+        """Record a closed round trip (its fills are recorded on their own as they happen)."""
+        if trade.exit_time is None or trade.exit_price is None:
+            raise ValueError(f"{trade.symbol} trade entered at {trade.entry_time} is still open; record it when closed")
+        with self._write() as session:
+            session.add(
+                TradeRecord(
+                    run_id=self.run_id,
+                    symbol=trade.symbol,
+                    side=trade.side.value,
+                    client_order_id=trade.client_order_id,
+                    entry_time=trade.entry_time,
+                    entry_price=trade.entry_price,
+                    quantity=trade.quantity,
+                    exit_time=trade.exit_time,
+                    exit_price=trade.exit_price,
+                    exit_reason=trade.exit_reason,
+                    entry_reason=trade.entry_reason,
+                    realized=trade.realized,
+                    fees=trade.fees,
+                    funding=trade.funding,
+                )
+            )
 
     def record_funding(
         self,
