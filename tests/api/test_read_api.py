@@ -79,9 +79,15 @@ async def test_every_read_endpoint_matches_the_engine_and_the_database(bot):
         candles = (await http.get("/api/candles/BTCUSDT/5m", params={"limit": 50})).json()["items"]
         zones = (await http.get("/api/zones/BTCUSDT/5m")).json()["items"]
         one = (await http.get(f"/api/orders/{orders[0]['client_order_id']}")).json()
+        paged, offset = [], 0
+        while offset is not None:
+            page = (await http.get("/api/trades", params={"limit": 2, "offset": offset})).json()
+            paged += page["items"]
+            offset = page["next_offset"]
 
     closed = db.trades(limit=1000)
     assert len(closed) >= 3
+    assert paged == trades
     assert [t["client_order_id"] for t in trades if t["exit_time"] is not None] == [t.client_order_id for t in closed]
     assert [t["pnl"] for t in trades if t["exit_time"] is not None] == [
         str(t.realized - t.fees + t.funding) for t in closed

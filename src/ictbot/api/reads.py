@@ -11,6 +11,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from ictbot.api.paging import newest_first_page
 from ictbot.api.serialize import (
     candle_dict,
     closed_trade,
@@ -83,13 +84,20 @@ async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 10
     engine = _engine(request)
     assert engine.pipeline is not None
     open_now = [t for t in engine.pipeline.portfolio.open_trades.values() if symbol is None or t.symbol == symbol]
-    closed: list[Trade] = []
-    if engine.recorder is not None:
-        # The newest offset + limit closed ones are all this page can hold.
-        records = await run_in_threadpool(engine.recorder.trades, symbol=symbol, limit=offset + limit)
-        closed = [closed_trade(r) for r in records]
-    every = sorted([*open_now, *closed], key=lambda t: t.entry_time, reverse=True)
-    return _page([trade_dict(t) for t in every[offset : offset + limit]], limit, offset)
+    recorder = engine.recorder
+
+    def read_closed(start: int, count: int) -> list[Trade]:
+        found: list[Trade] = []
+        while recorder is not None and len(found) < count:
+            asked = min(count - len(found), MAX_PAGE)
+            batch = recorder.trades(symbol=symbol, limit=asked, offset=start + len(found))
+            found += [closed_trade(r) for r in batch]
+            if len(batch) < asked:
+                break
+        return found
+
+    page = await run_in_threadpool(newest_first_page, open_now, read_closed, offset, limit)
+    return _page([trade_dict(t) for t in page], limit, offset)
 
 
 @router.get("/orders", summary="Orders with their intent and state history")
