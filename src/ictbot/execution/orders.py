@@ -175,7 +175,7 @@ class RecentIds:
 class OrderManager:
     """Sends entries and their protective orders, follows the venue's answers and events, books fills once."""
 
-    BOOKED_IDS = 10_000  # venue trade ids remembered in memory; older ones are checked by the database alone
+    BOOKED_IDS = 1_000  # venue trade ids remembered in memory; older ones are checked by the database alone
 
     def __init__(
         self,

@@ -10,6 +10,9 @@ from sqlalchemy import create_engine as sqlalchemy_engine
 
 SQLITE_BUSY_TIMEOUT_S = 30
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+# Each connection's page cache. SQLite's default (2 MiB) fills a page at a time as the recording grows, so a running
+# bot's memory rose for days; the writer appends, and readers read pages of at most 1000 rows, which fit in far less.
+SQLITE_CACHE_KIB = 512
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -34,6 +37,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")  # a recorded intent must survive a power cut, not only a crash
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
