@@ -159,6 +159,17 @@ def test_closed_round_trips_read_back_newest_entry_first_and_an_open_one_is_refu
     assert len(recorder.trades()) == 3
 
 
+def test_a_window_of_trades_larger_than_a_page_is_read_whole(recorder, monkeypatch):
+    monkeypatch.setattr("ictbot.storage.reads.MAX_PAGE", 2)
+    for i in range(7):
+        trade = Trade("BTCUSDT", Side.BUY, T0 + i, Decimal(100), Decimal(1), T0 + 10 + i, Decimal(101), Decimal(1))
+        trade.client_order_id = f"ict-{i}"
+        recorder.record_trade(trade)
+    assert len(recorder.trades(limit=5)) == 2
+    assert [t.client_order_id for t in recorder.trades_from(1, 5)] == ["ict-5", "ict-4", "ict-3", "ict-2", "ict-1"]
+    assert [t.client_order_id for t in recorder.trades_from(4, 5)] == ["ict-2", "ict-1", "ict-0"]
+
+
 def test_funding_and_equity_fill_the_day_they_fall_in(recorder):
     day_ms = 86_400_000
     recorder.record_funding("BTCUSDT", T0 + 8 * 3_600_000, Decimal("-0.0123"), rate=Decimal("0.0001"))

@@ -87,14 +87,7 @@ async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 10
     recorder = engine.recorder
 
     def read_closed(start: int, count: int) -> list[Trade]:
-        found: list[Trade] = []
-        while recorder is not None and len(found) < count:
-            asked = min(count - len(found), MAX_PAGE)
-            batch = recorder.trades(symbol=symbol, limit=asked, offset=start + len(found))
-            found += [closed_trade(r) for r in batch]
-            if len(batch) < asked:
-                break
-        return found
+        return [closed_trade(r) for r in recorder.trades_from(start, count, symbol=symbol)] if recorder else []
 
     page = await run_in_threadpool(newest_first_page, open_now, read_closed, offset, limit)
     return _page([trade_dict(t) for t in page], limit, offset)

@@ -149,6 +149,18 @@ class RecordReader:
             query = query.where(TradeRecord.symbol == symbol)
         return self._page(query, limit, offset)
 
+    def trades_from(self, start: int, count: int, *, symbol: str | None = None) -> list[TradeRecord]:
+        """``count`` closed round trips from index ``start`` of :meth:`trades`' order, read a page at a time: a merged
+        page of open and closed trades may need a few rows more than one page."""
+        found: list[TradeRecord] = []
+        while len(found) < count:
+            asked = min(count - len(found), MAX_PAGE)
+            batch = self.trades(symbol=symbol, limit=asked, offset=start + len(found))
+            found += batch
+            if len(batch) < asked:
+                break
+        return found
+
     def positions(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[PositionSnapshot]:
         """Position snapshots, newest first."""
         query = select(PositionSnapshot).order_by(PositionSnapshot.time.desc(), PositionSnapshot.id.desc())
