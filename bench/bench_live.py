@@ -114,6 +114,15 @@ def start_exchange(
     raise RuntimeError(f"the local exchange did not start: {output.read_text()[-2000:]}")
 
 
+async def caught_up(engine: Engine, symbols: list[str]) -> None:
+    """Until no kline waits and every symbol's newest candle is the same one: all series share one clock, so the
+    backfills after the REST warm-up (one symbol at a time, longer than a market hour at high speeds) are over."""
+    assert engine.market is not None and engine.pipeline is not None
+    book = engine.pipeline.book
+    while not engine.market.closed.empty() or len({book.last_open_time(symbol) for symbol in symbols}) > 1:
+        await asyncio.sleep(0.05)
+
+
 async def soak(
     paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str
 ) -> dict[str, object]:
@@ -143,6 +152,7 @@ async def soak(
     # The first market hour includes catching up from the REST warm-up (klines queued behind backfills); latency
     # is measured in the steady state after it.
     await asyncio.sleep(min(3600 / speed, wall_seconds / 4))
+    await caught_up(engine, symbols)
     engine.processing.clear()
     engine.latencies.clear()
     while loop.time() - started < wall_seconds:
