@@ -102,12 +102,30 @@ async def test_stalled_stream_makes_readiness_false_and_a_recovered_stream_true(
         assert "stream:BTCUSDT:1m" in failing
         await _until(lambda: "not ready" in caplog.text and "stream:BTCUSDT:1m" in caplog.text, 10)
         missed_from = engine.pipeline.book.last_open_time("BTCUSDT")
+        backfills = _spy_on_backfills(engine)
         engine.exchange.stall_websockets(False)
         await _until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
         # Candles that closed while the stream was stalled were fetched by REST: none missed, none twice.
         assert engine.pipeline.book.gap_count("BTCUSDT") == (0, 0)
         assert engine.pipeline.book.last_open_time("BTCUSDT") > missed_from
     assert "recovered by REST" in caplog.text
+    # Each backfill asks for just the candles it misses: a klines request weighs by its limit.
+    assert backfills and backfills[0][0] == missed_from + 60_000
+    for _, limit in backfills:
+        assert f"{limit} candle(s) missed" in caplog.text
+
+
+def _spy_on_backfills(engine: Engine) -> list[tuple[int, int]]:
+    """(since, limit) of every REST candle request from now on."""
+    calls: list[tuple[int, int]] = []
+    fetch = engine.market.closed_candles
+
+    async def recorded(symbol, timeframe, since, limit):
+        calls.append((since, limit))
+        return await fetch(symbol, timeframe, since, limit)
+
+    engine.market.closed_candles = recorded
+    return calls
 
 
 async def test_unreachable_venue_makes_readiness_false(btc_days, tmp_path):
