@@ -115,8 +115,8 @@ def start_exchange(
 
 
 async def caught_up(engine: Engine, symbols: list[str]) -> None:
-    """Until no kline waits and every symbol's newest candle is the same one: all series share one clock, so the
-    backfills after the REST warm-up (one symbol at a time, longer than a market hour at high speeds) are over."""
+    """Until no kline waits and every symbol's newest candle is the same one (all series share one clock): the
+    backfills after the REST warm-up, one symbol at a time, can outlast the first market hour at high speeds."""
     assert engine.market is not None and engine.pipeline is not None
     book = engine.pipeline.book
     while not engine.market.closed.empty() or len({book.last_open_time(symbol) for symbol in symbols}) > 1:
@@ -149,8 +149,8 @@ async def soak(
     wall_seconds = hours * 3600 / speed
     loop = asyncio.get_running_loop()
     started = loop.time()
-    # The first market hour includes catching up from the REST warm-up (klines queued behind backfills); latency
-    # is measured in the steady state after it.
+    # Latency is measured in the steady state: after the first market hour and the catch-up from the REST warm-up
+    # (klines queued behind backfills), whichever ends later.
     await asyncio.sleep(min(3600 / speed, wall_seconds / 4))
     await caught_up(engine, symbols)
     engine.processing.clear()
