@@ -33,7 +33,7 @@ from ictbot.domain import Timeframe
 from ictbot.errors import DataError, VenueError
 
 BULK_URL = "https://data.binance.vision"
-MAX_PAGE = 1500
+MAX_PAGE = 1500  # Binance's most candles per klines request
 DAY_MS = 86_400_000
 NETWORK_RETRIES = 3
 RATE_LIMIT_RETRIES = 5

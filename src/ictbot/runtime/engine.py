@@ -54,7 +54,6 @@ from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
-MAX_KLINES = 1500  # Binance's most candles per klines request
 VENUE_CHECK_S = 10.0
 ORDER_SYNC_S = 60.0
 # How long the writer thread may keep the interpreter lock when the event loop wants it back (Python's default is
@@ -557,7 +556,7 @@ class Engine:
         assert self.market is not None and self.pipeline is not None
         limit = self.settings.replay.warmup if self.exchange else 1000
         for symbol in self.settings.symbols:
-            candles = await self.market.closed_candles(symbol, BASE, None, min(limit, MAX_KLINES))
+            candles = await self.market.closed_candles(symbol, BASE, None, limit)
             for candle in candles:
                 self.pipeline.warm_up(symbol, candle)
             self._mark_fresh(symbol)
@@ -640,7 +639,7 @@ class Engine:
         missed = (kline.candle.open_time - last) // BASE.ms - 1
         # Exactly the missed candles: Binance (and ccxt's throttle) weigh a klines request by its limit, so asking
         # for a full page after a one-candle gap would cost ten times the weight and hold the next symbol's backfill.
-        missing = await self.market.closed_candles(kline.symbol, BASE, last + BASE.ms, min(missed, MAX_KLINES))
+        missing = await self.market.closed_candles(kline.symbol, BASE, last + BASE.ms, missed)
         recovered = [c for c in missing if last < c.open_time < kline.candle.open_time]
         log.warning(
             "%s: %d candle(s) missed before %s, %d recovered by REST",

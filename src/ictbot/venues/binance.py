@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ccxt.pro
 
+from ictbot.data.download import MAX_PAGE
 from ictbot.domain import Candle, Timeframe
 from ictbot.errors import VenueError
 from ictbot.venues.symbols import SymbolSpec
@@ -180,7 +181,9 @@ class BinanceMarketData:
         return int(index["time"])
 
     async def closed_candles(self, symbol: str, timeframe: Timeframe, since: int | None, limit: int) -> list[Candle]:
-        """Closed candles from ``since`` (or the newest ``limit``) via REST; the forming candle is left out."""
+        """Closed candles from ``since`` (or the newest ``limit``, at most one page) via REST; the forming candle is
+        left out. Binance weighs the request by its limit, so callers ask for what they need."""
+        limit = min(limit, MAX_PAGE)
         rows = await self.client.fetch_ohlcv(self._unified(symbol), timeframe.binance, since=since, limit=limit)
         now = await self.market_time(symbol)
         return [
