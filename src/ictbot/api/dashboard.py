@@ -3,7 +3,7 @@ the installed ``lightweight-charts`` package — no CDN, nothing fetched from th
 
 from __future__ import annotations
 
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
@@ -16,8 +16,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def chart_library() -> Path:
-    """The standalone Lightweight Charts build shipped inside the ``lightweight-charts`` Python package."""
-    return Path(str(files("lightweight_charts") / "js" / "lightweight-charts.js"))
+    """The standalone Lightweight Charts build shipped inside the ``lightweight-charts`` Python package.
+
+    The package is located, not imported: importing it imports pandas, which would add over 100 MB to a running
+    bot's memory the first time someone opened the dashboard."""
+    spec = find_spec("lightweight_charts")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the lightweight-charts package is missing; reinstall ictbot (pip install ictbot)")
+    return Path(spec.submodule_search_locations[0]) / "js" / "lightweight-charts.js"
 
 
 @router.get("/")
