@@ -29,6 +29,7 @@ import numpy as np
 
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.runtime import loop as event_loop
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
@@ -182,7 +183,7 @@ def main() -> None:
         floor = import_floor_mb()
         server, printed = start_exchange(paths, args.speed, warmup, Path(directory) / "exchange.log")
         try:
-            result = asyncio.run(soak(paths, printed, args.hours, args.speed, args.strategy))
+            result = event_loop.run(soak(paths, printed, args.hours, args.speed, args.strategy))
         finally:
             server.terminate()
             server.wait(10)

@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from ictbot.runtime.loop import new_event_loop
+
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+def pytest_asyncio_loop_factories(config, item):
+    """Every async test runs on the event loop the bot runs on (uvloop where it exists)."""
+    return {"bot_loop": new_event_loop}

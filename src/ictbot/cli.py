@@ -122,6 +122,7 @@ def run(
     import asyncio
     import signal
 
+    from ictbot.runtime import loop as event_loop
     from ictbot.runtime.engine import Engine
     from ictbot.runtime.operations import DataDirLock, setup_logging
     from ictbot.storage import open_recorder
@@ -145,7 +146,7 @@ def run(
         await Engine(settings, open_recorder(settings.database_url)).run(stop)
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     except IctbotError as exc:
         raise _fail(exc) from None
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, cast
@@ -15,6 +14,7 @@ from ictbot.data.download import BULK_URL, DownloadReport, Source, binance_clien
 from ictbot.data.store import DEFAULT_VENUE, HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
+from ictbot.runtime import loop as event_loop
 
 DEFAULT_STORE = Path("ictbot-data/history")
 SOURCES = ("auto", "rest", "bulk")
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
                 console=errors,
                 transient=True,
             ) as progress:
-                report, store = asyncio.run(
+                report, store = event_loop.run(
                     run_download(
                         normalise_symbol(symbol),
                         tf,

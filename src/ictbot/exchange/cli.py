@@ -11,6 +11,7 @@ import typer
 
 from ictbot.errors import IctbotError
 from ictbot.exchange.server import LocalExchange
+from ictbot.runtime import loop as event_loop
 
 exchange_app = typer.Typer(help="The local Binance USDT-M exchange (replays real history).", no_args_is_help=True)
 
@@ -67,7 +68,7 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     try:
-        asyncio.run(_serve(exchange, replay_speed))
+        event_loop.run(_serve(exchange, replay_speed))
     except KeyboardInterrupt:
         typer.echo("stopped")
 

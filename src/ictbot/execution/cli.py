@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ from rich.console import Console
 
 from ictbot.config import Settings, load_settings
 from ictbot.errors import ConfigError, IctbotError
+from ictbot.runtime import loop as event_loop
 
 console = Console()
 errors = Console(stderr=True)
@@ -44,7 +44,7 @@ def flatten(
         try:
             from ictbot.execution.flatten import flatten_venue
 
-            done = asyncio.run(flatten_venue(settings, open_recorder(settings.database_url)))
+            done = event_loop.run(flatten_venue(settings, open_recorder(settings.database_url)))
         finally:
             lock.release()
     except IctbotError as exc:
