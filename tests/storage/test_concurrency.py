@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from ictbot.storage import EventKind
-from ictbot.storage.engine import SQLITE_CACHE_KIB
+from ictbot.storage.engine import SQLITE_CACHE_PAGES
 
 from .records import T0, make_intent, make_signal
 
@@ -18,8 +18,9 @@ def test_database_file_uses_wal_foreign_keys_and_a_bounded_page_cache(recorder):
     with recorder.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        # negative: KiB, so each connection's cache stops growing at this size however large the recording gets
-        assert connection.execute(text("PRAGMA cache_size")).scalar() == -SQLITE_CACHE_KIB
+        # positive: pages, all of them from the one allocation SQLite makes with the cache, so a running bot's reads
+        # never allocate pages after the first
+        assert connection.execute(text("PRAGMA cache_size")).scalar() == SQLITE_CACHE_PAGES
 
 
 def test_writer_commits_while_a_reader_holds_a_snapshot(recorder):
