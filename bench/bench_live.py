@@ -7,7 +7,11 @@ reconciliation. Printed in one run: the latency from a closed kline's arrival to
 to the entry's order request being written to the socket (p50/p99), the bot's RSS over the soak, and the import
 floor — the RSS of a process that only imports the third-party modules the bot imports.
 
-Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace]
+With ``--trace-heap`` the run also prints what the Python heap gained in the steady state, by the line that allocated
+it (tracemalloc, compared between a third of the soak and its end). Tracing slows the bot, so its latency figures
+are not the bot's: use a separate run.
+
+Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace] [--trace-heap]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +71,39 @@ def import_floor_mb() -> float:
         [sys.executable, "-c", code], input=" ".join(modules), capture_output=True, text=True, check=True
     ).stdout
     return next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+
+
+# The benchmark's own samples and the first snapshot, kept while the second is taken, are not the bot's.
+NOT_THE_BENCHMARK = [tracemalloc.Filter(False, __file__), tracemalloc.Filter(False, tracemalloc.__file__)]
+
+
+class HeapTrace:
+    """Python allocations alive at the end of the soak compared with those alive at a third of it, for the ones made
+    after a sixth of it (the warm-up's own allocations are not traced): growth that lives on, by allocating line."""
+
+    def __init__(self, hours: float) -> None:
+        self.start, self.first, self.last = hours / 6, hours / 3, hours * 11 / 12
+        self.snapshots: list[tracemalloc.Snapshot] = []
+
+    def at(self, hour: float) -> None:
+        if hour >= self.start and not tracemalloc.is_tracing():
+            tracemalloc.start(1)
+        if (hour >= self.first and not self.snapshots) or (hour >= self.last and len(self.snapshots) == 1):
+            self.snapshots.append(tracemalloc.take_snapshot().filter_traces(NOT_THE_BENCHMARK))
+        if len(self.snapshots) == 2:
+            tracemalloc.stop()
+
+    def report(self, top: int = 8) -> list[str]:
+        first, last = self.snapshots
+        growth = sorted(last.compare_to(first, "lineno"), key=lambda stat: stat.size_diff, reverse=True)
+        total = sum(stat.size_diff for stat in growth)
+        lines = [f"Python heap from {self.first:.0f} h to {self.last:.0f} h: {total / 1024:+.1f} KiB"]
+        for stat in growth[:top]:
+            frame = stat.traceback[0]
+            lines.append(
+                f"  {stat.size_diff / 1024:+7.1f} KiB {stat.count_diff:+6d} blocks  {frame.filename}:{frame.lineno}"
+            )
+        return lines
 
 
 def replay_files(symbols: int, candles: int, directory: Path) -> list[Path]:
@@ -125,7 +163,7 @@ async def caught_up(engine: Engine, symbols: list[str]) -> None:
 
 
 async def soak(
-    paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str
+    paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str, trace: HeapTrace | None
 ) -> dict[str, object]:
     symbols = [p.name.split("-")[0] for p in paths]
     data_dir = Path(tempfile.mkdtemp(prefix="ictbot-bench-"))
@@ -158,7 +196,10 @@ async def soak(
     engine.latencies.clear()
     while loop.time() - started < wall_seconds:
         await asyncio.sleep(1.0)
-        samples.append(((loop.time() - started) * speed / 3600, rss_mb()))
+        hour = (loop.time() - started) * speed / 3600
+        samples.append((hour, rss_mb()))
+        if trace is not None:
+            trace.at(hour)
     stop.set()
     await task
     return {"engine": engine, "samples": samples}
@@ -172,6 +213,7 @@ def main() -> None:
     parser.add_argument(
         "--strategy", default="fvg_retrace", help="fvg_retrace trades often, so order latency gets samples"
     )
+    parser.add_argument("--trace-heap", action="store_true", help="also print the Python heap's growth by line")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warmup = 300
@@ -183,7 +225,8 @@ def main() -> None:
         floor = import_floor_mb()
         server, printed = start_exchange(paths, args.speed, warmup, Path(directory) / "exchange.log")
         try:
-            result = event_loop.run(soak(paths, printed, args.hours, args.speed, args.strategy))
+            trace = HeapTrace(args.hours) if args.trace_heap else None
+            result = event_loop.run(soak(paths, printed, args.hours, args.speed, args.strategy, trace))
         finally:
             server.terminate()
             server.wait(10)
@@ -219,6 +262,8 @@ def main() -> None:
         f"over its second half: {second_half[-1, 1] - second_half[0, 1]:+.1f} MB, "
         f"trend {slope_mb_per_h * 24:+.2f} MB per market day"
     )
+    if trace is not None:
+        print("\n".join(trace.report()))
 
 
 if __name__ == "__main__":
