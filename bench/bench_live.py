@@ -86,14 +86,20 @@ class HeapTrace:
         self.snapshots: list[tracemalloc.Snapshot] = []
 
     def at(self, hour: float) -> None:
-        if hour >= self.start and not tracemalloc.is_tracing():
-            tracemalloc.start(1)
-        if (hour >= self.first and not self.snapshots) or (hour >= self.last and len(self.snapshots) == 1):
-            self.snapshots.append(tracemalloc.take_snapshot().filter_traces(NOT_THE_BENCHMARK))
         if len(self.snapshots) == 2:
-            tracemalloc.stop()
+            return
+        if not tracemalloc.is_tracing():
+            if hour >= self.start:
+                tracemalloc.start(1)
+            return
+        if hour >= (self.last if self.snapshots else self.first):
+            self.snapshots.append(tracemalloc.take_snapshot().filter_traces(NOT_THE_BENCHMARK))
+            if len(self.snapshots) == 2:
+                tracemalloc.stop()
 
     def report(self, top: int = 8) -> list[str]:
+        if len(self.snapshots) < 2:
+            return ["Python heap: the soak ended before its second snapshot; run more hours"]
         first, last = self.snapshots
         growth = sorted(last.compare_to(first, "lineno"), key=lambda stat: stat.size_diff, reverse=True)
         total = sum(stat.size_diff for stat in growth)
