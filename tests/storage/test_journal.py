@@ -69,3 +69,12 @@ def test_the_journal_empties_once_the_database_holds_every_intent(tmp_path):
     journal.recorded(second.client_order_id)
     assert path.read_text() == ""
     journal.close()
+
+
+def test_closing_the_journal_twice_leaves_a_file_opened_since_alone(tmp_path):
+    journal = IntentJournal(tmp_path / "intents.journal")
+    journal.close()
+    with open(tmp_path / "other", "wb") as other:  # may be given the descriptor the journal had
+        journal.close()
+        other.write(b"still open")
+    assert (tmp_path / "other").read_bytes() == b"still open"

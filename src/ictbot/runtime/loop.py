@@ -10,6 +10,7 @@ buffer and copies out only what arrived.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -21,9 +22,32 @@ except ImportError:  # Windows: uvloop does not exist there
     uvloop = None
 
 
+if uvloop is not None:
+
+    class _Loop(uvloop.Loop):  # type: ignore[misc,name-defined]
+        """uvloop with its connect-cancellation fix (uvloop issue 738, fixed in 0.23; ccxt pins 0.22.1).
+
+        When ``create_connection(sock=...)`` fails or is cancelled after libuv took the socket's descriptor (aiohttp,
+        so ccxt, connects this way; a request cancelled by a timeout or a stop does it), libuv closes the descriptor
+        but the Python socket still holds its number. Once that socket is garbage-collected it closes the number
+        again, by then reused by something else: a bot's API listener, a WebSocket, a database file. Detaching the
+        socket leaves the descriptor to libuv alone.
+        """
+
+        async def create_connection(self, *args: Any, sock: socket.socket | None = None, **kwargs: Any) -> Any:
+            try:
+                return await super().create_connection(*args, sock=sock, **kwargs)
+            except ValueError:
+                raise  # refused before libuv took the descriptor: the socket still owns it
+            except BaseException:
+                if sock is not None:
+                    sock.detach()
+                raise
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A fresh loop of the kind the bot runs on (the test suite runs on it too)."""
-    return uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+    return _Loop() if uvloop is not None else asyncio.new_event_loop()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

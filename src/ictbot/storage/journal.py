@@ -68,7 +68,10 @@ class IntentJournal:
         return restored
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Idempotent: a second close must not close whatever file has since been given the same descriptor."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def _read(self) -> list[OrderIntent]:
         intents = []
