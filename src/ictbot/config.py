@@ -215,6 +215,9 @@ class ReplaySettings(_Section):
     data: list[Path] = Field(default_factory=list, description="candle files to replay; empty = the bundled sample")
     speed: float = Field(60.0, gt=0, description="multiple of real time (60 = one 1m candle per second)")
     warmup: int = Field(300, ge=1, description="candles already closed when the replay starts (REST backfill)")
+    stop_at_end: bool = Field(
+        True, description="stop once the replayed history has been traded; false keeps the bot and its API up"
+    )
 
 
 _yaml_values: ContextVar[dict[str, Any] | None] = ContextVar("ictbot_yaml_values", default=None)

@@ -1,5 +1,6 @@
 """A real bot for the API tests: the engine in replay mode on real BTCUSDT candles, the local exchange, a SQLite file,
-and the API on an ephemeral loopback port."""
+and the API on an ephemeral loopback port. The bot stays up when its replay ends (``replay.stop_at_end`` off): on a
+slow machine the exchange has sent its last candle long before the bot has traded, and a stopped bot answers nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def btc_days(data_dir, tmp_path_factory):
 def make_settings(btc_days, tmp_path) -> Callable[..., Settings]:
     def make(speed: float = 60_000, api: dict | None = None, execution: dict | None = None, **extra) -> Settings:
         return load_settings(
-            replay={"speed": speed, "warmup": 600, "data": [str(btc_days)]},
+            replay={"speed": speed, "warmup": 600, "data": [str(btc_days)], "stop_at_end": False},
             strategy={"name": "fvg_retrace"},
             data_dir=str(tmp_path / "data"),
             database_url=f"sqlite:///{tmp_path / 'bot.sqlite'}",

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def bot(btc_days, tmp_path_factory):
     from ictbot.config import load_settings
 
-    tmp = tmp_path_factory.mktemp("reads")
+    tmp = tmp_path_factory.mktemp("reads")  # the bot stays up at the replay's end, as in conftest.make_settings
     settings = load_settings(
-        replay={"speed": 60_000, "warmup": 600, "data": [str(btc_days)]},
+        replay={"speed": 60_000, "warmup": 600, "data": [str(btc_days)], "stop_at_end": False},
         strategy={"name": "fvg_retrace"},
         data_dir=str(tmp / "data"),
         database_url=f"sqlite:///{tmp / 'bot.sqlite'}",

@@ -184,3 +184,19 @@ async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_
     await asyncio.wait_for(engine.run(asyncio.Event()), 120)
     assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
     assert "replay finished" in caplog.text and "stopped cleanly" in caplog.text
+
+
+async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_candle(btc_days, tmp_path):
+    frame, path = btc_days
+    settings = _settings(path, tmp_path, speed=200_000)
+    settings = settings.model_copy(update={"replay": settings.replay.model_copy(update={"stop_at_end": False})})
+    engine, stop = Engine(settings), asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        await _until(lambda: engine.ready.is_set() and engine.exchange.replay.finished)
+        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1]))
+        await asyncio.sleep(1.5)  # three periods of the end-of-replay check
+        assert not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

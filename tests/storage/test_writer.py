@@ -36,6 +36,15 @@ def test_a_failed_write_is_raised_to_its_caller_and_the_writer_goes_on():
     writer.close()
 
 
+def test_a_write_submitted_after_close_is_refused_at_once_instead_of_waiting_for_ever():
+    writer = RecordWriter()
+    writer.close()
+    with pytest.raises(RuntimeError, match="writer is closed"):
+        writer.submit(lambda: None)
+    with pytest.raises(RuntimeError, match="writer is closed"):
+        writer.close()
+
+
 def test_routine_writes_wait_while_quiet_urgent_ones_do_not_and_resume_lets_them_go():
     writer = RecordWriter()
     done: list[str] = []

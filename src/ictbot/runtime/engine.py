@@ -265,7 +265,8 @@ class Engine:
         self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set — or, in replay mode, until the replayed history has been traded to its end."""
+        """Run until ``stop`` is set — or, in replay mode with ``replay.stop_at_end``, until the replayed history has
+        been traded to its end."""
         self._stop = stop
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -496,7 +497,7 @@ class Engine:
             self.supervisor.add(
                 "order-sync", self._order_sync_stage, restart=restart, beat_timeout_s=3 * ORDER_SYNC_S * scale
             )
-        if self.exchange is not None:
+        if self.exchange is not None and s.replay.stop_at_end:
             self.supervisor.add("replay-end", self._replay_end_stage, critical=False, beat_timeout_s=math.inf)
         if s.api.enabled:
             from ictbot.api import attach_api

@@ -37,6 +37,7 @@ class RecordWriter:
         self._changed = threading.Condition()
         self._quiet = 0  # quiet() calls not yet resumed
         self._quiet_until = 0.0  # time.monotonic() at which routine writes go ahead anyway
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -71,6 +72,9 @@ class RecordWriter:
 
     def _put(self, lane: int, call: Callable[[], None] | None) -> None:
         with self._changed:
+            if self._closed:  # nothing would ever run it: its future would stay pending for ever
+                raise RuntimeError("the recorder's writer is closed: the bot has stopped recording")
+            self._closed = lane == CLOSE
             heapq.heappush(self._items, (lane, next(self._order), call))
             self._changed.notify()
 
