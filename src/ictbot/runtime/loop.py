@@ -24,7 +24,7 @@ except ImportError:  # Windows: uvloop does not exist there
 
 if uvloop is not None:
 
-    class _Loop(uvloop.Loop):  # type: ignore[misc,name-defined]
+    class _Loop(uvloop.Loop):
         """uvloop with its connect-cancellation fix (uvloop issue 738, fixed in 0.23; ccxt pins 0.22.1).
 
         When ``create_connection(sock=...)`` fails or is cancelled after libuv took the socket's descriptor (aiohttp,
