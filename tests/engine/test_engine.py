@@ -29,10 +29,10 @@ def btc_days(data_dir, tmp_path):
     return load_candles(path, symbol="BTCUSDT"), path
 
 
-def _settings(path, tmp_path, speed=60_000, **extra):
+def _settings(path, tmp_path, speed=60_000, stop_at_end=True, **extra):
     """The simulated account (the backtest's fill model, for parity) and no HTTP API, unless a test says otherwise."""
     return load_settings(
-        replay={"speed": speed, "warmup": 1, "data": [str(path)]},
+        replay={"speed": speed, "warmup": 1, "data": [str(path)], "stop_at_end": stop_at_end},
         strategy={"name": "fvg_retrace"},
         data_dir=str(tmp_path / "data"),
         **{"execution": {"broker": "simulated"}, "api": {"enabled": False}, **extra},
@@ -188,9 +188,7 @@ async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_
 
 async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_candle(btc_days, tmp_path):
     frame, path = btc_days
-    settings = _settings(path, tmp_path, speed=200_000)
-    settings = settings.model_copy(update={"replay": settings.replay.model_copy(update={"stop_at_end": False})})
-    engine, stop = Engine(settings), asyncio.Event()
+    engine, stop = Engine(_settings(path, tmp_path, speed=200_000, stop_at_end=False)), asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
         await _until(lambda: engine.ready.is_set() and engine.exchange.replay.finished)
