@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError
 from ictbot.ict.config import IctConfig
+from ictbot.strategy.params import SearchChoice, SearchRange
 from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 
@@ -66,15 +67,29 @@ class IctMtfSettings(_Section):
     name: Literal["ict_mtf"] = "ict_mtf"
     entry_timeframe: Timeframe = Timeframe.M5
     bias_timeframes: tuple[Timeframe, ...] = Field((Timeframe.M15, Timeframe.H1), min_length=1)
-    require_discount: bool = Field(True, description="long entries only in discount, shorts only in premium")
-    sweep_window_candles: int = Field(12, ge=1, description="entry candles between the sweep and the break")
-    entry_zone: Literal["fvg", "ob", "fvg_or_ob"] = "fvg_or_ob"
-    target: Literal["liquidity", "r_multiple"] = "liquidity"
-    reward_risk: float = Field(2.0, gt=0, description="R-multiple target when no liquidity target qualifies")
-    min_reward_risk: float = Field(1.5, gt=0, description="setups paying less than this many R are skipped")
-    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone")
-    min_stop_pct: float = Field(0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price")
-    order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
+    require_discount: Annotated[bool, SearchChoice((True, False))] = Field(
+        True, description="long entries only in discount, shorts only in premium"
+    )
+    sweep_window_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
+        12, ge=1, description="entry candles between the sweep and the break"
+    )
+    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = "fvg_or_ob"
+    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = "liquidity"
+    reward_risk: Annotated[float, SearchRange(1.0, 4.0, step=0.25)] = Field(
+        2.0, gt=0, description="R-multiple target when no liquidity target qualifies"
+    )
+    min_reward_risk: Annotated[float, SearchRange(1.0, 3.0, step=0.25)] = Field(
+        1.5, gt=0, description="setups paying less than this many R are skipped"
+    )
+    stop_buffer_pct: Annotated[float, SearchRange(0.0, 0.3, step=0.01)] = Field(
+        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone"
+    )
+    min_stop_pct: Annotated[float, SearchRange(0.05, 0.5, step=0.05)] = Field(
+        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price"
+    )
+    order_ttl_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
+        12, ge=1, description="an unfilled entry is cancelled after this many entry candles"
+    )
     killzones_only: bool = Field(False, description="only take setups inside the configured killzones")
     swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
     zone_max_age: int | None = Field(
