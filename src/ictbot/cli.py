@@ -11,6 +11,7 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ictbot import config_reference
 from ictbot.candles.aggregate import resample
 from ictbot.config import Settings, load_settings
 from ictbot.data.download_cli import register as register_download_command
@@ -260,3 +261,4 @@ def data_resample(
 
 register_ict_command(app)
 register_download_command(app)
+app.command("config-reference")(config_reference.command)

@@ -40,13 +40,19 @@ class _Section(BaseModel):
 class FvgRetraceSettings(_Section):
     """The simple strategy: a retrace into a fresh fair value gap in the direction of the last bias candle."""
 
-    name: Literal["fvg_retrace"] = "fvg_retrace"
-    entry_timeframe: Timeframe = Timeframe.M5
-    bias_timeframe: Timeframe = Timeframe.H1
+    name: Literal["fvg_retrace"] = Field("fvg_retrace", description="selects this strategy")
+    entry_timeframe: Timeframe = Field(Timeframe.M5, description="timeframe whose gaps and candles make the entries")
+    bias_timeframe: Timeframe = Field(
+        Timeframe.H1, description="timeframe whose last closed candle sets the direction; longer than entry_timeframe"
+    )
     reward_risk: float = Field(2.0, gt=0, description="target distance as a multiple of the stop distance (R)")
-    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap")
-    min_stop_pct: float = Field(0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price")
-    order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
+    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap (%)")
+    min_stop_pct: float = Field(
+        0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
+    )
+    order_ttl_candles: int = Field(
+        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
+    )
 
     @property
     def timeframes(self) -> frozenset[Timeframe]:
@@ -64,33 +70,50 @@ class FvgRetraceSettings(_Section):
 class IctMtfSettings(_Section):
     """The default ICT strategy: higher-timeframe bias; sweep, structure shift, FVG/OB entry (strategy/ict_mtf)."""
 
-    name: Literal["ict_mtf"] = "ict_mtf"
-    entry_timeframe: Timeframe = Timeframe.M5
-    bias_timeframes: tuple[Timeframe, ...] = Field((Timeframe.M15, Timeframe.H1), min_length=1)
+    name: Literal["ict_mtf"] = Field("ict_mtf", description="selects this strategy (the default)")
+    entry_timeframe: Timeframe = Field(
+        Timeframe.M5, description="timeframe of the sweep, the structure shift and the entry zone"
+    )
+    bias_timeframes: tuple[Timeframe, ...] = Field(
+        (Timeframe.M15, Timeframe.H1),
+        min_length=1,
+        description="higher timeframes whose market structure must all agree with the trade; each longer than "
+        "entry_timeframe",
+    )
     require_discount: Annotated[bool, SearchChoice((True, False))] = Field(
         True, description="long entries only in discount, shorts only in premium"
     )
     sweep_window_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="entry candles between the sweep and the break"
+        12, ge=1, description="most entry candles between the sweep and the structure break (candles)"
     )
-    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = "fvg_or_ob"
-    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = "liquidity"
+    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = Field(
+        "fvg_or_ob",
+        description="where the limit entry rests: the fair value gap the displacement left, the order block of the "
+        "break, or the gap and else the block",
+    )
+    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = Field(
+        "liquidity",
+        description="take profit at the nearest opposing liquidity paying at least min_reward_risk, else at "
+        "reward_risk R; or always at reward_risk R",
+    )
     reward_risk: Annotated[float, SearchRange(1.0, 4.0, step=0.25)] = Field(
-        2.0, gt=0, description="R-multiple target when no liquidity target qualifies"
+        2.0,
+        gt=0,
+        description="target distance as a multiple of the stop distance when no liquidity target qualifies (R)",
     )
     min_reward_risk: Annotated[float, SearchRange(1.0, 3.0, step=0.25)] = Field(
-        1.5, gt=0, description="setups paying less than this many R are skipped"
+        1.5, gt=0, description="setups whose target pays less than this multiple of the stop distance are skipped (R)"
     )
     stop_buffer_pct: Annotated[float, SearchRange(0.0, 0.3, step=0.01)] = Field(
-        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone"
+        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone (%)"
     )
     min_stop_pct: Annotated[float, SearchRange(0.05, 0.5, step=0.05)] = Field(
-        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price"
+        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
     )
     order_ttl_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="an unfilled entry is cancelled after this many entry candles"
+        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
     )
-    killzones_only: bool = Field(False, description="only take setups inside the configured killzones")
+    killzones_only: bool = Field(False, description="only take setups inside the killzones (docs/ict.md)")
     swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
     zone_max_age: int | None = Field(
         2000,
@@ -137,10 +160,16 @@ class RiskSettings(_Section):
 
     leverage: int = Field(3, ge=1, le=125, description="isolated leverage per symbol (x)")
     risk_per_trade_pct: float = Field(0.5, gt=0, le=10, description="equity risked per trade (%)")
-    max_position_margin_usdt: float = Field(50.0, gt=0, description="margin per position (USDT)")
-    daily_loss_limit_usdt: float = Field(20.0, gt=0, description="realized+unrealized loss since 00:00 UTC (USDT)")
-    max_open_positions: int = Field(3, ge=1, description="positions open at once, all symbols")
-    max_orders_per_minute: int = Field(10, ge=1, description="new entry orders accepted per rolling minute")
+    max_position_margin_usdt: float = Field(
+        50.0, gt=0, description="most margin per position (USDT); × leverage it caps the position's notional"
+    )
+    daily_loss_limit_usdt: float = Field(
+        20.0,
+        gt=0,
+        description="realized+unrealized loss since 00:00 UTC that stops new entries until the next UTC day (USDT)",
+    )
+    max_open_positions: int = Field(3, ge=1, description="positions and resting entries at once, all symbols")
+    max_orders_per_minute: int = Field(10, ge=1, description="new entry orders accepted per rolling minute (orders)")
     liquidation_buffer_pct: float = Field(
         1.0, ge=0, le=50, description="the stop must be hit this % of price before the liquidation price"
     )
@@ -153,19 +182,32 @@ class RiskSettings(_Section):
 class BacktestSettings(_Section):
     """Simulated account and fill model."""
 
-    initial_equity_usdt: float = Field(1000.0, gt=0)
+    initial_equity_usdt: float = Field(
+        1000.0, gt=0, description="starting balance of the simulated account in backtests and paper mode (USDT)"
+    )
     maker_fee_rate: float = Field(0.0002, ge=0, lt=0.01, description="fraction of notional (0.0002 = 0.02 %)")
     taker_fee_rate: float = Field(0.0005, ge=0, lt=0.01, description="fraction of notional (0.0005 = 0.05 %)")
-    slippage_ticks: int = Field(1, ge=0, description="ticks of adverse slippage on market and stop fills")
+    slippage_ticks: int = Field(
+        1, ge=0, description="adverse slippage on market and stop fills (ticks of the symbol's price step)"
+    )
 
 
 class VenueSettings(_Section):
-    name: Literal["binance"] = "binance"
-    testnet: bool = True
+    """The exchange: Binance USDT-M futures (its demo environment while ``testnet`` is true), or any
+    Binance-compatible server by URL."""
+
+    name: Literal["binance"] = Field("binance", description="the exchange; Binance USDT-M perpetual futures")
+    testnet: bool = Field(
+        True,
+        description="paper and live mode use Binance's demo environment (demo-fapi.binance.com); false: Binance "
+        "itself, real money in live mode (needs live.confirm)",
+    )
     rest_url: str | None = Field(None, description="another Binance-compatible server, e.g. `ictbot exchange serve`")
     ws_url: str | None = Field(None, description="its WebSocket base (ws://…); required with rest_url")
-    api_key: SecretStr | None = None
-    api_secret: SecretStr | None = None
+    api_key: SecretStr | None = Field(
+        None, description="Binance API key: futures trading enabled, withdrawals never (needed in live mode)"
+    )
+    api_secret: SecretStr | None = Field(None, description="the secret of api_key")
 
     @model_validator(mode="after")
     def _urls_together(self) -> VenueSettings:
@@ -179,7 +221,12 @@ class ApiSettings(_Section):
 
     enabled: bool = Field(True, description="serve the HTTP API and dashboard while the bot runs")
     host: str = Field("127.0.0.1", description="listen address; anything but loopback exposes the bot")
-    port: int = Field(8000, ge=0, le=65535, description="0 = any free port (the bound URL is logged)")
+    port: int = Field(
+        8000,
+        ge=0,
+        le=65535,
+        description="TCP port of the API and dashboard; 0 = any free port (the bound URL is logged)",
+    )
     token: SecretStr | None = Field(None, description="bearer token for control actions; unset = control disabled")
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API from other sites; empty = none"
@@ -200,8 +247,10 @@ class NotifySettings(_Section):
     telegram_token: SecretStr | None = Field(None, description="bot token from @BotFather")
     telegram_chat_id: str | None = Field(None, description="chat to message; required with telegram_token")
     telegram_api_url: str = Field("https://api.telegram.org", description="Telegram Bot API base (tests: local)")
-    timeout_s: float = Field(5.0, gt=0, le=60, description="per delivery attempt")
-    queue_size: int = Field(1000, ge=1, description="undelivered messages kept; beyond it new ones are dropped")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="time allowed for one delivery attempt (s)")
+    queue_size: int = Field(
+        1000, ge=1, description="undelivered messages kept; beyond it new ones are dropped (messages)"
+    )
 
     @model_validator(mode="after")
     def _telegram_complete(self) -> NotifySettings:
@@ -214,13 +263,17 @@ class ExecutionSettings(_Section):
     """Where orders go. ``broker`` unset: the venue in replay (the local exchange) and live, the simulated account in
     paper mode."""
 
-    broker: Literal["venue", "simulated"] | None = None
+    broker: Literal["venue", "simulated"] | None = Field(
+        None, description="venue: orders on the exchange; simulated: the backtester's fill model; unset: by mode"
+    )
     unknown_order_settle_s: float = Field(
-        5.0, ge=0, le=60, description="wait before looking up an order whose send failed (Binance's recvWindow)"
+        5.0, ge=0, le=60, description="wait before looking up an order whose send failed (s; Binance's recvWindow)"
     )
 
 
 class LiveSettings(_Section):
+    """The real-money opt-in (docs/live-trading.md)."""
+
     confirm: bool = Field(False, description="required to trade real money on Binance's mainnet")
 
 
@@ -229,7 +282,11 @@ class ReplaySettings(_Section):
 
     data: list[Path] = Field(default_factory=list, description="candle files to replay; empty = the bundled sample")
     speed: float = Field(60.0, gt=0, description="multiple of real time (60 = one 1m candle per second)")
-    warmup: int = Field(300, ge=1, description="candles already closed when the replay starts (REST backfill)")
+    warmup: int = Field(
+        300,
+        ge=1,
+        description="1m candles already closed when the replay starts, fed to the detectors before trading (candles)",
+    )
     stop_at_end: bool = Field(
         True, description="stop once the replayed history has been traded; false keeps the bot and its API up"
     )
@@ -245,8 +302,14 @@ class Settings(BaseSettings):
         env_prefix="ICTBOT_", env_nested_delimiter="__", env_file=".env", extra="forbid", frozen=True
     )
 
-    mode: Literal["backtest", "replay", "paper", "live"] = "replay"
-    symbols: list[str] = Field(default_factory=lambda: ["BTCUSDT"], min_length=1)
+    mode: Literal["backtest", "replay", "paper", "live"] = Field(
+        "replay",
+        description="replay: the local exchange replays history, offline; paper: Binance's market data, simulated "
+        "account; live: orders on Binance; backtest: for `ictbot backtest`",
+    )
+    symbols: list[str] = Field(
+        default_factory=lambda: ["BTCUSDT"], min_length=1, description="Binance USDT-M perpetuals to trade"
+    )
     strategy: StrategySettings = IctMtfSettings()
     risk: RiskSettings = RiskSettings()
     backtest: BacktestSettings = BacktestSettings()
@@ -257,7 +320,10 @@ class Settings(BaseSettings):
     live: LiveSettings = LiveSettings()
     replay: ReplaySettings = ReplaySettings()
     data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
-    database_url: str = "sqlite:///ictbot-data/ictbot.sqlite"
+    database_url: str = Field(
+        "sqlite:///ictbot-data/ictbot.sqlite",
+        description="SQLAlchemy URL of the database recording orders, fills, signals and events",
+    )
 
     @property
     def timeframes(self) -> frozenset[Timeframe]:
