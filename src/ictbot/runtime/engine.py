@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
+from ictbot.runtime.preflight import bind_api, check_data_dir, close_quietly
 from ictbot.runtime.samples import Samples
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
@@ -255,6 +257,7 @@ class Engine:
         self.clock: Clock = WallClock()
         self.monitor: HeartbeatMonitor | None = None
         self.api_url: str | None = None  # set by the API stage once it listens
+        self.api_socket: socket.socket | None = None  # bound at startup, handed to the API stage's first run
         self.started_ms = 0
         self.ready = asyncio.Event()
         self._recording = _Recording(recorder, self.counters, self.latencies)
@@ -283,6 +286,9 @@ class Engine:
 
     async def _start(self) -> None:
         s = self.settings
+        check_data_dir(s.data_dir)
+        if s.api.enabled:
+            self.api_socket = bind_api(s.api.host, s.api.port)
         if s.mode == "replay":
             frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
             self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
@@ -816,6 +822,7 @@ class Engine:
             await self.venue.close()
         if self.exchange is not None:
             await self.exchange.stop()
+        close_quietly(self.api_socket)
         if self.recorder is not None:
             self._recording.record(self.recorder.stop_run, "stopped")
         self._recording.close()
