@@ -56,6 +56,7 @@ async def test_one_heartbeat_line_a_minute_with_the_counts_since_the_previous_li
     assert first.heartbeat == {
         "ready": False,
         "failing": ["stream:BTCUSDT:1m", "stream:ETHUSDT:1m", "venue"],
+        "degraded": [],
         "candles": {"BTCUSDT:1m": 0, "ETHUSDT:1m": 0},
         "signals": 0,
         "orders": 0,
@@ -66,6 +67,7 @@ async def test_one_heartbeat_line_a_minute_with_the_counts_since_the_previous_li
     assert second.heartbeat == {
         "ready": True,
         "failing": [],
+        "degraded": [],
         "candles": {"BTCUSDT:1m": 1, "ETHUSDT:1m": 1},
         "signals": 2,
         "orders": 1,

@@ -224,7 +224,11 @@ class Engine:
     """One bot: settings → venue → supervised pipeline. ``run`` returns after ``stop`` is set, cleanly."""
 
     def __init__(
-        self, settings: Settings, recorder: Recorder | None = None, restart: RestartPolicy | None = None
+        self,
+        settings: Settings,
+        recorder: Recorder | None = None,
+        restart: RestartPolicy | None = None,
+        wall: Clock | None = None,
     ) -> None:
         if settings.mode == "backtest":
             raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
@@ -246,7 +250,8 @@ class Engine:
         self.journal: IntentJournal | None = None
         self._ws_url = ""
         self._reconcile_soon = asyncio.Event()
-        self._halted_by_reconciliation = False
+        # Why the engine itself halted trading ("reconciliation", "stage:<name>"); it resumes once none is left.
+        self._auto_halts: dict[str, str] = {}
         self._cancelled_seen = 0
         self._pipeline_beat: Callable[[], None] = lambda: None
         self.venue_latencies = Samples(1000, np.float64)  # seconds per venue check call
@@ -254,7 +259,10 @@ class Engine:
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
         self.supervisor: Supervisor | None = None
-        self.clock: Clock = WallClock()
+        self.clock: Clock = WallClock()  # the market's clock (replay time in a replay)
+        self.wall: Clock = (
+            wall if wall is not None else WallClock()
+        )  # restart backoff: real seconds, whatever the speed
         self.monitor: HeartbeatMonitor | None = None
         self.api_url: str | None = None  # set by the API stage once it listens
         self.api_socket: socket.socket | None = None  # bound at startup, handed to the API stage's first run
@@ -385,20 +393,33 @@ class Engine:
             log.log(logging.INFO if report.ok else logging.ERROR, "reconciled with the venue: %s", report.summary())
             if self.recorder is not None:
                 self._recording.record(self.recorder.record_event, EventKind.RECONCILIATION, report.summary())
-        gate = self.pipeline.gate
         if problem:
             self.health.mark_unreconciled(problem)
-            if gate.state is not TradingState.HALTED:
-                gate.halt(problem)
-                self._halted_by_reconciliation = True
+            self._auto_halt("reconciliation", problem)
             log.error("trading HALTED until reconciliation succeeds: %s", problem)
             return False
         self.health.mark_reconciled(self.clock.now_ms())
-        if self._halted_by_reconciliation:
-            self._halted_by_reconciliation = False
-            gate.resume()
-            log.warning("reconciliation succeeded; trading resumed")
+        self._lift_auto_halt("reconciliation", "reconciliation succeeded")
         return True
+
+    def _auto_halt(self, cause: str, reason: str) -> None:
+        """Halt for ``cause`` unless an operator already halted (their halt is theirs to lift)."""
+        gate = self._require_pipeline().gate
+        if gate.state is TradingState.HALTED and not self._auto_halts:
+            return
+        if gate.state is not TradingState.HALTED:
+            gate.halt(reason)
+        self._auto_halts[cause] = reason
+
+    def _lift_auto_halt(self, cause: str, why: str) -> None:
+        """Trading resumes only when every cause of the engine's halt is gone: never while a critical stage fails."""
+        if self._auto_halts.pop(cause, None) is None:
+            return
+        if self._auto_halts:
+            log.warning("%s; trading stays HALTED: %s", why, "; ".join(self._auto_halts.values()))
+            return
+        self._require_pipeline().gate.resume()
+        log.warning("%s; trading resumed", why)
 
     async def _execution_stage(self, ctx: StageContext) -> None:
         """Order jobs, each in its own task, started as they come: a symbol's jobs take turns on its lock, symbols
@@ -473,20 +494,24 @@ class Engine:
 
     def _build_supervision(self) -> None:
         """Stages, readiness and the heartbeat, all on the market clock. ``scale`` keeps wall-clock cadences (one
-        heartbeat line a minute, a venue check every 10 s) when a replay runs faster than real time."""
+        heartbeat line a minute, a venue check every 10 s) when a replay runs faster than real time; restart backoff
+        runs on the wall clock itself."""
         s = self.settings
         streams = [(symbol, tf) for symbol in s.symbols for tf in sorted({BASE, *s.timeframes}, key=lambda t: t.ms)]
         scale = self._speed
         venue_every_s = VENUE_CHECK_S * scale
         self.supervisor = Supervisor(
-            self.clock, counters=self.counters, on_escalate=self._escalate, on_crash=self._crashed
+            self.clock,
+            wall=self.wall,
+            counters=self.counters,
+            on_escalate=self._escalate,
+            on_crash=self._crashed,
+            on_recover=self._recovered,
         )
         self.health = Health(self.supervisor, streams, venue_timeout_s=3 * venue_every_s)
         if self.orders is None:
             self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
-        restart = self._restart or RestartPolicy(
-            window_s=300 * scale, initial_backoff_s=1 * scale, max_backoff_s=60 * scale
-        )
+        restart = self._restart or RestartPolicy()
         candle_s = BASE.ms / 1000
         idle_beat_s = max(3 * candle_s, 5 * scale)  # idle stages beat once a wall second, however fast a replay
         self.supervisor.add("market-data", self._stream_stage, restart=restart, beat_timeout_s=3 * candle_s)
@@ -710,11 +735,20 @@ class Engine:
     async def pause_entries(self, source: str) -> None:
         """No new entries until ``resume_entries``; open positions keep their stops and targets."""
         self._require_pipeline().gate.halt(f"entries paused by {source}")
+        self._auto_halts.clear()  # the operator's halt now: only they lift it
         self._control("pause", source)
         self._record_trading_state(f"{HALTED_PREFIX}: entries paused by {source}", source)
 
     async def resume_entries(self, source: str) -> None:
-        self._require_pipeline().gate.resume()
+        """Trade again; refused while a critical stage keeps crashing (the bot could not trade safely)."""
+        pipeline = self._require_pipeline()
+        failing = self.failing_critical_stages()
+        if failing:
+            raise ConfigError(
+                f"cannot resume: stage {', '.join(failing)} keeps crashing; trading resumes by itself once it runs"
+            )
+        pipeline.gate.resume()
+        self._auto_halts.clear()
         self._control("resume", source)
         self._record_trading_state(TradingState.ACTIVE.value, source)
 
@@ -730,6 +764,7 @@ class Engine:
         """The kill switch: cancel every order, close every position at market, then HALT trading."""
         pipeline = self._require_pipeline()
         pipeline.gate.halt(f"flattened by {source}")
+        self._auto_halts.clear()
         self._control("flatten", source, "trading HALTED")
         self._record_trading_state(f"{HALTED_PREFIX}: flattened by {source}", source)
         fills: list[Fill] = []
@@ -799,6 +834,12 @@ class Engine:
             self.pipeline.gate.halt(f"{last[0].detail} (before this start); resume through the API when ready")
             log.warning("trading starts HALTED: %s; POST /api/control/resume to trade again", last[0].detail)
 
+    def failing_critical_stages(self) -> list[str]:
+        """Critical stages that keep crashing: the bot is not alive as a trading bot while any is listed."""
+        if self.supervisor is None:
+            return []
+        return [st.name for st in self.supervisor.statuses(self.clock.now_ms()) if st.critical and st.failing]
+
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
             raise ConfigError("the bot is still starting; try again once it runs")
@@ -809,9 +850,18 @@ class Engine:
             self._recording.record(self.recorder.record_event, EventKind.TASK_CRASH, f"{name}: {exc!r}", name)
 
     def _escalate(self, name: str, exc: BaseException) -> None:
-        assert self.pipeline is not None
-        self.pipeline.gate.halt(f"stage {name} keeps crashing: {exc}")
-        log.error("trading HALTED: stage %s keeps crashing (%s)", name, exc)
+        """A critical stage that keeps crashing halts trading until it runs again; a non-critical one (the API, the
+        notifier) is reported in readiness, the log and a notification, and trading goes on."""
+        assert self.supervisor is not None
+        critical = name in {st.name for st in self.supervisor.statuses(self.clock.now_ms()) if st.critical}
+        if not critical:
+            log.error("stage %s keeps crashing (%s); still restarting it, trading goes on", name, exc)
+            return
+        self._auto_halt(f"stage:{name}", f"stage {name} keeps crashing: {exc}")
+        log.error("trading HALTED: stage %s keeps crashing (%s); still restarting it", name, exc)
+
+    def _recovered(self, name: str) -> None:
+        self._lift_auto_halt(f"stage:{name}", f"stage {name} recovered")
 
     async def _shutdown(self) -> None:
         if self.supervisor is not None:

@@ -59,6 +59,7 @@ class HeartbeatLine:
 
     ready: bool
     failing: tuple[str, ...]
+    degraded: tuple[str, ...]
     candles: dict[str, int]
     signals: int
     orders: int
@@ -72,6 +73,7 @@ class HeartbeatLine:
         return cls(
             ready=readiness.ready,
             failing=readiness.failing,
+            degraded=readiness.degraded,
             candles={stream_name(key): counts.candles.get(key, 0) for key in streams},
             signals=counts.signals,
             orders=counts.orders,
@@ -81,11 +83,13 @@ class HeartbeatLine:
         )
 
     def text(self) -> str:
-        """``heartbeat ready=yes failing=- candles=BTCUSDT:1m=60 signals=1 … newest_age=BTCUSDT:1m=3s``."""
+        """``heartbeat ready=yes failing=- candles=BTCUSDT:1m=60 signals=1 … newest_age=BTCUSDT:1m=3s``, with
+        ``degraded=stage:api`` when a non-critical stage keeps crashing."""
         candles = ",".join(f"{name}={n}" for name, n in self.candles.items()) or "-"
         ages = ",".join(f"{name}={_age(age)}" for name, age in self.newest_candle_age_s.items()) or "-"
+        degraded = f" degraded={','.join(self.degraded)}" if self.degraded else ""
         return (
-            f"heartbeat ready={'yes' if self.ready else 'no'} failing={','.join(self.failing) or '-'} "
+            f"heartbeat ready={'yes' if self.ready else 'no'} failing={','.join(self.failing) or '-'}{degraded} "
             f"candles={candles} signals={self.signals} orders={self.orders} fills={self.fills} "
             f"rejections={self.rejections} newest_age={ages}"
         )
@@ -94,6 +98,7 @@ class HeartbeatLine:
         return {
             "ready": self.ready,
             "failing": list(self.failing),
+            "degraded": list(self.degraded),
             "candles": dict(self.candles),
             "signals": self.signals,
             "orders": self.orders,
