@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ictbot.api.events import EngineWatcher, EventHub
+from ictbot.runtime.control_token import token_path
 from ictbot.runtime.engine import Engine
 from ictbot.runtime.preflight import bind_api
 from ictbot.runtime.supervisor import StageContext
@@ -60,6 +61,14 @@ class ApiStage:
             url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             self._engine.api_url = url
             log.info("API and dashboard on %s (metrics %s/metrics)", url, url)
+            if ctx.run == 1 and self._engine.settings.api.token is None and self._engine.control_token is not None:
+                log.warning(
+                    "control token in %s (owner-only): open the dashboard at %s/#token=%s to use its controls; "
+                    "`ictbot flatten` and `ictbot status` read it from that file",
+                    token_path(self._engine.settings),
+                    url,
+                    self._engine.control_token.get_secret_value(),
+                )
             while not serving.done():
                 ctx.beat()
                 self._watcher.poll()

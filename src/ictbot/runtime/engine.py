@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
@@ -39,6 +39,7 @@ from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate,
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
+from ictbot.runtime.control_token import control_token
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
@@ -266,6 +267,7 @@ class Engine:
         self.monitor: HeartbeatMonitor | None = None
         self.api_url: str | None = None  # set by the API stage once it listens
         self.api_socket: socket.socket | None = None  # bound at startup, handed to the API stage's first run
+        self.control_token: SecretStr | None = None  # api.token, or the one kept in <data_dir>/control-token
         self.started_ms = 0
         self.ready = asyncio.Event()
         self._recording = _Recording(recorder, self.counters, self.latencies)
@@ -296,6 +298,7 @@ class Engine:
         s = self.settings
         check_data_dir(s.data_dir)
         if s.api.enabled:
+            self.control_token = control_token(s)
             self.api_socket = bind_api(s.api.host, s.api.port)
         if s.mode == "replay":
             frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
