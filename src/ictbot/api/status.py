@@ -98,6 +98,7 @@ async def status(request: Request) -> dict[str, Any]:
         "open_positions": pipeline.portfolio.open_position_count(),
         "equity": money(pipeline.equity()),
         "api_url": engine.api_url,
+        "replay": engine.replay_progress(),
     }
 
 

@@ -276,6 +276,21 @@ class Engine:
         self._stage_busy = False
         self._quiet_turn = False  # the writer holds routine records for the klines of this event-loop turn
         self._stop = asyncio.Event()
+        self._replay_start_ms = 0
+
+    def replay_progress(self) -> dict[str, Any] | None:
+        """How far a replay has got: market time, % of the replayed history done, wall seconds left at this speed."""
+        if self.exchange is None:
+            return None
+        replay, speed = self.exchange.replay, self.settings.replay.speed
+        now, span = int(replay.now), max(1, replay.end - self._replay_start_ms)
+        done = min(100.0, max(0.0, 100 * (now - self._replay_start_ms) / span))
+        return {
+            "market_time": iso(now),
+            "progress_pct": round(done, 1),
+            "eta_seconds": round(max(0, replay.end - now) / 1000 / speed, 1),
+            "speed": speed,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set — or, in replay mode with ``replay.stop_at_end``, until the replayed history has
@@ -304,6 +319,7 @@ class Engine:
             frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
             self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
             self.clock = ReplayClock(self.exchange, s.replay.speed)
+            self._replay_start_ms = int(self.exchange.replay.now)
             config = self.exchange.ccxt_config()
             self._ws_url = self.exchange.ws_url
             log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
@@ -522,8 +538,9 @@ class Engine:
         self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
         check_s = min(5 * scale, candle_s / 2)
         self.monitor = HeartbeatMonitor(
-            self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s
-        )
+            self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s,
+            progress=self.replay_progress,
+        )  # fmt: skip
         self.supervisor.add("heartbeat", self.monitor.run, restart=restart, beat_timeout_s=3 * check_s)
         if self.orders is not None:
             self.supervisor.add("execution", self._execution_stage, restart=restart, beat_timeout_s=idle_beat_s)
