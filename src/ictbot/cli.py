@@ -126,13 +126,17 @@ def run(
     from ictbot.runtime import loop as event_loop
     from ictbot.runtime.engine import Engine
     from ictbot.runtime.operations import DataDirLock, setup_logging
-    from ictbot.storage import open_recorder
+    from ictbot.runtime.preflight import open_database
 
+    lock = None
     try:
         settings = load_settings(config)
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
+        recorder = open_database(settings.database_url)
     except IctbotError as exc:
+        if lock is not None:
+            lock.release()
         raise _fail(exc) from None
     log_file = setup_logging(settings.data_dir)
     console.print(f"Logging to {log_file}; press Ctrl-C to stop.", highlight=False)
@@ -144,7 +148,7 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         if duration is not None:
             loop.call_later(duration, stop.set)
-        await Engine(settings, open_recorder(settings.database_url)).run(stop)
+        await Engine(settings, recorder).run(stop)
 
     try:
         event_loop.run(main())

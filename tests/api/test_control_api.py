@@ -39,14 +39,39 @@ async def test_control_without_or_with_a_wrong_token_is_refused_and_changes_noth
         assert events == [] and engine.recorder.events(kind=EventKind.CONTROL) == []
 
 
-async def test_control_is_disabled_without_a_configured_token(make_settings):
-    async with running(make_settings(speed=6000, api={"token": None})) as engine:
+async def test_without_a_configured_token_the_bot_makes_one_keeps_it_owner_only_and_reuses_it(make_settings, caplog):
+    caplog.set_level(logging.INFO)
+    settings = make_settings(speed=6000, api={"token": None})
+    path = settings.data_dir / "control-token"
+    async with running(settings) as engine:
         engine.exchange.stop_clock()
+        await until(lambda: "#token=" in caplog.text)
+        token = path.read_text().strip()
+        assert len(token) >= 32 and path.stat().st_mode & 0o777 == 0o600
+        assert f"{engine.api_url}/#token={token}" in caplog.text
         async with client(engine, Authorization="Bearer anything") as http:
-            response = await http.post("/api/control/pause")
-        assert response.status_code == 403
-        assert "set ICTBOT_API__TOKEN" in response.json()["detail"]
-        assert engine.pipeline.gate.state.value == "ACTIVE"
+            assert (await http.post("/api/control/pause")).status_code == 403
+        async with client(engine, Authorization=f"Bearer {token}") as http:
+            status = await http.get("/status")
+            assert token not in status.text
+            assert (await http.post("/api/control/pause")).status_code == 200
+        assert engine.pipeline.gate.state.value == "HALTED"
+    async with running(settings) as engine:
+        assert path.read_text().strip() == token, "a restart keeps the token the user already has"
+        async with client(engine, Authorization=f"Bearer {token}") as http:
+            assert (await http.post("/api/control/resume")).status_code == 200
+
+
+async def test_a_configured_token_wins_over_the_kept_one(make_settings):
+    settings = make_settings(speed=6000)
+    (settings.data_dir).mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "control-token").write_text("kept-token-from-an-earlier-run\n")
+    async with running(settings) as engine:
+        engine.exchange.stop_clock()
+        async with client(engine, Authorization="Bearer kept-token-from-an-earlier-run") as http:
+            assert (await http.post("/api/control/pause")).status_code == 403
+        async with client(engine, Authorization=f"Bearer {TOKEN}") as http:
+            assert (await http.post("/api/control/pause")).status_code == 200
 
 
 async def test_control_actions_act_and_are_recorded_with_time_and_source(make_settings):
@@ -138,3 +163,19 @@ async def test_cors_is_closed_by_default_and_the_api_binds_to_loopback(make_sett
             )
         assert "access-control-allow-origin" not in simple.headers
         assert "access-control-allow-origin" not in preflight.headers and preflight.status_code == 405
+
+
+async def test_ictbot_flatten_reaches_a_running_bot_with_the_kept_token_and_no_configured_one(make_settings):
+    import asyncio
+
+    from ictbot.execution.cli import _flatten_running_bot
+
+    settings = make_settings(speed=6000, api={"token": None})
+    async with running(settings) as engine:
+        engine.exchange.stop_clock()
+        port = int(engine.api_url.rsplit(":", 1)[1])
+        pointed = settings.model_copy(update={"api": settings.api.model_copy(update={"port": port})})
+        answer = await asyncio.to_thread(_flatten_running_bot, pointed)
+        assert answer.startswith("the running bot flattened and halted")
+        assert engine.pipeline.gate.state.value == "HALTED"
+        assert "flattened by" in engine.pipeline.gate.state_reason

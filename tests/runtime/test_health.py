@@ -172,9 +172,33 @@ async def test_a_dead_critical_stage_turns_readiness_false_but_a_non_critical_on
     assert not backing_off.ok and backing_off.detail == "backing_off; last error: RuntimeError: listen key expired"
 
     await clock.advance(10)
-    failed = check(health.readiness(clock.now_ms()), "stage:execution")
-    assert not failed.ok and failed.detail.startswith("failed")
-    assert "stage:notifier" not in [c.name for c in health.readiness(clock.now_ms()).checks]
+    readiness = health.readiness(clock.now_ms())
+    failed = check(readiness, "stage:execution")
+    assert not failed.ok and failed.detail.startswith("keeps crashing, restarted 1 times; last error: RuntimeError")
+    notifier = check(readiness, "stage:notifier")
+    assert not notifier.ok and not notifier.required and "keeps crashing" in notifier.detail
+    assert "stage:execution" in readiness.failing and "stage:notifier" not in readiness.failing
+    assert readiness.degraded == ("stage:notifier",)
+    assert readiness.to_dict()["degraded"] == ["stage:notifier"]
+
+
+async def test_a_crashing_non_critical_stage_is_reported_but_keeps_the_bot_ready(
+    supervisor: Supervisor, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def crashes(ctx: StageContext) -> None:
+        raise OSError("address already in use")
+
+    supervisor.add("venue-check", beating_every(1), beat_timeout_s=5)
+    supervisor.add("api", crashes, critical=False, restart=RestartPolicy(max_restarts=2, jitter=0))
+    await supervisor.start()
+    health = Health(supervisor, [])
+    with caplog.at_level(logging.ERROR, logger="ictbot.health"):
+        await clock.advance(60)
+        readiness = health.evaluate(clock.now_ms())
+    assert readiness.degraded == ("stage:api",)
+    assert "stage:api" not in readiness.failing
+    assert check(readiness, "stage:venue-check").ok
+    assert "degraded (trading goes on): stage:api: keeps crashing" in caplog.text
 
 
 async def test_an_unreachable_venue_is_not_ready_until_a_call_succeeds_again(

@@ -56,6 +56,7 @@ async def test_one_heartbeat_line_a_minute_with_the_counts_since_the_previous_li
     assert first.heartbeat == {
         "ready": False,
         "failing": ["stream:BTCUSDT:1m", "stream:ETHUSDT:1m", "venue"],
+        "degraded": [],
         "candles": {"BTCUSDT:1m": 0, "ETHUSDT:1m": 0},
         "signals": 0,
         "orders": 0,
@@ -66,6 +67,7 @@ async def test_one_heartbeat_line_a_minute_with_the_counts_since_the_previous_li
     assert second.heartbeat == {
         "ready": True,
         "failing": [],
+        "degraded": [],
         "candles": {"BTCUSDT:1m": 1, "ETHUSDT:1m": 1},
         "signals": 2,
         "orders": 1,
@@ -112,3 +114,18 @@ def test_candles_of_streams_outside_readiness_still_appear_in_the_line() -> None
     assert line.candles == {"BTCUSDT:1m": 0, "BTCUSDT:5m": 3}
     assert "candles=BTCUSDT:1m=0,BTCUSDT:5m=3" in line.text()
     assert "newest_age=BTCUSDT:1m=12s" in line.text()
+
+
+async def test_a_replay_heartbeat_says_how_far_the_replay_has_got_and_when_it_ends(
+    supervisor: Supervisor, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    health = Health(supervisor, [("BTCUSDT", Timeframe.M1)])
+    progress = {"market_time": "2025-05-04T21:00:00Z", "progress_pct": 12.34, "eta_seconds": 3725.0, "speed": 60.0}
+    monitor = HeartbeatMonitor(health, supervisor.counters, progress=lambda: progress)
+    supervisor.add("heartbeat", monitor.run)
+    with caplog.at_level(logging.INFO, logger="ictbot.heartbeat"):
+        await supervisor.start()
+        await clock.advance(MINUTE_S)
+    [line] = heartbeats(caplog)
+    assert line.getMessage().endswith(" progress=12.3% market=2025-05-04T21:00:00Z eta=1h02m")
+    assert line.heartbeat["replay"] == progress

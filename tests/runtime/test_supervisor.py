@@ -78,25 +78,87 @@ async def test_a_crashing_stage_is_restarted_after_exponential_backoff_and_its_t
     assert "restarts in 1.00 s" in caplog.text and "restarts in 2.00 s" in caplog.text
 
 
-async def test_repeated_crashes_within_the_window_escalate_once_and_stop_restarting(
+async def test_repeated_crashes_escalate_once_and_the_stage_keeps_restarting_with_capped_backoff(
     clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     escalations: list[tuple[str, BaseException]] = []
     supervisor = Supervisor(clock, on_escalate=lambda name, exc: escalations.append((name, exc)))
     feed = FlakyFeed(crashes=1_000)
-    supervisor.add("market-data", feed.run, restart=RestartPolicy(max_restarts=2, window_s=60, jitter=0))
+    policy = RestartPolicy(max_restarts=2, window_s=60, jitter=0, max_backoff_s=30)
+    supervisor.add("market-data", feed.run, restart=policy)
     with caplog.at_level(logging.CRITICAL, logger="ictbot.supervisor"):
         await supervisor.start()
-        await clock.advance(30)
-    assert feed.runs == 3, "two restarts are allowed, the third crash escalates"
+        await clock.advance(2.5)  # crashes at 0, 1 and 3 s: the third is one too many
+        await clock.advance(0.5)
+    assert feed.runs == 3
     assert [(name, str(exc)) for name, exc in escalations] == [("market-data", "kline stream dropped (run 3)")]
-    assert state_of(supervisor, clock, "market-data").state is StageState.FAILED
-    assert "crashed 3 times within 60 s" in caplog.text
+    status = state_of(supervisor, clock, "market-data")
+    assert status.state is StageState.FAILED and status.failing and supervisor.failing == ["market-data"]
+    assert "crashed 3 times within 60 s; escalating, and still restarting it" in caplog.text
 
-    await clock.advance(600)
-    assert feed.runs == 3 and len(escalations) == 1
+    # An outage of an hour: restarts go on, never more than the 30 s cap apart, and escalation is not repeated.
+    runs_before = feed.runs
+    await clock.advance(3600)
+    assert feed.runs - runs_before >= 3600 // 30
+    assert len(escalations) == 1
     await supervisor.stop()
-    assert state_of(supervisor, clock, "market-data").state is StageState.FAILED
+    assert state_of(supervisor, clock, "market-data").state is StageState.STOPPED
+
+
+async def test_a_failing_stage_recovers_on_its_first_beat_after_a_restart(clock: ManualClock) -> None:
+    recovered: list[str] = []
+    supervisor = Supervisor(clock, on_recover=recovered.append)
+    feed = FlakyFeed(crashes=5)
+    supervisor.add("market-data", feed.run, restart=RestartPolicy(max_restarts=2, jitter=0, max_backoff_s=4))
+    await supervisor.start()
+    await clock.advance(9)  # crashes at 0, 1, 3, 7: failing since the third
+    assert supervisor.failing == ["market-data"] and recovered == []
+    await clock.advance(30)  # the sixth run beats
+    assert feed.runs == 6
+    assert supervisor.failing == [] and recovered == ["market-data"]
+    status = state_of(supervisor, clock, "market-data")
+    assert status.state is StageState.RUNNING and status.alive and not status.failing
+    await supervisor.stop()
+
+
+async def test_backoff_and_the_crash_window_run_on_the_wall_clock_not_the_market_clock(clock: ManualClock) -> None:
+    wall = ManualClock(0)
+    supervisor = Supervisor(clock, wall=wall)
+    feed = FlakyFeed(crashes=1)
+    supervisor.add("market-data", feed.run, restart=RestartPolicy(initial_backoff_s=30, jitter=0))
+    await supervisor.start()
+    await clock.advance(0)
+    assert feed.runs == 1
+    await clock.advance(3600)  # an hour of replayed market time is no time at all for the backoff
+    assert feed.runs == 1 and state_of(supervisor, clock, "market-data").state is StageState.BACKING_OFF
+    await wall.advance(29.999)
+    assert feed.runs == 1
+    await wall.advance(0.001)
+    assert feed.runs == 2
+    await supervisor.stop()
+
+
+async def test_a_stream_that_reconnects_after_every_drop_is_never_failing(clock: ManualClock) -> None:
+    """Six drops 20 s apart, each followed by a clean reconnect: each run was healthy, so no crash count builds up."""
+    escalations: list[str] = []
+    runs = 0
+
+    async def drops_after_20_s(ctx: StageContext) -> None:
+        nonlocal runs
+        runs += 1
+        ctx.beat()
+        await ctx.clock.sleep(20)
+        if runs <= 6:
+            raise ConnectionError("websocket closed by the venue")
+        await asyncio.Event().wait()
+
+    supervisor = Supervisor(clock, on_escalate=lambda name, exc: escalations.append(name))
+    supervisor.add("market-data", drops_after_20_s, restart=RestartPolicy(max_restarts=5, window_s=300, jitter=0))
+    await supervisor.start()
+    await clock.advance(200)
+    assert runs == 7 and escalations == [] and supervisor.failing == []
+    assert state_of(supervisor, clock, "market-data").state is StageState.RUNNING
+    await supervisor.stop()
 
 
 async def test_crashes_spread_wider_than_the_window_never_escalate(clock: ManualClock) -> None:

@@ -44,7 +44,10 @@ async def pause(request: Request, source: Source) -> dict[str, Any]:
 
 @router.post("/resume", summary="Take entries again (after pause, flatten or a halt)")
 async def resume(request: Request, source: Source) -> dict[str, Any]:
-    await request.app.state.engine.resume_entries(source)
+    try:
+        await request.app.state.engine.resume_entries(source)
+    except ConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
     return _result(request, "resume", source)
 
 

@@ -112,6 +112,7 @@ class EngineWatcher:
             current.checked_at_ms,
             ready=current.ready,
             failing=list(current.failing),
+            degraded=list(current.degraded),
             checks=[c.to_dict() for c in current.checks if not c.ok],
         )
 

@@ -23,7 +23,7 @@ def require_token(request: Request) -> str:
     """FastAPI dependency: the caller's source once its token matches; 401 without a bearer token, 403 when wrong
     or when no token is configured (control disabled)."""
     engine: Engine = request.app.state.engine
-    expected = engine.settings.api.token
+    expected = engine.control_token
     source = control_source(request)
     if expected is None or not expected.get_secret_value():
         log.warning("control request from %s refused: no API token configured", source)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Generator
 
 import uvicorn
 from fastapi import FastAPI
 
 from ictbot.api.events import EngineWatcher, EventHub
+from ictbot.runtime.control_token import token_path
 from ictbot.runtime.engine import Engine
+from ictbot.runtime.preflight import bind_api
 from ictbot.runtime.supervisor import StageContext
 
 log = logging.getLogger("ictbot.api")
@@ -27,24 +28,6 @@ class _Server(uvicorn.Server):
         yield
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """Bind here rather than in uvicorn, which exits the process when it cannot bind."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(
-            f"the API cannot listen on {host}:{port} ({exc.strerror}); set api.port (ICTBOT_API__PORT) to a free "
-            "port, 0 for any, or api.enabled: false"
-        ) from None
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 class ApiStage:
     """One run = one uvicorn server; ``engine.api_url`` says where it listens."""
 
@@ -56,7 +39,8 @@ class ApiStage:
 
     async def run(self, ctx: StageContext) -> None:
         api = self._engine.settings.api
-        sock = listen(api.host, api.port)
+        # The first run serves the socket bound at startup (a taken port stopped the bot there); a restart binds anew.
+        sock, self._engine.api_socket = self._engine.api_socket or bind_api(api.host, api.port), None
         host, port = sock.getsockname()[:2]
         config = uvicorn.Config(
             self._app,
@@ -77,6 +61,14 @@ class ApiStage:
             url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             self._engine.api_url = url
             log.info("API and dashboard on %s (metrics %s/metrics)", url, url)
+            if ctx.run == 1 and self._engine.settings.api.token is None and self._engine.control_token is not None:
+                log.warning(
+                    "control token in %s (owner-only): open the dashboard at %s/#token=%s to use its controls; "
+                    "`ictbot flatten` and `ictbot status` read it from that file",
+                    token_path(self._engine.settings),
+                    url,
+                    self._engine.control_token.get_secret_value(),
+                )
             while not serving.done():
                 ctx.beat()
                 self._watcher.poll()

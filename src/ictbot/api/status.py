@@ -19,10 +19,21 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-@router.get("/health", summary="Liveness: the process and its event loop answer")
-async def health(request: Request) -> dict[str, Any]:
-    """Answered from the event loop itself, so an answer proves the loop runs; says nothing about trading."""
-    return {"alive": True, "uptime_seconds": round(time.monotonic() - request.app.state.started, 3)}
+@router.get(
+    "/health",
+    summary="Liveness: the event loop answers and no critical stage keeps crashing",
+    responses={503: {"description": "a critical stage keeps crashing (still restarted); `failed_stages` names it"}},
+)
+async def health(request: Request) -> JSONResponse:
+    """Answered from the event loop itself, so an answer proves the loop runs; ``alive`` is false (503) while a
+    critical stage (market data, the pipeline, …) keeps crashing, since the bot cannot trade then."""
+    failed = _engine(request).failing_critical_stages()
+    body = {
+        "alive": not failed,
+        "failed_stages": failed,
+        "uptime_seconds": round(time.monotonic() - request.app.state.started, 3),
+    }
+    return JSONResponse(body, status_code=503 if failed else 200)
 
 
 @router.get(
@@ -87,6 +98,7 @@ async def status(request: Request) -> dict[str, Any]:
         "open_positions": pipeline.portfolio.open_position_count(),
         "equity": money(pipeline.equity()),
         "api_url": engine.api_url,
+        "replay": engine.replay_progress(),
     }
 
 

@@ -28,8 +28,9 @@ def flatten(
 ) -> None:
     """Cancel every order and close every position at market, then HALT trading.
 
-    With a bot running on this data directory, it goes through that bot's API (so the bot halts too; needs
-    ICTBOT_API__TOKEN); otherwise straight to the venue, and the next `ictbot run` starts halted."""
+    With a bot running on this data directory, it goes through that bot's API (so the bot halts too; it uses
+    ICTBOT_API__TOKEN, or else the token the bot keeps in <data_dir>/control-token); otherwise straight to the venue,
+    and the next `ictbot run` starts halted."""
     from ictbot.runtime.operations import DataDirLock
     from ictbot.storage import open_recorder
 
@@ -56,14 +57,18 @@ def flatten(
 
 
 def _flatten_running_bot(settings: Settings) -> str:
+    from ictbot.runtime.control_token import control_token, token_path
+
     api = settings.api
-    if api.token is None:
+    token = control_token(settings, create=False)
+    if token is None:
         raise ConfigError(
-            "a bot is running on this data directory; flattening it needs its API token: set ICTBOT_API__TOKEN"
+            f"a bot is running on this data directory; flattening it needs its API token: set ICTBOT_API__TOKEN, "
+            f"or start the bot once without one so it writes {token_path(settings)}"
         )
     url = f"http://{api.host}:{api.port}/api/control/flatten"
     request = urllib.request.Request(
-        url, method="POST", headers={"Authorization": f"Bearer {api.token.get_secret_value()}"}
+        url, method="POST", headers={"Authorization": f"Bearer {token.get_secret_value()}"}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

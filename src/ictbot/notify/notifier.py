@@ -40,6 +40,8 @@ def describe(event: Event) -> str:
     if kind == "task_crash":
         return f"task {d['task']} crashed ({d['state']}, {d['restarts']} restarts): {d['error']}"
     if kind == "readiness":
+        if d["ready"] and d.get("degraded"):
+            return "DEGRADED, trading goes on: " + "; ".join(f"{c['name']}: {c['detail']}" for c in d["checks"])
         if d["ready"]:
             return "ready again: every check passes"
         return "NOT READY: " + "; ".join(f"{c['name']}: {c['detail']}" for c in d["checks"])

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
@@ -38,9 +39,11 @@ from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate,
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
+from ictbot.runtime.control_token import control_token
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
+from ictbot.runtime.preflight import bind_api, check_data_dir, close_quietly
 from ictbot.runtime.samples import Samples
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
@@ -222,7 +225,11 @@ class Engine:
     """One bot: settings → venue → supervised pipeline. ``run`` returns after ``stop`` is set, cleanly."""
 
     def __init__(
-        self, settings: Settings, recorder: Recorder | None = None, restart: RestartPolicy | None = None
+        self,
+        settings: Settings,
+        recorder: Recorder | None = None,
+        restart: RestartPolicy | None = None,
+        wall: Clock | None = None,
     ) -> None:
         if settings.mode == "backtest":
             raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
@@ -244,7 +251,8 @@ class Engine:
         self.journal: IntentJournal | None = None
         self._ws_url = ""
         self._reconcile_soon = asyncio.Event()
-        self._halted_by_reconciliation = False
+        # Why the engine itself halted trading ("reconciliation", "stage:<name>"); it resumes once none is left.
+        self._auto_halts: dict[str, str] = {}
         self._cancelled_seen = 0
         self._pipeline_beat: Callable[[], None] = lambda: None
         self.venue_latencies = Samples(1000, np.float64)  # seconds per venue check call
@@ -252,9 +260,14 @@ class Engine:
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
         self.supervisor: Supervisor | None = None
-        self.clock: Clock = WallClock()
+        self.clock: Clock = WallClock()  # the market's clock (replay time in a replay)
+        self.wall: Clock = (
+            wall if wall is not None else WallClock()
+        )  # restart backoff: real seconds, whatever the speed
         self.monitor: HeartbeatMonitor | None = None
         self.api_url: str | None = None  # set by the API stage once it listens
+        self.api_socket: socket.socket | None = None  # bound at startup, handed to the API stage's first run
+        self.control_token: SecretStr | None = None  # api.token, or the one kept in <data_dir>/control-token
         self.started_ms = 0
         self.ready = asyncio.Event()
         self._recording = _Recording(recorder, self.counters, self.latencies)
@@ -263,6 +276,21 @@ class Engine:
         self._stage_busy = False
         self._quiet_turn = False  # the writer holds routine records for the klines of this event-loop turn
         self._stop = asyncio.Event()
+        self._replay_start_ms = 0
+
+    def replay_progress(self) -> dict[str, Any] | None:
+        """How far a replay has got: market time, % of the replayed history done, wall seconds left at this speed."""
+        if self.exchange is None:
+            return None
+        replay, speed = self.exchange.replay, self.settings.replay.speed
+        now, span = int(replay.now), max(1, replay.end - self._replay_start_ms)
+        done = min(100.0, max(0.0, 100 * (now - self._replay_start_ms) / span))
+        return {
+            "market_time": iso(now),
+            "progress_pct": round(done, 1),
+            "eta_seconds": round(max(0, replay.end - now) / 1000 / speed, 1),
+            "speed": speed,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set — or, in replay mode with ``replay.stop_at_end``, until the replayed history has
@@ -283,10 +311,15 @@ class Engine:
 
     async def _start(self) -> None:
         s = self.settings
+        check_data_dir(s.data_dir)
+        if s.api.enabled:
+            self.control_token = control_token(s)
+            self.api_socket = bind_api(s.api.host, s.api.port)
         if s.mode == "replay":
             frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
             self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
             self.clock = ReplayClock(self.exchange, s.replay.speed)
+            self._replay_start_ms = int(self.exchange.replay.now)
             config = self.exchange.ccxt_config()
             self._ws_url = self.exchange.ws_url
             log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
@@ -379,20 +412,33 @@ class Engine:
             log.log(logging.INFO if report.ok else logging.ERROR, "reconciled with the venue: %s", report.summary())
             if self.recorder is not None:
                 self._recording.record(self.recorder.record_event, EventKind.RECONCILIATION, report.summary())
-        gate = self.pipeline.gate
         if problem:
             self.health.mark_unreconciled(problem)
-            if gate.state is not TradingState.HALTED:
-                gate.halt(problem)
-                self._halted_by_reconciliation = True
+            self._auto_halt("reconciliation", problem)
             log.error("trading HALTED until reconciliation succeeds: %s", problem)
             return False
         self.health.mark_reconciled(self.clock.now_ms())
-        if self._halted_by_reconciliation:
-            self._halted_by_reconciliation = False
-            gate.resume()
-            log.warning("reconciliation succeeded; trading resumed")
+        self._lift_auto_halt("reconciliation", "reconciliation succeeded")
         return True
+
+    def _auto_halt(self, cause: str, reason: str) -> None:
+        """Halt for ``cause`` unless an operator already halted (their halt is theirs to lift)."""
+        gate = self._require_pipeline().gate
+        if gate.state is TradingState.HALTED and not self._auto_halts:
+            return
+        if gate.state is not TradingState.HALTED:
+            gate.halt(reason)
+        self._auto_halts[cause] = reason
+
+    def _lift_auto_halt(self, cause: str, why: str) -> None:
+        """Trading resumes only when every cause of the engine's halt is gone: never while a critical stage fails."""
+        if self._auto_halts.pop(cause, None) is None:
+            return
+        if self._auto_halts:
+            log.warning("%s; trading stays HALTED: %s", why, "; ".join(self._auto_halts.values()))
+            return
+        self._require_pipeline().gate.resume()
+        log.warning("%s; trading resumed", why)
 
     async def _execution_stage(self, ctx: StageContext) -> None:
         """Order jobs, each in its own task, started as they come: a symbol's jobs take turns on its lock, symbols
@@ -467,20 +513,24 @@ class Engine:
 
     def _build_supervision(self) -> None:
         """Stages, readiness and the heartbeat, all on the market clock. ``scale`` keeps wall-clock cadences (one
-        heartbeat line a minute, a venue check every 10 s) when a replay runs faster than real time."""
+        heartbeat line a minute, a venue check every 10 s) when a replay runs faster than real time; restart backoff
+        runs on the wall clock itself."""
         s = self.settings
         streams = [(symbol, tf) for symbol in s.symbols for tf in sorted({BASE, *s.timeframes}, key=lambda t: t.ms)]
         scale = self._speed
         venue_every_s = VENUE_CHECK_S * scale
         self.supervisor = Supervisor(
-            self.clock, counters=self.counters, on_escalate=self._escalate, on_crash=self._crashed
+            self.clock,
+            wall=self.wall,
+            counters=self.counters,
+            on_escalate=self._escalate,
+            on_crash=self._crashed,
+            on_recover=self._recovered,
         )
         self.health = Health(self.supervisor, streams, venue_timeout_s=3 * venue_every_s)
         if self.orders is None:
             self.health.mark_reconciled(self.clock.now_ms())  # the simulated account has nothing to reconcile
-        restart = self._restart or RestartPolicy(
-            window_s=300 * scale, initial_backoff_s=1 * scale, max_backoff_s=60 * scale
-        )
+        restart = self._restart or RestartPolicy()
         candle_s = BASE.ms / 1000
         idle_beat_s = max(3 * candle_s, 5 * scale)  # idle stages beat once a wall second, however fast a replay
         self.supervisor.add("market-data", self._stream_stage, restart=restart, beat_timeout_s=3 * candle_s)
@@ -488,8 +538,9 @@ class Engine:
         self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
         check_s = min(5 * scale, candle_s / 2)
         self.monitor = HeartbeatMonitor(
-            self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s
-        )
+            self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s,
+            progress=self.replay_progress,
+        )  # fmt: skip
         self.supervisor.add("heartbeat", self.monitor.run, restart=restart, beat_timeout_s=3 * check_s)
         if self.orders is not None:
             self.supervisor.add("execution", self._execution_stage, restart=restart, beat_timeout_s=idle_beat_s)
@@ -704,11 +755,20 @@ class Engine:
     async def pause_entries(self, source: str) -> None:
         """No new entries until ``resume_entries``; open positions keep their stops and targets."""
         self._require_pipeline().gate.halt(f"entries paused by {source}")
+        self._auto_halts.clear()  # the operator's halt now: only they lift it
         self._control("pause", source)
         self._record_trading_state(f"{HALTED_PREFIX}: entries paused by {source}", source)
 
     async def resume_entries(self, source: str) -> None:
-        self._require_pipeline().gate.resume()
+        """Trade again; refused while a critical stage keeps crashing (the bot could not trade safely)."""
+        pipeline = self._require_pipeline()
+        failing = self.failing_critical_stages()
+        if failing:
+            raise ConfigError(
+                f"cannot resume: stage {', '.join(failing)} keeps crashing; trading resumes by itself once it runs"
+            )
+        pipeline.gate.resume()
+        self._auto_halts.clear()
         self._control("resume", source)
         self._record_trading_state(TradingState.ACTIVE.value, source)
 
@@ -724,6 +784,7 @@ class Engine:
         """The kill switch: cancel every order, close every position at market, then HALT trading."""
         pipeline = self._require_pipeline()
         pipeline.gate.halt(f"flattened by {source}")
+        self._auto_halts.clear()
         self._control("flatten", source, "trading HALTED")
         self._record_trading_state(f"{HALTED_PREFIX}: flattened by {source}", source)
         fills: list[Fill] = []
@@ -793,6 +854,12 @@ class Engine:
             self.pipeline.gate.halt(f"{last[0].detail} (before this start); resume through the API when ready")
             log.warning("trading starts HALTED: %s; POST /api/control/resume to trade again", last[0].detail)
 
+    def failing_critical_stages(self) -> list[str]:
+        """Critical stages that keep crashing: the bot is not alive as a trading bot while any is listed."""
+        if self.supervisor is None:
+            return []
+        return [st.name for st in self.supervisor.statuses(self.clock.now_ms()) if st.critical and st.failing]
+
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
             raise ConfigError("the bot is still starting; try again once it runs")
@@ -803,9 +870,18 @@ class Engine:
             self._recording.record(self.recorder.record_event, EventKind.TASK_CRASH, f"{name}: {exc!r}", name)
 
     def _escalate(self, name: str, exc: BaseException) -> None:
-        assert self.pipeline is not None
-        self.pipeline.gate.halt(f"stage {name} keeps crashing: {exc}")
-        log.error("trading HALTED: stage %s keeps crashing (%s)", name, exc)
+        """A critical stage that keeps crashing halts trading until it runs again; a non-critical one (the API, the
+        notifier) is reported in readiness, the log and a notification, and trading goes on."""
+        assert self.supervisor is not None
+        critical = name in {st.name for st in self.supervisor.statuses(self.clock.now_ms()) if st.critical}
+        if not critical:
+            log.error("stage %s keeps crashing (%s); still restarting it, trading goes on", name, exc)
+            return
+        self._auto_halt(f"stage:{name}", f"stage {name} keeps crashing: {exc}")
+        log.error("trading HALTED: stage %s keeps crashing (%s); still restarting it", name, exc)
+
+    def _recovered(self, name: str) -> None:
+        self._lift_auto_halt(f"stage:{name}", f"stage {name} recovered")
 
     async def _shutdown(self) -> None:
         if self.supervisor is not None:
@@ -816,6 +892,7 @@ class Engine:
             await self.venue.close()
         if self.exchange is not None:
             await self.exchange.stop()
+        close_quietly(self.api_socket)
         if self.recorder is not None:
             self._recording.record(self.recorder.stop_run, "stopped")
         self._recording.close()

@@ -23,15 +23,23 @@ STALE_AFTER_TIMEFRAMES = 2
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One readiness condition; ``age_seconds`` is how old the evidence is (``None`` when there is none)."""
+    """One readiness condition; ``age_seconds`` is how old the evidence is (``None`` when there is none). A check
+    that is not ``required`` (a non-critical stage) is reported but never makes the bot unready."""
 
     name: str
     ok: bool
     age_seconds: float | None
     detail: str
+    required: bool = True
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "ok": self.ok, "age_seconds": self.age_seconds, "detail": self.detail}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "age_seconds": self.age_seconds,
+            "detail": self.detail,
+            "required": self.required,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +50,18 @@ class Readiness:
 
     @property
     def failing(self) -> tuple[str, ...]:
-        return tuple(check.name for check in self.checks if not check.ok)
+        return tuple(check.name for check in self.checks if not check.ok and check.required)
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        """Failing checks that do not stop trading (a crashing API or notifier)."""
+        return tuple(check.name for check in self.checks if not check.ok and not check.required)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "ready": self.ready,
             "checked_at_ms": self.checked_at_ms,
+            "degraded": list(self.degraded),
             "checks": [check.to_dict() for check in self.checks],
         }
 
@@ -123,23 +137,33 @@ class Health:
     def readiness(self, now_ms: int) -> Readiness:
         checks = [*self._stream_checks(now_ms), *self._stage_checks(now_ms), self._venue_check(now_ms)]
         checks.append(self._reconciliation_check(now_ms))
-        return Readiness(ready=all(check.ok for check in checks), checked_at_ms=now_ms, checks=tuple(checks))
+        ready = all(check.ok for check in checks if check.required)
+        return Readiness(ready=ready, checked_at_ms=now_ms, checks=tuple(checks))
 
     def evaluate(self, now_ms: int) -> Readiness:
         """Judge readiness now and report it when the ready flag or the set of failing checks changed."""
         current = self.readiness(now_ms)
         previous = self._last
         self._last = current
-        if previous is None or previous.ready != current.ready or previous.failing != current.failing:
+        if (
+            previous is None
+            or previous.ready != current.ready
+            or previous.failing != current.failing
+            or previous.degraded != current.degraded
+        ):
             self._report(current, previous)
         return current
 
     def _report(self, current: Readiness, previous: Readiness | None) -> None:
         if current.ready:
-            logger.info("ready: every check passes")
+            if not current.degraded:
+                logger.info("ready: every check passes")
         else:
-            reasons = "; ".join(f"{c.name}: {c.detail}" for c in current.checks if not c.ok)
+            reasons = "; ".join(f"{c.name}: {c.detail}" for c in current.checks if not c.ok and c.required)
             logger.warning("not ready: %s", reasons)
+        if current.degraded:
+            reasons = "; ".join(f"{c.name}: {c.detail}" for c in current.checks if not c.ok and not c.required)
+            logger.error("degraded (trading goes on): %s", reasons)
         for listener in self._listeners:
             try:
                 listener(current, previous)
@@ -169,8 +193,13 @@ class Health:
         checks = []
         for status in statuses:
             if not status.critical:
+                if status.failing:
+                    detail = f"keeps crashing, restarted {status.restarts} times; last error: {status.last_error}"
+                    checks.append(Check(f"stage:{status.name}", False, status.beat_age_s, detail, required=False))
                 continue
-            if status.alive:
+            if status.failing:
+                detail = f"keeps crashing, restarted {status.restarts} times; last error: {status.last_error}"
+            elif status.alive:
                 detail = f"running, restarted {status.restarts} times"
             elif status.state is not StageState.RUNNING:
                 detail = f"{status.state.value}; last error: {status.last_error or 'none'}"
@@ -178,7 +207,8 @@ class Health:
                 detail = f"stopped beating ({status.beat_age_s:.0f} s > {status.beat_timeout_s:.0f} s)"
             else:
                 detail = f"no beat since it started {status.beat_age_s:.0f} s ago (limit {status.beat_timeout_s:.0f} s)"
-            checks.append(Check(f"stage:{status.name}", status.alive, status.beat_age_s, detail))
+            ok = status.alive and not status.failing
+            checks.append(Check(f"stage:{status.name}", ok, status.beat_age_s, detail))
         return checks
 
     def _venue_check(self, now_ms: int) -> Check:

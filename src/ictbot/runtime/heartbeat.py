@@ -7,7 +7,9 @@ reported to listeners) well within 2 × timeframe; once a minute one line says w
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ictbot.runtime.counters import Counters, CountSnapshot, StreamKey, stream_name
 from ictbot.runtime.health import Health, Readiness
@@ -26,6 +28,7 @@ class HeartbeatMonitor:
         *,
         line_interval_s: float = 60.0,
         check_interval_s: float = 5.0,
+        progress: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
         if line_interval_s <= 0 or check_interval_s <= 0:
             raise ValueError("line_interval_s and check_interval_s must be positive")
@@ -33,6 +36,7 @@ class HeartbeatMonitor:
         self._counters = counters
         self._line_interval_ms = round(line_interval_s * 1000)
         self._check_interval_s = check_interval_s
+        self._progress = progress
 
     async def run(self, ctx: StageContext) -> None:
         """Re-judge readiness every ``check_interval_s`` and log a line every ``line_interval_s``."""
@@ -49,7 +53,16 @@ class HeartbeatMonitor:
     def log_line(self, now_ms: int, readiness: Readiness) -> HeartbeatLine:
         """Write one line with the counts since the previous line; the log record carries it as ``heartbeat``."""
         line = HeartbeatLine.build(self._counters.take_interval(), self._health.stream_ages(now_ms), readiness)
-        logger.info("%s", line.text(), extra={"heartbeat": line.to_dict()})
+        progress = self._progress() if self._progress is not None else None
+        record = line.to_dict()
+        text = line.text()
+        if progress is not None:
+            record["replay"] = progress
+            text += (
+                f" progress={progress['progress_pct']:.1f}% market={progress['market_time']}"
+                f" eta={_duration(progress['eta_seconds'])}"
+            )
+        logger.info("%s", text, extra={"heartbeat": record})
         return line
 
 
@@ -59,6 +72,7 @@ class HeartbeatLine:
 
     ready: bool
     failing: tuple[str, ...]
+    degraded: tuple[str, ...]
     candles: dict[str, int]
     signals: int
     orders: int
@@ -72,6 +86,7 @@ class HeartbeatLine:
         return cls(
             ready=readiness.ready,
             failing=readiness.failing,
+            degraded=readiness.degraded,
             candles={stream_name(key): counts.candles.get(key, 0) for key in streams},
             signals=counts.signals,
             orders=counts.orders,
@@ -81,11 +96,13 @@ class HeartbeatLine:
         )
 
     def text(self) -> str:
-        """``heartbeat ready=yes failing=- candles=BTCUSDT:1m=60 signals=1 … newest_age=BTCUSDT:1m=3s``."""
+        """``heartbeat ready=yes failing=- candles=BTCUSDT:1m=60 signals=1 … newest_age=BTCUSDT:1m=3s``, with
+        ``degraded=stage:api`` when a non-critical stage keeps crashing."""
         candles = ",".join(f"{name}={n}" for name, n in self.candles.items()) or "-"
         ages = ",".join(f"{name}={_age(age)}" for name, age in self.newest_candle_age_s.items()) or "-"
+        degraded = f" degraded={','.join(self.degraded)}" if self.degraded else ""
         return (
-            f"heartbeat ready={'yes' if self.ready else 'no'} failing={','.join(self.failing) or '-'} "
+            f"heartbeat ready={'yes' if self.ready else 'no'} failing={','.join(self.failing) or '-'}{degraded} "
             f"candles={candles} signals={self.signals} orders={self.orders} fills={self.fills} "
             f"rejections={self.rejections} newest_age={ages}"
         )
@@ -94,6 +111,7 @@ class HeartbeatLine:
         return {
             "ready": self.ready,
             "failing": list(self.failing),
+            "degraded": list(self.degraded),
             "candles": dict(self.candles),
             "signals": self.signals,
             "orders": self.orders,
@@ -105,3 +123,15 @@ class HeartbeatLine:
 
 def _age(age_s: float | None) -> str:
     return "none" if age_s is None else f"{age_s:.0f}s"
+
+
+def _duration(seconds: float | None) -> str:
+    """``1h02m``, ``4m05s`` or ``12s``: the replay's time left, read at a glance."""
+    if seconds is None:
+        return "unknown"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -1,0 +1,192 @@
+"""A bot that heals: after an outage of any length, after WebSocket drops, with a broken API. The bot trades on the
+local exchange (real HTTP and WebSocket) in replay; restart backoff runs on a ManualClock standing for the wall
+clock, so a twenty-minute outage takes no twenty minutes here."""
+
+import asyncio
+import contextlib
+import gc
+import logging
+import socket
+
+import httpx
+import pytest
+import uvicorn
+from aiohttp import web
+
+from ictbot.config import load_settings
+from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.risk.gate import TradingState
+from ictbot.runtime import ManualClock, RestartPolicy, StageState
+from ictbot.runtime.engine import Engine
+from ictbot.storage import open_recorder
+
+#: The default cap on restart backoff, with its 10 % jitter: a stage restarts this soon after the venue is back.
+CAPPED_BACKOFF_S = 30 * 1.1
+
+
+@pytest.fixture
+def replay_file(data_dir, tmp_path):
+    frame = load_candles(data_dir / "BTC_USDT_USDT-1m-futures.feather").slice(0, 5 * 1440)
+    path = tmp_path / "BTCUSDT-1m-5days.parquet"
+    write_parquet(frame, path)
+    return path
+
+
+def _settings(path, tmp_path, **extra):
+    return load_settings(
+        replay={"speed": 600, "warmup": 300, "data": [str(path)], "stop_at_end": False},
+        data_dir=str(tmp_path / "data"),
+        database_url=f"sqlite:///{tmp_path / 'bot.sqlite'}",
+        **{"api": {"port": 0}, **extra},
+    )
+
+
+@contextlib.asynccontextmanager
+async def _running(engine):
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        await asyncio.wait_for(engine.ready.wait(), 60)
+        yield engine
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+async def _until(predicate, seconds=60.0):
+    for _ in range(int(seconds * 20)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def _stage(engine, name):
+    return next(s for s in engine.supervisor.statuses(engine.clock.now_ms()) if s.name == name)
+
+
+def _ready(engine) -> bool:
+    return engine.health.readiness(engine.clock.now_ms()).ready
+
+
+async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_only_then(replay_file, tmp_path):
+    wall = ManualClock(0)
+    engine = Engine(_settings(replay_file, tmp_path), open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"), wall=wall)
+    async with _running(engine):
+        await _until(lambda: _ready(engine) and engine.api_url is not None)
+        exchange = engine.exchange
+        await exchange.stop()  # the venue is gone: every connection refused
+        for _ in range(20):  # twenty minutes of outage, on the wall clock the backoff runs on
+            await _until(lambda: _stage(engine, "market-data").state in (StageState.BACKING_OFF, StageState.FAILED))
+            await wall.advance(60)
+        await _until(lambda: _stage(engine, "market-data").state is StageState.FAILED)
+        assert "market-data" in engine.failing_critical_stages()
+        assert engine.pipeline.gate.state is TradingState.HALTED
+        async with httpx.AsyncClient(base_url=engine.api_url, timeout=10) as http:
+            health = await http.get("/health")
+        assert health.status_code == 503
+        assert health.json()["alive"] is False and "market-data" in health.json()["failed_stages"]
+
+        await exchange.start()  # the venue is back, on the same port
+        exchange.start_clock(600)
+        # A reconciliation that succeeds while market data is still down must not let trading resume.
+        assert await engine._reconcile(apply_fills=True)
+        assert engine.pipeline.gate.state is TradingState.HALTED
+
+        await wall.advance(CAPPED_BACKOFF_S)  # within a minute of the venue coming back
+        await _until(
+            lambda: _stage(engine, "market-data").state is StageState.RUNNING and not engine.failing_critical_stages()
+        )
+        newest = engine.pipeline.book.last_open_time("BTCUSDT")
+        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
+        await _until(lambda: _ready(engine))
+        assert engine.pipeline.gate.state is TradingState.ACTIVE
+        async with httpx.AsyncClient(base_url=engine.api_url, timeout=10) as http:
+            health = await http.get("/health")
+        assert health.status_code == 200 and health.json()["alive"] is True
+
+
+async def test_six_websocket_drops_20_s_apart_never_fail_market_data_nor_halt_trading(replay_file, tmp_path):
+    wall = ManualClock(0)
+    settings = _settings(replay_file, tmp_path, api={"enabled": False})
+    engine = Engine(settings, open_recorder(settings.database_url), wall=wall)  # the default restart policy
+    async with _running(engine):
+        await _until(lambda: _ready(engine))
+        for drop in range(6):
+            restarts = _stage(engine, "market-data").restarts
+            await _until(lambda: _stage(engine, "market-data").beaten)
+            await wall.advance(20)
+            assert engine.exchange.drop_websockets() > 0
+            await _until(lambda: _stage(engine, "market-data").state is StageState.BACKING_OFF)
+            await wall.advance(1.1)  # the first backoff: each drop is a first crash after a healthy run
+            await _until(lambda r=restarts: _stage(engine, "market-data").restarts == r + 1)
+            assert engine.failing_critical_stages() == [], f"market data called failing after drop {drop + 1}"
+            assert engine.pipeline.gate.state is TradingState.ACTIVE
+        newest = engine.pipeline.book.last_open_time("BTCUSDT")
+        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
+        await _until(lambda: _ready(engine))
+        assert engine.pipeline.book.gap_count("BTCUSDT") == (0, 0)
+
+
+def _uvicorn_servers() -> list[uvicorn.Server]:
+    return [o for o in gc.get_objects() if isinstance(o, uvicorn.Server) and not o.should_exit]
+
+
+@contextlib.asynccontextmanager
+async def _webhook():
+    """A local webhook receiver; yields (url, bodies received)."""
+    bodies: list[dict] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", bodies
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_api_that_keeps_crashing_is_reported_and_trading_goes_on(replay_file, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    wall = ManualClock(0)
+    policy = RestartPolicy(max_restarts=2, jitter=0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with _webhook() as (hook_url, bodies):
+        settings = _settings(
+            replay_file, tmp_path, api={"port": port}, notify={"webhook_url": hook_url, "events": ["readiness"]}
+        )
+        engine = Engine(settings, open_recorder(settings.database_url), restart=policy, wall=wall)
+        async with _running(engine):
+            await _until(lambda: _ready(engine) and engine.api_url is not None)
+            [server] = _uvicorn_servers()
+            taken = socket.socket()
+            server.should_exit = True  # the API stops; its restarts find the port taken by another program
+            await _until(lambda: _stage(engine, "api").state is StageState.BACKING_OFF)
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+            try:
+                for _ in range(3):
+                    await wall.advance(10)
+                    await asyncio.sleep(0.2)
+                await _until(lambda: _stage(engine, "api").failing)
+                await _until(lambda: "stage:api" in engine.health.readiness(engine.clock.now_ms()).degraded)
+                readiness = engine.health.readiness(engine.clock.now_ms())
+                assert readiness.ready and "stage:api" not in readiness.failing
+                assert engine.pipeline.gate.state is TradingState.ACTIVE
+                assert engine.failing_critical_stages() == []
+                await _until(lambda: any(body["data"].get("degraded") == ["stage:api"] for body in bodies))
+            finally:
+                taken.close()
+    assert "stage api keeps crashing" in caplog.text and "trading goes on" in caplog.text
+    assert f"api.port {port} on 127.0.0.1 cannot be used" in caplog.text
+    assert "trading HALTED" not in caplog.text
