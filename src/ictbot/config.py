@@ -218,6 +218,13 @@ class ExecutionSettings(_Section):
     unknown_order_settle_s: float = Field(
         5.0, ge=0, le=60, description="wait before looking up an order whose send failed (Binance's recvWindow)"
     )
+    max_unprotected_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="seconds a filled position may wait for its stop-loss on the venue (placement is retried "
+        "meanwhile) before it is closed at market",
+    )
 
 
 class LiveSettings(_Section):

@@ -55,7 +55,8 @@ class Bot:
         self.journal: IntentJournal | None = None
         self.dead = False  # killed: nothing more reaches the disk
 
-    async def start(self, client_type: type[VenueClient] | None = None) -> OrderManager:
+    async def start(self, client_type: type[VenueClient] | None = None, **options: Any) -> OrderManager:
+        """``options``: the order manager's keyword options (``max_unprotected_s``, …)."""
         self.recorder = open_recorder(self.url)
         self.dead = False
         self.client = (client_type or self.client_type)(self.exchange.ccxt_config())
@@ -65,8 +66,9 @@ class Bot:
         self.journal = IntentJournal(self.journal_path)
         self.restored: list[str] = await self.persist(self.journal.restore, self.recorder)
         self.manager = OrderManager(
-            self.client, self.recorder, self.persist, self.fills.append, self.journal, settle_s=0.05
-        )
+            self.client, self.recorder, self.persist, self.fills.append, self.journal, settle_s=0.05,
+            now_ms=lambda: int(self.exchange.replay.now), **options,
+        )  # fmt: skip
         return self.manager
 
     def persist(self, method: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:

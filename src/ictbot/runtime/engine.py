@@ -338,6 +338,7 @@ class Engine:
         self.orders = OrderManager(
             self.venue, self.recorder, self._recording.persist, self._venue_fill, self.journal,
             candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s, on_sent=self._entry_sent,
+            now_ms=lambda: self.clock.now_ms(), max_unprotected_s=s.execution.max_unprotected_s,
         )  # fmt: skip
         self.orders.send_latencies = self.latencies
         log.info("orders go to the venue (one-way mode, isolated margin, leverage %dx)", s.risk.leverage)
