@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import math
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import ValidationError
@@ -68,7 +70,8 @@ def _venue_execution(settings: Settings) -> bool:
 
 
 def check_live_opt_in(settings: Settings) -> None:
-    """Live trading on Binance's mainnet needs keys and an explicit ``live.confirm: true``."""
+    """Live trading with real money needs keys and an explicit ``live.confirm: true``: on Binance's mainnet and on any
+    server but one on this machine (a ``rest_url`` is trusted to be play money only when it is loopback)."""
     if settings.mode != "live":
         return
     venue = settings.venue
@@ -76,11 +79,31 @@ def check_live_opt_in(settings: Settings) -> None:
         raise ConfigError(
             "mode: live needs API keys: set ICTBOT_VENUE__API_KEY and ICTBOT_VENUE__API_SECRET (environment or .env)"
         )
-    if not venue.testnet and venue.rest_url is None and not settings.live.confirm:
+    if settings.live.confirm:
+        return
+    if venue.rest_url is None and not venue.testnet:
         raise ConfigError(
             "mode: live with venue.testnet: false trades real money on Binance; set live.confirm: true to confirm, "
             "or keep venue.testnet: true (Binance's demo environment)"
         )
+    if venue.rest_url is not None and not all(_loopback(url) for url in (venue.rest_url, venue.ws_url)):
+        raise ConfigError(
+            f"mode: live with venue.rest_url {venue.rest_url} may trade real money (only a server on this machine, "
+            "127.0.0.1/localhost/::1, is taken for a test venue); set live.confirm: true to confirm"
+        )
+
+
+def _loopback(url: str | None) -> bool:
+    """The URL's host is this machine (a loopback address or ``localhost``)."""
+    host = urlsplit(url or "").hostname
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
