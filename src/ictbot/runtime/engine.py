@@ -38,6 +38,7 @@ from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
 from ictbot.portfolio.ledger import Portfolio, Trade
+from ictbot.risk.daily import day_history, reducing_detail, restore_day
 from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.counters import Counters
@@ -330,6 +331,8 @@ class Engine:
         self.health.mark_venue_ok(self.clock.now_ms())  # markets and the warm-up candles just came from it
         if self.orders is not None:
             await self._reconcile(apply_fills=False)
+            if s.mode == "live":
+                await self._restore_day()
         if self.recorder is not None:
             self._recording.record(self.recorder.start_run, s)
         self.started_ms = self.clock.now_ms()
@@ -573,6 +576,7 @@ class Engine:
             keep_history=False,
         )
         pipeline.listeners.append(self._recording)
+        pipeline.gate.on_reducing = self._reducing
         self._recording.pipeline = pipeline
         return pipeline
 
@@ -816,6 +820,25 @@ class Engine:
         if last and last[0].detail.startswith(HALTED_PREFIX):
             self.pipeline.gate.halt(f"{last[0].detail} (before this start); resume through the API when ready")
             log.warning("trading starts HALTED: %s; POST /api/control/resume to trade again", last[0].detail)
+
+    async def _restore_day(self) -> None:
+        """The daily loss limit carries on from the account's history of today, and a REDUCING state reached today
+        holds (the account outlives the process in live mode)."""
+        assert self.pipeline is not None and self.recorder is not None and self.market is not None
+        pipeline, now = self.pipeline, self.clock.now_ms()
+        history = day_history(self.recorder, now, self.settings.symbols)
+        marks = {}
+        for symbol in history.held_at_open:
+            [candle] = await self.market.closed_candles(symbol, BASE, history.start_ms, 1) or [None]
+            marks[symbol] = Decimal(str(candle.open)) if candle is not None else history.held_at_open[symbol][1]
+        opening = restore_day(pipeline, history, marks)
+        log.info("today's opening equity from the account's history: %s USDT", opening)
+        if pipeline.gate.state is TradingState.REDUCING:
+            log.warning("trading starts REDUCING (daily loss limit reached earlier today): %s", history.reducing)
+
+    def _reducing(self, reason: str, day: int) -> None:
+        """The daily loss limit was reached: recorded, so a restart today keeps taking no entries."""
+        self._record_trading_state(reducing_detail(reason), "risk")
 
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:
