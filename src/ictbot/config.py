@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -304,8 +305,20 @@ class Settings(BaseSettings):
         return init_settings, env_settings, dotenv_settings, yaml_source
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets shown as ``**********``."""
-        return self.model_dump(mode="json")
+        """The effective settings as plain data, secrets shown as ``**********`` (the database URL's password too)."""
+        shown = self.model_dump(mode="json")
+        shown["database_url"] = _hide_password(self.database_url)
+        return shown
+
+
+def _hide_password(url: str) -> str:
+    """``scheme://user:password@host/…`` with the password replaced; any other URL as it is."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 _HINTS = {
