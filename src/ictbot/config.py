@@ -35,7 +35,8 @@ from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number must be finite: ``.inf`` in YAML would switch a limit off (or overflow the replay clock).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FvgRetraceSettings(_Section):
