@@ -400,6 +400,7 @@ class LocalExchange:
                 "clockSkewMs": self.faults.clock_skew_ms,
                 "wsStalled": self.hub.stalled,
                 "connections": len(self.hub.connections),
+                "longestUnprotectedS": self.engine.protection.longest_s(),
             },
             dumps=json.dumps,
         )
