@@ -181,7 +181,7 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
         for symbol in symbols
     }
     untracked = [s for s in symbols if booked[s] != venue["positions"].get(s, Decimal(0))]
-    _log_outcome(
+    log_outcome(
         duplicates=duplicates,
         unprotected=sum(1 for found in stops.values() if len(found) != 1),
         untracked=len(untracked) + len(database_open ^ venue_open),
@@ -194,7 +194,7 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
     assert not untracked, f"booked fills {booked} vs venue positions {venue['positions']}"
 
 
-def _log_outcome(**counts: int) -> None:
+def log_outcome(**counts: int) -> None:
     path = os.environ.get("ICTBOT_FAULT_LOG")
     if path:
         test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].rsplit(" (", 1)[0]
