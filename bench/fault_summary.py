@@ -83,9 +83,10 @@ def main() -> None:
     parser.add_argument("--hogs", type=int, default=2, help="busy processes competing for the CPU")
     parser.add_argument("--small", action="store_true", help="a few cells of the matrix only (CI)")
     parser.add_argument("--check", action="store_true", help="exit 1 unless every figure keeps the promise")
+    parser.add_argument("--log", type=Path, help="keep the raw figures here (JSON lines, appended run by run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "faults.jsonl"
+        log = args.log or Path(tmp) / "faults.jsonl"
         failed_runs = run_suite(args.runs, args.hogs, args.small, log)
         rows = tabulate(log)
     header = ("cell", "checks", *COUNTS, "longest no-stop s", "recovery s")
