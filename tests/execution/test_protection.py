@@ -7,11 +7,12 @@ Every scenario runs against the local exchange over real HTTP, its faults turned
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from ictbot.domain import OrderType
+from ictbot.domain import OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueAlgoOrder, VenueClient, VenueUnavailable
 from ictbot.storage import OrderState
@@ -134,4 +135,20 @@ async def test_an_entry_that_waited_out_a_ban_past_its_expiry_is_dropped_not_sen
     record = bot.recorder.order_by_client_id(intent.client_order_id)
     assert record.state == OrderState.EXPIRED
     assert not manager.has_exposure("BTCUSDT")
+    assert_consistent(exchange, bot.recorder)
+
+
+async def test_closing_a_symbol_answers_the_fills_that_closed_its_position(bot: Bot, exchange: LocalExchange) -> None:
+    manager = await bot.start()
+    intent = market_intent(exchange, quantity="0.003")
+    manager.submit(intent)
+    await bot.run_jobs()
+    mark = exchange.engine.mark("BTCUSDT")
+
+    fills = await manager.close_symbol("BTCUSDT", "closed by the operator", int(exchange.replay.now))
+
+    assert venue_state(exchange)["positions"] == {}
+    assert sum(f.quantity for f in fills) == intent.quantity
+    assert {(f.symbol, f.side, f.reason) for f in fills} == {("BTCUSDT", Side.SELL, "manual")}
+    assert all(abs(f.price - mark) / mark < Decimal("0.01") for f in fills)  # a market close near the mark
     assert_consistent(exchange, bot.recorder)

@@ -554,8 +554,9 @@ class OrderManager:
         cid = self._unused_child_id(plan.client_order_id, CLOSE)
         await self.close_position(plan.symbol, position.quantity, cid, reason)
 
-    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> None:
-        """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent."""
+    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> list[Fill]:
+        """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent; returns its
+        fills (none when refused or lost)."""
         side = Side.SELL if quantity > 0 else Side.BUY
         await self.persist(self.recorder.record_exit_intent, cid, symbol, side, "MARKET", purpose="exit",
                             quantity=abs(quantity))  # fmt: skip
@@ -566,16 +567,25 @@ class OrderManager:
         except OrderRejected as exc:
             await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
             log.error("%s: closing order refused: %s", symbol, exc)
-            return
+            return []
         except OutcomeUnknown as exc:
             await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
             order = await self._look_up(symbol, cid)
             if order is None:
-                return
+                return []
         if order.executed_quantity > 0:
             await self.sync_fills(symbol, order.order_id, cid)
         state = ORDER_STATES.get(order.status, OrderState.UNKNOWN)
         await self.transition(cid, state, _order_payload(order), order.order_id)
+        return self._fills_of(cid)
+
+    def _fills_of(self, cid: str) -> list[Fill]:
+        """The booked fills of one order, oldest first, whichever way they arrived (its answer or its events)."""
+        records = self.recorder.fills(client_order_id=cid, limit=1000)
+        return [
+            Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.fee, r.time, r.is_maker, r.reason)
+            for r in reversed(records)
+        ]
 
     async def cancel_children(self, entry_id: str, symbol: str) -> None:
         """Cancel the entry's protective orders still open; one the venue does not know is closed as such."""
@@ -594,8 +604,9 @@ class OrderManager:
 
     # ------------------------------------------------------------------ operator actions
 
-    async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> None:
-        """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market."""
+    async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> list[Fill]:
+        """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market; returns the
+        closing fills."""
         async with self.lock(symbol):
             for cid, bracket in list(self.brackets.items()):
                 if bracket.plan.symbol != symbol:
@@ -610,8 +621,9 @@ class OrderManager:
                 await self.cancel_children(cid, symbol)
             await self.client.cancel_all(symbol)
             position = (await self.client.positions()).get(symbol)
-            if position is not None and position.quantity != 0:
-                await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
+            if position is None or position.quantity == 0:
+                return []
+            return await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
 
     # ------------------------------------------------------------------ the user-data stream
 

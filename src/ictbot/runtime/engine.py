@@ -784,8 +784,7 @@ class Engine:
         events (none are returned); the simulated account closes at the latest mark at once."""
         pipeline = self._require_pipeline()
         if self.orders is not None:
-            await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
-            return []
+            return await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
         mark = pipeline.marks.get(symbol)
         if mark is None or not isinstance(pipeline.broker, SimulatedBroker):
             return []
