@@ -7,7 +7,10 @@ import zipfile
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
+import pyarrow.parquet
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ictbot.cli import app
@@ -204,3 +207,81 @@ def test_failed_resample_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert "duplicate open time" in result.output
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def _zero_price(t, c):
+    c["low"][7] = 0.0
+    return t, c
+
+
+def _far_future(t, c):
+    t[-1] = 89_968_521_600_000  # the year 4821
+    return t, c
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_zero_price, r"row 8 \(2023-02-01T00:07:00Z\): low is not positive \(0.0\)"),
+        (_far_future, r"row 60: open time 89968521600000 is outside 1970-01-01T00:00:00Z … 2100-01-01T00:00:00Z"),
+    ],
+    ids=["zero-price", "year-4821"],
+)
+def test_impossible_prices_and_times_are_refused(tmp_path, link, edit, message):
+    path = _feather(tmp_path, "LINK_USDT_USDT-1m-futures.feather", link.slice(0, 60), edit)
+    with pytest.raises(DataError, match=r"LINK_USDT_USDT-1m-futures.feather: " + message):
+        load_candles(path)
+
+
+@pytest.mark.parametrize("bad_time", ["1e30", "Infinity", "-Infinity", "NaN"])
+def test_a_candle_time_that_is_no_time_is_refused_naming_its_row(tmp_path, bad_time):
+    rows = [[1_675_209_600_000, "1", "2", "0.5", "1.5", "10"], [bad_time, "1", "2", "0.5", "1.5", "10"]]
+    path = tmp_path / "LINKUSDT-1m-x.json"
+    path.write_text(json.dumps(rows).replace(f'"{bad_time}"', bad_time, 1))
+    with pytest.raises(DataError, match=r"row 2: open time .* is not a time"):
+        load_candles(path)
+
+
+def test_a_parquet_float_time_of_infinity_or_an_empty_time_is_refused(tmp_path):
+    prices = {name: [1.0, 1.0] for name in ("open", "high", "low", "close", "volume")}
+    pq_path = tmp_path / "X-1m.parquet"
+    pa.parquet.write_table(pa.table({"open_time": pa.array([1.6e12, float("inf")]), **prices}), pq_path)
+    with pytest.raises(DataError, match=r"row 2: open time inf is not a time"):
+        load_candles(pq_path)
+    stamps = pa.array([1_675_209_600_000, None], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    pa.parquet.write_table(pa.table({"date": stamps, **prices}), pq_path)
+    with pytest.raises(DataError, match=r"row 2: the date is empty"):
+        load_candles(pq_path)
+
+
+def test_deeply_nested_json_and_a_short_row_get_clear_errors(tmp_path):
+    nested = tmp_path / "LINKUSDT-1m-nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="nested too deeply"):
+        load_candles(nested)
+    short = tmp_path / "LINKUSDT-1m-short.json"
+    short.write_text(json.dumps([[1_675_209_600_000, "1", "2"]]))
+    with pytest.raises(DataError, match=r"row 1: expected at least 6 fields .*, got \[1675209600000, '1', '2'\]"):
+        load_candles(short)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.one_of(
+        st.binary(max_size=400),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=8)),
+            lambda inner: st.lists(inner, max_size=7),
+            max_leaves=40,
+        ).map(lambda value: json.dumps(value).encode()),
+    ),
+    suffix=st.sampled_from([".json", ".csv", ".json.gz", ".parquet", ".feather", ".zip"]),
+)
+def test_any_bytes_in_a_candle_file_give_a_data_error_or_valid_candles(tmp_path, content, suffix):
+    path = tmp_path / f"LINKUSDT-1m-fuzz{suffix}"
+    path.write_bytes(gzip.compress(content) if suffix == ".json.gz" and content[:1] == b"[" else content)
+    try:
+        frame = load_candles(path)
+    except DataError:
+        return
+    assert len(frame) >= 1 and np.all(frame.low > 0) and np.all(np.diff(frame.open_time) > 0)

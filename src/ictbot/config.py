@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -34,7 +35,8 @@ from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number must be finite: ``.inf`` in YAML would switch a limit off (or overflow the replay clock).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FvgRetraceSettings(_Section):
@@ -269,6 +271,13 @@ class ExecutionSettings(_Section):
     unknown_order_settle_s: float = Field(
         5.0, ge=0, le=60, description="wait before looking up an order whose send failed (s; Binance's recvWindow)"
     )
+    max_unprotected_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="seconds a filled position may wait for its stop-loss on the venue (placement is retried "
+        "meanwhile) before it is closed at market",
+    )
 
 
 class LiveSettings(_Section):
@@ -363,8 +372,20 @@ class Settings(BaseSettings):
         return init_settings, env_settings, dotenv_settings, yaml_source
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets shown as ``**********``."""
-        return self.model_dump(mode="json")
+        """The effective settings as plain data, secrets shown as ``**********`` (the database URL's password too)."""
+        shown = self.model_dump(mode="json")
+        shown["database_url"] = _hide_password(self.database_url)
+        return shown
+
+
+def _hide_password(url: str) -> str:
+    """``scheme://user:password@host/…`` with the password replaced; any other URL as it is."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 _HINTS = {

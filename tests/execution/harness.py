@@ -55,7 +55,8 @@ class Bot:
         self.journal: IntentJournal | None = None
         self.dead = False  # killed: nothing more reaches the disk
 
-    async def start(self, client_type: type[VenueClient] | None = None) -> OrderManager:
+    async def start(self, client_type: type[VenueClient] | None = None, **options: Any) -> OrderManager:
+        """``options``: the order manager's keyword options (``max_unprotected_s``, …)."""
         self.recorder = open_recorder(self.url)
         self.dead = False
         self.client = (client_type or self.client_type)(self.exchange.ccxt_config())
@@ -65,8 +66,9 @@ class Bot:
         self.journal = IntentJournal(self.journal_path)
         self.restored: list[str] = await self.persist(self.journal.restore, self.recorder)
         self.manager = OrderManager(
-            self.client, self.recorder, self.persist, self.fills.append, self.journal, settle_s=0.05
-        )
+            self.client, self.recorder, self.persist, self.fills.append, self.journal, settle_s=0.05,
+            now_ms=lambda: int(self.exchange.replay.now), **options,
+        )  # fmt: skip
         return self.manager
 
     def persist(self, method: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
@@ -179,7 +181,7 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
         for symbol in symbols
     }
     untracked = [s for s in symbols if booked[s] != venue["positions"].get(s, Decimal(0))]
-    _log_outcome(
+    log_outcome(
         duplicates=duplicates,
         unprotected=sum(1 for found in stops.values() if len(found) != 1),
         untracked=len(untracked) + len(database_open ^ venue_open),
@@ -192,7 +194,7 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
     assert not untracked, f"booked fills {booked} vs venue positions {venue['positions']}"
 
 
-def _log_outcome(**counts: int) -> None:
+def log_outcome(**counts: int) -> None:
     path = os.environ.get("ICTBOT_FAULT_LOG")
     if path:
         test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].rsplit(" (", 1)[0]

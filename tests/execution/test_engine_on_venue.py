@@ -74,6 +74,8 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         await _until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()))
         await _until(lambda: not engine.orders.busy)
         await asyncio.sleep(1.0)  # the last events of the stream
+        await _until(lambda: not engine.orders.busy)  # an event handled just now may have queued a job
+        await engine.records_written()  # the writer thread lags under CPU load: the database must have caught up
         assert_consistent(exchange, recorder, SYMBOLS)
         trades = exchange.engine.trades
         assert len({t.symbol for t in trades}) >= 2, "the window must trade on several symbols to mean something"

@@ -1,5 +1,6 @@
 """A real SIGKILL: the bot runs as its own process (``ictbot run``, live mode against the local exchange on loopback),
-is killed with SIGKILL the instant the venue accepts its first entry (which fills at once: a position, no stop yet),
+is killed with SIGKILL the instant the venue accepts its first entry (the market then trades at its limit, so it
+fills: a position the dead bot never heard of, no stop yet),
 or that entry's stop-loss — before the answer reaches the bot — and is started again on the same data directory and
 database. The restarted bot reconciles, is stopped with SIGINT,
 and the crash-safety invariants hold: no client id twice on the venue, every position with exactly one close-position
@@ -125,6 +126,12 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
                 os.kill(bot.pid, signal.SIGKILL)  # while the venue handles the request: no answer reaches the bot
                 exchange.stop_clock()
                 killed.append(entry)
+                if point == "its entry reaches the venue":  # the market trades at its limit once it is accepted
+                    asyncio.get_running_loop().call_soon(trade_at_entry, entry)
+
+        def trade_at_entry(entry: str) -> None:
+            order = next(o for o in exchange.engine.orders.values() if o.client_order_id == entry)
+            exchange.engine.on_tick(SYMBOL, order.price, False)
 
         exchange.engine.sink = kill
         try:
@@ -152,12 +159,12 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
         on_venue = next(o for o in exchange.engine.orders.values() if o.client_order_id == entry)
         assert record.state == ORDER_STATES[on_venue.status]
         assert record.filled_quantity == on_venue.executed_qty
-        if venue["positions"]:
-            assert venue["positions"] == {SYMBOL: record.filled_quantity * Side(record.intent.side).sign}
-            protective = {cid: (a.order_type, a.trigger_price) for cid, a in venue["open_algos"].items()}
-            assert protective == {
-                f"{entry}-sl": ("STOP_MARKET", record.intent.stop),
-                f"{entry}-tp": ("TAKE_PROFIT_MARKET", record.intent.target),
-            }, "the stop the killed bot placed is adopted, not placed again; the take-profit is added"
+        assert on_venue.status == "FILLED" and record.filled_quantity > 0, "the killed bot's entry filled"
+        assert venue["positions"] == {SYMBOL: record.filled_quantity * Side(record.intent.side).sign}
+        protective = {cid: (a.order_type, a.trigger_price) for cid, a in venue["open_algos"].items()}
+        assert protective == {
+            f"{entry}-sl": ("STOP_MARKET", record.intent.stop),
+            f"{entry}-tp": ("TAKE_PROFIT_MARKET", record.intent.target),
+        }, "the restarted bot adopts the fill and its stop (never placed twice), and adds what is missing"
         runs = recorder.runs()
         assert sorted(r.stopped_at is None for r in runs) == [False, True], "one run killed, one stopped"

@@ -97,6 +97,7 @@ async def make_listener(exchange: LocalExchange, client: VenueClient) -> AsyncIt
         listener = Listener(UserStream(client, exchange.ws_url, **options), exchange)
         listeners.append(listener)
         await listener.connected()
+        assert await listener.next(StreamReconnected) == StreamReconnected("connected")
         return listener
 
     yield make
@@ -154,6 +155,21 @@ async def test_algo_orders_arrive_as_algo_updates(make_listener, client: VenueCl
     )
     await client.cancel_algo_order(SYMBOL, "stop")
     assert (await listener.next(AlgoUpdate, client_algo_id="stop")).status == "CANCELED"
+
+
+async def test_the_first_connection_also_asks_for_a_reconciliation(
+    client: VenueClient, exchange: LocalExchange
+) -> None:
+    """A stream started again (its stage crashed and was restarted) missed the events in between, though its first
+    connection is clean: it must say so before any event."""
+    listener = Listener(UserStream(client, exchange.ws_url), exchange)
+    try:
+        await listener.connected()
+        await buy(client, "first")
+        await listener.next(OrderUpdate, client_order_id="first")
+        assert listener.seen[0] == StreamReconnected("connected")
+    finally:
+        await listener.stop()
 
 
 async def test_a_dropped_connection_reconnects_and_events_keep_flowing(
@@ -231,7 +247,7 @@ async def test_keepalives_keep_a_short_lived_key_alive(btc_frame: CandleFrame) -
         await asyncio.sleep(1.5)  # the key would have expired twice over without keepalives
         await buy(c, "still-alive")
         await listener.next(OrderUpdate, client_order_id="still-alive", status="FILLED")
-        assert not any(isinstance(e, StreamReconnected) for e in listener.seen)
+        assert [e for e in listener.seen if isinstance(e, StreamReconnected)] == [StreamReconnected("connected")]
         await listener.stop()
         await c.close()
 

@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ictbot.api import control, dashboard, metrics, reads, status, stream
 from ictbot.api.events import EngineWatcher, EventHub
+from ictbot.api.guard import Guard
 from ictbot.runtime.engine import Engine
 
 
@@ -18,6 +19,8 @@ def create_app(engine: Engine, hub: EventHub, watcher: EngineWatcher) -> FastAPI
         title="ictbot",
         summary="Watch and steer a running ictbot: health, read API, control, metrics, live events, dashboard.",
         version="1",
+        docs_url=None,  # the interactive docs load their scripts from a CDN; docs/api.md and /openapi.json remain
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.hub = hub
@@ -34,4 +37,5 @@ def create_app(engine: Engine, hub: EventHub, watcher: EngineWatcher) -> FastAPI
         )
     for module in (status, reads, control, stream, metrics, dashboard):
         app.include_router(module.router)
+    app.add_middleware(Guard, settings=engine.settings.api)  # outermost: refuses before anything else runs
     return app

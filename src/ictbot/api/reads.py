@@ -30,7 +30,9 @@ from ictbot.storage import MAX_PAGE, RecordReader, config_snapshot
 router = APIRouter(prefix="/api", tags=["read"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, 1 … {MAX_PAGE}")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+MAX_OFFSET = 10**9  # deeper than any history; larger numbers overflow the database's 64-bit integers
+MAX_TIME_MS = 10**13  # epoch ms of the year 2286
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip, 0 … {MAX_OFFSET}")]
 SymbolQuery = Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g. BTCUSDT")]
 
 
@@ -148,8 +150,8 @@ def daily_pnl(request: Request, limit: Limit = 100, offset: Offset = 0) -> dict[
 @router.get("/equity", summary="Equity curve, oldest first; page on with start = last time + 1")
 def equity(
     request: Request,
-    start: Annotated[int | None, Query(ge=0, description="epoch ms, inclusive")] = None,
-    end: Annotated[int | None, Query(ge=0, description="epoch ms, inclusive")] = None,
+    start: Annotated[int | None, Query(ge=0, le=MAX_TIME_MS, description="epoch ms, inclusive")] = None,
+    end: Annotated[int | None, Query(ge=0, le=MAX_TIME_MS, description="epoch ms, inclusive")] = None,
     limit: Limit = MAX_PAGE,
 ) -> dict[str, Any]:
     if start is not None and end is not None and end < start:

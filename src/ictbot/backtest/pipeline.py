@@ -72,6 +72,11 @@ class Pipeline:
         self.last_realized = Decimal(0)  # PnL realized by the fill the listeners are being told about
         self.last_closed: Trade | None = None  # the round trip that fill closed, if it closed one
 
+    def restore_day(self, day: int, opening_equity: Decimal) -> None:
+        """Carry on a UTC day begun before this process: its loss counts from ``opening_equity`` (rebuilt from the
+        account's history, ``risk.daily``), not from the equity at the first candle seen."""
+        self._day, self._day_start_equity = day, opening_equity
+
     def warm_up(self, symbol: str, candle: Candle) -> bool:
         """Feed a historical candle to the candle book and the strategy only: detectors learn, nothing trades."""
         closed = self.book.add(symbol, candle)

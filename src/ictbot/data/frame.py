@@ -97,6 +97,10 @@ class CandleFrame:
         )
 
 
+FIRST_TIME_MS = 0  # 1970-01-01: synthetic series start at the epoch
+LAST_TIME_MS = 4_102_444_800_000  # 2100-01-01: later is a unit mistake (or a broken file), not a candle
+
+
 def validate_arrays(
     source: str | Path,
     open_time: np.ndarray,
@@ -107,14 +111,22 @@ def validate_arrays(
     n = open_time.shape[0]
     if n == 0:
         raise DataError(f"{source}: the file holds no candles; check that it is the right file")
+    bad = np.flatnonzero((open_time < FIRST_TIME_MS) | (open_time >= LAST_TIME_MS))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{source}: row {i + 1}: open time {int(open_time[i])} is outside {iso(FIRST_TIME_MS)} … "
+            f"{iso(LAST_TIME_MS)}; expected epoch milliseconds (or microseconds)"
+        )
     for name in COLUMNS:
         values = columns[name]
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise DataError(_row_msg(source, open_time, bad[0], f"{name} is NaN or infinite"))
-        bad = np.flatnonzero(values < 0)
+        bad = np.flatnonzero(values < 0 if name == "volume" else values <= 0)
         if bad.size:
-            raise DataError(_row_msg(source, open_time, bad[0], f"{name} is negative ({values[bad[0]]})"))
+            problem = "negative" if name == "volume" else "not positive"
+            raise DataError(_row_msg(source, open_time, bad[0], f"{name} is {problem} ({values[bad[0]]})"))
     if n > 1:
         diffs = np.diff(open_time)
         dup = np.flatnonzero(diffs == 0)

@@ -29,6 +29,7 @@ from ictbot.errors import DataError
 _FREQTRADE_NAME = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)(?:_[A-Z0-9]+)?-(?P<tf>\d+[mhdw])")
 _BINANCE_DUMP_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<tf>\d+[mhdw])[-.]")
 _MS_LIMIT = 10**14  # open times above this are microseconds (Binance spot dumps since 2025)
+_TIME_LIMIT = 2.0**62  # beyond any epoch µs time, well inside int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,9 @@ def _read_any(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
             return _from_rows(path, json.loads(path.read_text()))
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pa.ArrowException) as exc:
+    except RecursionError:
+        raise DataError(f"{path}: nested too deeply to be kline rows; expected [[open_time, open, …], …]") from None
+    except (OSError, ValueError, EOFError, UnicodeError, zipfile.BadZipFile, pa.ArrowException) as exc:
         raise DataError(
             f"{path}: cannot be read ({exc}); the file is damaged or not in the format its name says"
         ) from exc
@@ -152,10 +155,13 @@ def _from_table(path: Path, table: pa.Table) -> tuple[np.ndarray, dict[str, np.n
             "Expected date/open_time plus open, high, low, close, volume"
         )
     time = table.column(time_col)
+    if time.null_count:
+        row = int(np.flatnonzero(time.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{path}: row {row + 1}: the {time_col} is empty; every candle needs its open time")
     if pa.types.is_timestamp(time.type):
         open_time = time.cast(pa.timestamp("ms", tz="UTC"), safe=False).cast(pa.int64()).to_numpy()
     else:
-        open_time = _to_ms(np.asarray(time.to_numpy(zero_copy_only=False), dtype=np.int64))
+        open_time = _to_ms(_whole_times(path, time.to_numpy(zero_copy_only=False)))
     columns = {
         c: np.ascontiguousarray(table.column(c).to_numpy(zero_copy_only=False), dtype=np.float64) for c in COLUMNS
     }
@@ -188,16 +194,27 @@ def _from_rows(path: Path, rows: list) -> tuple[np.ndarray, dict[str, np.ndarray
         raise DataError(f"{path}: expected a JSON array of kline rows")
     for i, row in enumerate(rows):
         if not isinstance(row, list | tuple) or len(row) < 6:
+            shown = repr(row) if len(repr(row)) <= 80 else repr(row)[:77] + "..."
             raise DataError(
                 f"{path}: row {i + 1}: expected at least 6 fields "
-                "[open_time, open, high, low, close, volume], got {row!r}"
+                f"[open_time, open, high, low, close, volume], got {shown}"
             )
     try:
-        open_time = _to_ms(np.array([int(float(r[0])) for r in rows], dtype=np.int64))
+        open_time = _to_ms(_whole_times(path, np.array([float(r[0]) for r in rows], dtype=np.float64)))
         values = np.array([[float(x) for x in r[1:6]] for r in rows], dtype=np.float64).reshape(-1, 5)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{path}: a field is not a number ({exc})") from None
     return open_time, {name: np.ascontiguousarray(values[:, k]) for k, name in enumerate(COLUMNS)}
+
+
+def _whole_times(path: Path, times: np.ndarray) -> np.ndarray:
+    """Open times as int64 epoch ms or µs; one that is not finite or beyond any date is refused, naming its row."""
+    if times.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(times) | (np.abs(times) >= _TIME_LIMIT))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{path}: row {i + 1}: open time {times[i]} is not a time (epoch milliseconds expected)")
+    return np.asarray(times, dtype=np.int64)
 
 
 def _to_ms(times: np.ndarray) -> np.ndarray:

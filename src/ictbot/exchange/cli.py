@@ -47,9 +47,23 @@ def serve(
     warmup: Annotated[int, typer.Option(help="Candles already closed history at start.")] = 500,
     funding: Annotated[list[Path] | None, typer.Option(help="Funding-rate file(s) (*-funding_rate.feather).")] = None,
     balance: Annotated[str, typer.Option(help="USDT deposited into the test account.")] = "10000",
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="ICTBOT_EXCHANGE_API_KEY", help="The test account's API key (default: a new one)."),
+    ] = None,
+    api_secret: Annotated[
+        str | None,
+        typer.Option(envvar="ICTBOT_EXCHANGE_API_SECRET", help="Its API secret (default: a new one)."),
+    ] = None,
+    shift_to_now: Annotated[
+        bool, typer.Option("--shift-to-now", help="Move the history so the replay starts now (for mode: live).")
+    ] = False,
 ) -> None:
     """Serve REST (/fapi) and WebSocket (/market, /private) on 127.0.0.1, replaying the data at SPEED."""
+    import time
     from decimal import Decimal, InvalidOperation
+
+    from ictbot.exchange.signing import Credentials
 
     replay_speed = parse_speed(speed)
     try:
@@ -60,27 +74,31 @@ def serve(
         from ictbot.sample import sample_path
 
         data, symbol = [sample_path()], symbol or "BTCUSDT"
+    if (api_key is None) != (api_secret is None):
+        raise typer.BadParameter("give --api-key and --api-secret together (or neither, for new ones)")
+    credentials = Credentials(api_key, api_secret) if api_key and api_secret else None
     try:
         exchange = LocalExchange.from_files(
-            data, symbol=symbol, funding_files=funding or (), warmup=warmup, port=port, balance=deposit
-        )
+            data, symbol=symbol, funding_files=funding or (), warmup=warmup, port=port, balance=deposit,
+            credentials=credentials, shift_to_ms=time.time_ns() // 1_000_000 if shift_to_now else None,
+        )  # fmt: skip
     except (IctbotError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     try:
-        event_loop.run(_serve(exchange, replay_speed))
+        event_loop.run(_serve(exchange, replay_speed, show_secret=credentials is None))
     except KeyboardInterrupt:
         typer.echo("stopped")
 
 
-async def _serve(exchange: LocalExchange, speed: float) -> None:
+async def _serve(exchange: LocalExchange, speed: float, *, show_secret: bool) -> None:
     await exchange.start()
     try:
         typer.echo(f"REST base URL: {exchange.rest_url}  (ccxt fapiPublic/fapiPrivate = {exchange.rest_url}/fapi/v1)")
         typer.echo(f"WebSocket base URL: {exchange.ws_url}  (market: /market/ws, user data: /private/ws)")
         typer.echo(f"Symbols: {', '.join(exchange.replay.feeds)}; speed: {speed}× ; admin: {exchange.rest_url}/admin")
         typer.echo(f"API key: {exchange.credentials.api_key}")
-        typer.echo(f"API secret: {exchange.credentials.api_secret}")
+        typer.echo(f"API secret: {exchange.credentials.api_secret if show_secret else '(as given)'}")
         exchange.start_clock(speed)
         await exchange.wait_finished()
         typer.echo("replay finished; serving the final state until interrupted")

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from ictbot.exchange.errors import BinanceError
 from ictbot.exchange.numbers import ZERO, fmt, parse_bool, parse_decimal, places
+from ictbot.exchange.protection import ProtectionWatch
 from ictbot.exchange.records import AlgoOrder, Income, Order, Position, Trade
 from ictbot.exchange.replay import MarketReplay, SymbolFeed
 from ictbot.venues.symbols import bracket_for, leverage_brackets
@@ -64,6 +65,7 @@ class Engine:
         self._next_trade_id = 600_000_000
         self._next_tran_id = 9_000_000_000
         self._auto_id = 0
+        self.protection = ProtectionWatch()
         self.deposit(balance)
 
     # ----------------------------------------------------------------------------------------------- account state
@@ -316,6 +318,7 @@ class Engine:
             raise BinanceError(-2021)
         self._next_algo_id += 1
         self.algos[algo.algo_id] = algo
+        self._check_protection()
         self.sink(algo.event(self.time))
         return algo
 
@@ -347,6 +350,7 @@ class Engine:
 
     def _finish_algo(self, algo: AlgoOrder, status: str, reason: str = "") -> None:
         algo.status, algo.update_time = status, self.time
+        self._check_protection()
         self.sink(algo.event(self.time, reason))
 
     # --------------------------------------------------------------------------------------------- validation
@@ -522,7 +526,11 @@ class Engine:
             if isolated:
                 p.isolated_wallet += _cents(qty * price / leverage)
         p.update_time = self.time
+        self._check_protection()
         return realized
+
+    def _check_protection(self) -> None:
+        self.protection.check(self.positions.values(), self.algos.values())
 
     def _finish(self, order: Order, status: str) -> None:
         order.status, order.update_time = status, self.time

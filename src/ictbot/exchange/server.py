@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -75,6 +76,7 @@ class LocalExchange:
         self._runner: web.AppRunner | None = None
         self._clock: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._finished = asyncio.Event()  # set once the last candle is replayed, however the clock was driven
 
     @classmethod
     def from_files(
@@ -83,9 +85,13 @@ class LocalExchange:
         *,
         symbol: str | None = None,
         funding_files: Sequence[str | Path] = (),
+        shift_to_ms: int | None = None,
         **options: Any,
     ) -> LocalExchange:
-        """Load candle files (symbol from each file name, or ``symbol`` for a single file) and funding files."""
+        """Load candle files (symbol from each file name, or ``symbol`` for a single file) and funding files.
+
+        ``shift_to_ms`` moves the whole history (candles and funding) so that the replay starts at that time, e.g.
+        now: a bot in live mode then sees fresh candles and judges its readiness as it would on Binance."""
         if symbol is not None and len(paths) != 1:
             raise ValueError("--symbol names the symbol of a single data file; pass one file or none")
         frames = [load_candles(p, symbol=symbol) for p in paths]
@@ -96,6 +102,12 @@ class LocalExchange:
                 raise ValueError(f"{path}: no symbol in the funding file name")
             times, rates = load_funding_rates(path)
             funding[name] = {int(t): Decimal(repr(float(r))) for t, r in zip(times, rates, strict=True)}
+        if shift_to_ms is not None:
+            start = MarketReplay(frames, options.get("warmup", 500)).now
+            unit = max(int(f.timeframe.ms) for f in frames)  # keeps every candle on its timeframe's boundary
+            shift = (shift_to_ms - start) // unit * unit
+            frames = [dataclasses.replace(f, open_time=f.open_time + shift) for f in frames]
+            funding = {s: {t + shift: r for t, r in rates.items()} for s, rates in funding.items()}
         return cls(frames, funding=funding, **options)
 
     # ------------------------------------------------------------------------------------------------ lifecycle
@@ -193,9 +205,9 @@ class LocalExchange:
         self.speed = None
 
     async def wait_finished(self) -> None:
-        """Until the running clock has replayed the last candle."""
-        if self._clock is not None:
-            await asyncio.shield(self._clock)
+        """Until the last candle has been replayed; stopping and starting the clock meanwhile (``/admin/stop_clock``,
+        ``/admin/start_clock``) does not end the wait."""
+        await self._finished.wait()
 
     async def _run_clock(self, speed: float) -> None:
         pace = 0.0 if math.isinf(speed) else self.replay.step_ms / 1000 / speed
@@ -218,6 +230,8 @@ class LocalExchange:
     def _end_step(self) -> None:
         self.engine.time = self.replay.now
         self._publish_mark_array()
+        if self.replay.finished:
+            self._finished.set()
 
     def _process(self, event: MarketEvent) -> None:
         self.engine.time = event.time
@@ -400,6 +414,7 @@ class LocalExchange:
                 "clockSkewMs": self.faults.clock_skew_ms,
                 "wsStalled": self.hub.stalled,
                 "connections": len(self.hub.connections),
+                "longestUnprotectedS": self.engine.protection.longest_s(),
             },
             dumps=json.dumps,
         )

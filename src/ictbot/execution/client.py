@@ -80,6 +80,10 @@ class OrderRejected(VenueRejected):
     """The venue refused an order or cancel for sure (e.g. -2019 margin, -2022 reduce-only, -4164 min notional)."""
 
 
+class OrderExpired(VenueError):
+    """A new order was not sent: it waited (a 429/418 pause, a full budget) past the time it was valid for."""
+
+
 class VenueUnavailable(VenueError):
     """The venue could not be used: retries exhausted, or a ban longer than the client may wait."""
 
@@ -456,13 +460,17 @@ class VenueClient:
         reduce_only: bool = False,
         time_in_force: str = "GTC",
         sent: asyncio.Future[LineAnswer] | None = None,
+        valid: Callable[[], bool] | None = None,
     ) -> VenueOrder:
         """A MARKET or LIMIT order, answered with its state after matching (``newOrderRespType=RESULT``).
 
-        ``sent`` is the same order already written by :meth:`send_order_now`: its answer is the first attempt's."""
+        ``sent`` is the same order already written by :meth:`send_order_now`: its answer is the first attempt's.
+        ``valid`` is asked just before each send (after any wait): False raises :class:`OrderExpired` instead."""
         params = _order_params(symbol, side, order_type, quantity, price, client_order_id, reduce_only, time_in_force)
         first = None if sent is None else self._line_answer(sent)
-        answer = await self._call("fapiPrivatePostOrder", params, weight=0, orders=1, changes_orders=True, first=first)
+        answer = await self._call(
+            "fapiPrivatePostOrder", params, weight=0, orders=1, changes_orders=True, first=first, valid=valid
+        )
         return _order(answer)
 
     async def place_algo_order(
@@ -657,6 +665,7 @@ class VenueClient:
         changes_orders: bool = False,
         missing: frozenset[int] = frozenset(),
         first: Awaitable[Any] | None = None,
+        valid: Callable[[], bool] | None = None,
     ) -> Any:
         """One implicit ccxt endpoint. A request that ``changes_orders`` is never re-sent after an unknown outcome
         and its refusals are :class:`OrderRejected`; a refusal whose code is in ``missing`` answers None. ``first``
@@ -670,6 +679,7 @@ class VenueClient:
                 orders=orders,
                 safe=not changes_orders,
                 first=first,
+                valid=valid,
             )
         except VenueRejected as exc:
             if exc.code in missing:
@@ -687,12 +697,15 @@ class VenueClient:
         orders: int = 0,
         safe: bool,
         first: Awaitable[T] | None = None,
+        valid: Callable[[], bool] | None = None,
     ) -> T:
         failures = throttled = 0
         resynced = False
         while True:
             if first is None:
                 await self._limits.acquire(weight, orders)
+                if valid is not None and not valid():
+                    raise OrderExpired(f"{what}: no longer valid after waiting to be sent; not sent")
                 attempt = request()
             else:
                 attempt, first = first, None

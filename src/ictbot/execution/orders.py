@@ -13,6 +13,11 @@ An order whose outcome is unknown (a timeout, a 5xx) is never re-sent blindly: i
 venue can no longer act on the lost request (``settle_s``, Binance's recvWindow), and re-sent only if the venue does not
 know it. Venue events arrive late, twice or out of order; states only move forward (``OrderState.advances_to``) and a
 fill is booked once per venue trade id.
+
+Protection is an invariant, not a periodic repair: a stop-loss that cannot be placed (the venue answers 5xx, throttles)
+is tried again at once, and a position still without its stop ``max_unprotected_s`` after the first try is closed at
+market. An entry is never sent after its ``expires_at`` (a wait behind a 429/418 pause drops it as expired), and the
+cancel of an expired entry is repeated until the venue confirms it.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 from ictbot.domain import Fill, OrderIntent, OrderType, Side
 from ictbot.execution.client import (
+    OrderExpired,
     OrderRejected,
     OutcomeUnknown,
     VenueAlgoOrder,
     VenueClient,
     VenueOrder,
+    VenueUnavailable,
 )
 from ictbot.execution.order_line import LineAnswer
 from ictbot.runtime.samples import Samples
@@ -188,9 +195,13 @@ class OrderManager:
         candle_ms: int = 60_000,
         settle_s: float = 5.0,
         on_sent: Callable[[], None] = lambda: None,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        max_unprotected_s: float = 10.0,
     ) -> None:
         """``on_sent`` is called once per submitted entry, when its request has been written to the socket (or could
-        not be): the engine holds back routine work while an entry is on its way out."""
+        not be): the engine holds back routine work while an entry is on its way out. ``now_ms`` is market time (an
+        entry's ``expires_at`` is read against it); ``max_unprotected_s`` bounds, in wall seconds, how long a filled
+        position may wait for its stop-loss before it is closed at market."""
         self.client = client
         self.recorder = recorder
         self.persist = persist
@@ -200,6 +211,8 @@ class OrderManager:
         client.on_order_written = self._written
         self._candle_ms = candle_ms
         self._settle_s = settle_s
+        self._now_ms = now_ms
+        self._max_unprotected_s = max_unprotected_s
         self.brackets: dict[str, Bracket] = {}
         self._locks: dict[str, SymbolLock] = {}
         self.jobs: asyncio.Queue[Job] = asyncio.Queue()  # jobs waiting for someone to run them
@@ -353,10 +366,18 @@ class OrderManager:
                 return await self.client.place_order(
                     plan.symbol, plan.side, plan.order_type.value, plan.quantity,
                     price=plan.price, client_order_id=plan.client_order_id, sent=sent,
+                    valid=lambda: not self.past_expiry(plan),
                 )  # fmt: skip
             except OrderRejected as exc:
                 await self._record_sent(bracket)
                 await self._rejected(bracket, exc)
+                return None
+            except OrderExpired:
+                await self._record_sent(bracket)
+                log.warning("%s: entry %s expired before it could be sent; dropped", plan.symbol, plan.client_order_id)
+                await self.transition(plan.client_order_id, OrderState.EXPIRED, {"reason": "expired before sending"})
+                bracket.state = OrderState.EXPIRED
+                self.brackets.pop(plan.client_order_id, None)
                 return None
             except OutcomeUnknown as exc:
                 sent = None
@@ -401,18 +422,36 @@ class OrderManager:
             bracket.state = state
         await self._after_entry_change(bracket)
 
+    def past_expiry(self, plan: EntryPlan) -> bool:
+        """The entry's time to live is over (market time): it must not be sent, and if it rests, it is cancelled."""
+        return plan.expires_at is not None and self._now_ms() >= plan.expires_at
+
     async def cancel_entry(self, symbol: str, cid: str) -> None:
+        """Cancel a resting entry until the venue confirms it is final. A cancel that fails (the venue is down) raises,
+        which reconciles at once; the next candle's expiry check and every reconciliation ask again."""
         async with self.lock(symbol):
             bracket = self.brackets.get(cid)
-            if bracket is None or bracket.state.is_terminal:
-                return
-            try:
-                order = await self.client.cancel_order(bracket.plan.symbol, cid)
-            except OutcomeUnknown:
-                order = None
-            order = order or await self.client.order(bracket.plan.symbol, cid)
-            if order is not None:
-                await self._adopt_entry(bracket, order)
+            if bracket is not None and not bracket.state.is_terminal:
+                await self.cancel_resting(bracket)
+
+    async def cancel_resting(self, bracket: Bracket) -> None:
+        """Cancel the bracket's entry and adopt the venue's answer, asking again while the venue says it is open
+        (the caller holds the symbol's lock)."""
+        symbol, cid = bracket.plan.symbol, bracket.plan.client_order_id
+        try:
+            for attempt in range(3):
+                try:
+                    order = await self.client.cancel_order(symbol, cid)
+                except OutcomeUnknown:
+                    order = None
+                order = order or await self.client.order(symbol, cid)
+                if order is not None:
+                    await self._adopt_entry(bracket, order)
+                if order is None or bracket.state.is_terminal:
+                    return
+                log.warning("%s: entry %s still open after its cancel (attempt %d)", symbol, cid, attempt + 1)
+        finally:  # not confirmed: the next candle queues the cancel again
+            bracket.expiring = bracket.state.is_terminal
 
     async def _after_entry_change(self, bracket: Bracket) -> None:
         if bracket.filled > 0:
@@ -440,6 +479,32 @@ class OrderManager:
             purpose=purpose, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
         )  # fmt: skip
         await self.transition(cid, OrderState.SENT)
+        deadline = time.monotonic() + self._max_unprotected_s
+        delay = 0.1
+        while True:
+            try:
+                await self._place_protective(bracket, kind, cid)
+                return
+            except VenueUnavailable as exc:  # not processed by the venue (503, throttled, unreachable): send again
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                log.warning("%s: %s %s not placed (%s); trying again", plan.symbol, purpose, cid, exc)
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 2.0)
+        await self.transition(cid, OrderState.REJECTED, {"reason": "could not be placed"})
+        if kind == STOP_LOSS:
+            log.error("%s: no stop-loss after %.0f s; closing the position at market", plan.symbol,
+                      self._max_unprotected_s)  # fmt: skip
+            await self.close_bracket(bracket, reason="stop-loss could not be placed")
+        else:
+            log.error("%s: %s could not be placed; reconciliation will place it", plan.symbol, purpose)
+            bracket.protected.discard(kind)
+
+    async def _place_protective(self, bracket: Bracket, kind: str, cid: str) -> None:
+        plan = bracket.plan
+        order_type, purpose, level = PROTECTIVE[kind]
+        trigger = getattr(plan, level)
         for _ in range(3):
             try:
                 algo = await self.client.place_algo_order(
@@ -489,8 +554,9 @@ class OrderManager:
         cid = self._unused_child_id(plan.client_order_id, CLOSE)
         await self.close_position(plan.symbol, position.quantity, cid, reason)
 
-    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> None:
-        """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent."""
+    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> list[Fill]:
+        """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent; returns its
+        fills (none when refused or lost)."""
         side = Side.SELL if quantity > 0 else Side.BUY
         await self.persist(self.recorder.record_exit_intent, cid, symbol, side, "MARKET", purpose="exit",
                             quantity=abs(quantity))  # fmt: skip
@@ -501,16 +567,25 @@ class OrderManager:
         except OrderRejected as exc:
             await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
             log.error("%s: closing order refused: %s", symbol, exc)
-            return
+            return []
         except OutcomeUnknown as exc:
             await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
             order = await self._look_up(symbol, cid)
             if order is None:
-                return
+                return []
         if order.executed_quantity > 0:
             await self.sync_fills(symbol, order.order_id, cid)
         state = ORDER_STATES.get(order.status, OrderState.UNKNOWN)
         await self.transition(cid, state, _order_payload(order), order.order_id)
+        return self._fills_of(cid)
+
+    def _fills_of(self, cid: str) -> list[Fill]:
+        """The booked fills of one order, oldest first, whichever way they arrived (its answer or its events)."""
+        records = self.recorder.fills(client_order_id=cid, limit=1000)
+        return [
+            Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.fee, r.time, r.is_maker, r.reason)
+            for r in reversed(records)
+        ]
 
     async def cancel_children(self, entry_id: str, symbol: str) -> None:
         """Cancel the entry's protective orders still open; one the venue does not know is closed as such."""
@@ -529,8 +604,9 @@ class OrderManager:
 
     # ------------------------------------------------------------------ operator actions
 
-    async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> None:
-        """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market."""
+    async def close_symbol(self, symbol: str, reason: str, now_ms: int) -> list[Fill]:
+        """Cancel every order of ``symbol`` (the bot's and any other) and close its position at market; returns the
+        closing fills."""
         async with self.lock(symbol):
             for cid, bracket in list(self.brackets.items()):
                 if bracket.plan.symbol != symbol:
@@ -545,8 +621,9 @@ class OrderManager:
                 await self.cancel_children(cid, symbol)
             await self.client.cancel_all(symbol)
             position = (await self.client.positions()).get(symbol)
-            if position is not None and position.quantity != 0:
-                await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
+            if position is None or position.quantity == 0:
+                return []
+            return await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
 
     # ------------------------------------------------------------------ the user-data stream
 

@@ -10,7 +10,8 @@ Runs at every start and after every user-data-stream reconnect (events in betwee
 3. every position on the venue must belong to one of the bot's entries (an entry that filled while this ran is
    settled again first); it gets exactly one stop-loss (and its take-profit), placed if missing. A position the bot
    cannot account for is a problem: trading stays HALTED;
-4. brackets whose position is gone have their protective orders cancelled.
+4. brackets whose position is gone have their protective orders cancelled;
+5. entries still resting past their ``expires_at`` are cancelled (a cancel that failed before is asked again).
 
 The caller then takes the wallet and positions from the report into the account.
 """
@@ -48,6 +49,7 @@ class Reconciliation:
     fills_recovered: int = 0
     orphans_cancelled: int = 0
     protective_placed: int = 0
+    expired_cancelled: int = 0
     positions: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     wallet: Decimal = Decimal(0)
     problems: list[str] = field(default_factory=list)
@@ -60,6 +62,7 @@ class Reconciliation:
         return (
             f"{self.orders_settled} order(s) settled, {self.fills_recovered} fill(s) recovered, "
             f"{self.orphans_cancelled} orphan(s) cancelled, {self.protective_placed} protective order(s) placed, "
+            f"{self.expired_cancelled} expired entr(y/ies) cancelled, "
             f"{len(self.positions)} position(s)" + (f"; PROBLEMS: {'; '.join(self.problems)}" if self.problems else "")
         )
 
@@ -165,6 +168,14 @@ class _Reconciler:
         return entry.filled_quantity > 0 and (position.quantity > 0) == (side is Side.BUY)
 
     async def _check_symbol(self, symbol: str, position, algos: dict[str, VenueAlgoOrder]) -> None:
+        await self._rebuild(symbol, position, algos)
+        for bracket in [b for b in self.m.brackets.values() if b.plan.symbol == symbol]:
+            if not bracket.state.is_terminal and self.m.past_expiry(bracket.plan):
+                log.warning("%s: entry %s still open past its expiry; cancelling", symbol, bracket.plan.client_order_id)
+                await self.m.cancel_resting(bracket)
+                self.report.expired_cancelled += 1
+
+    async def _rebuild(self, symbol: str, position, algos: dict[str, VenueAlgoOrder]) -> None:
         """Rebuild the brackets of ``symbol`` from the database and protect the venue's position, if any."""
         entries = self._recent_entries(symbol)
         owner = next((e for e in entries if position is not None and self._owns(e, position)), None)

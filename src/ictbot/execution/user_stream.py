@@ -1,7 +1,8 @@
 """Binance's user-data stream as typed events, with its own listen-key lifecycle and reconnects.
 
-Events sent while no connection is up are lost for good, so every connection but the very first attempt's starts
-with :class:`StreamReconnected`: the order manager's signal to reconcile with the venue's REST state. A dead
+Events sent while no connection is up are lost for good, so every connection starts with :class:`StreamReconnected`
+(the first one's reason is ``"connected"``): the order manager's signal to reconcile with the venue's REST state. The
+first one counts too: a stream started again after a crash of its stage missed the events in between. A dead
 connection (a TCP cut without a close frame) is found by WebSocket heartbeats; a closed one, an expired listen key
 (``listenKeyExpired``, or -1125 on keepalive) or a failed handshake all lead to a new key and a new connection, after
 exponential backoff with jitter when the cause was a failure.
@@ -108,7 +109,8 @@ class AccountUpdate:
 
 @dataclass(frozen=True, slots=True)
 class StreamReconnected:
-    """A new connection is up after a gap in which events may have been lost: reconcile now."""
+    """A new connection is up after a gap in which events may have been lost (``reason`` "connected": the stream's
+    first connection, before which nothing was heard): reconcile now."""
 
     reason: str
 
@@ -143,7 +145,7 @@ class UserStream:
 
     async def events(self) -> AsyncIterator[UserEvent]:
         """Every user event, forever; reconnects by itself. Stop by closing the iterator or cancelling its task."""
-        gap: str | None = None  # why the previous connection ended; None before the first attempt
+        gap = "connected"  # why the previous connection ended; "connected" before the first attempt
         failures = 0
         async with aiohttp.ClientSession() as session:
             while True:
@@ -155,9 +157,9 @@ class UserStream:
                         f"{self._base}/private/ws?listenKey={key}", heartbeat=self._heartbeat_s
                     ) as ws:
                         failures = 0
-                        if gap is not None:
+                        if gap != "connected":
                             log.warning("user stream reconnected after: %s", gap)
-                            yield StreamReconnected(gap)
+                        yield StreamReconnected(gap)
                         keepalive = asyncio.create_task(self._keep_alive(ws, renewal))
                         try:
                             async for event in self._read(ws, renewal):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -70,10 +71,16 @@ class RiskGate:
         self.state_reason = ""
         self._reducing_day: int | None = None
         self._accepted_times: deque[int] = deque()
+        #: Called with the reason and the UTC day when the daily loss limit is reached (a running bot records it).
+        self.on_reducing: Callable[[str, int], None] = lambda reason, day: None
 
     def halt(self, reason: str) -> None:
         """Stop taking entries until ``resume``; the reason is reported with every rejection."""
         self.state, self.state_reason = TradingState.HALTED, reason
+
+    def reduce(self, reason: str, day: int) -> None:
+        """Take no entries until the end of UTC ``day`` (days since the epoch): the limit was reached earlier today."""
+        self.state, self.state_reason, self._reducing_day = TradingState.REDUCING, reason, day
 
     def resume(self) -> None:
         self.state, self.state_reason, self._reducing_day = TradingState.ACTIVE, "", None
@@ -99,6 +106,7 @@ class RiskGate:
         if self.state is TradingState.ACTIVE and account.loss_today >= Decimal(str(limit)):
             self.state, self._reducing_day = TradingState.REDUCING, now // DAY_MS
             self.state_reason = f"lost {account.loss_today} USDT today, limit {limit}; exits only until 00:00 UTC"
+            self.on_reducing(self.state_reason, self._reducing_day)
         if self.state is TradingState.REDUCING:
             raise RiskRejected("daily_loss_limit", self.state_reason)
         if self.state is TradingState.HALTED:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import math
 import socket
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import SecretStr, ValidationError
@@ -37,6 +39,7 @@ from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
 from ictbot.portfolio.ledger import Portfolio, Trade
+from ictbot.risk.daily import day_history, reducing_detail, restore_day
 from ictbot.risk.gate import Rejection, RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.control_token import control_token
@@ -71,7 +74,8 @@ def _venue_execution(settings: Settings) -> bool:
 
 
 def check_live_opt_in(settings: Settings) -> None:
-    """Live trading on Binance's mainnet needs keys and an explicit ``live.confirm: true``."""
+    """Live trading with real money needs keys and an explicit ``live.confirm: true``: on Binance's mainnet and on any
+    server but one on this machine (a ``rest_url`` is trusted to be play money only when it is loopback)."""
     if settings.mode != "live":
         return
     venue = settings.venue
@@ -79,11 +83,31 @@ def check_live_opt_in(settings: Settings) -> None:
         raise ConfigError(
             "mode: live needs API keys: set ICTBOT_VENUE__API_KEY and ICTBOT_VENUE__API_SECRET (environment or .env)"
         )
-    if not venue.testnet and venue.rest_url is None and not settings.live.confirm:
+    if settings.live.confirm:
+        return
+    if venue.rest_url is None and not venue.testnet:
         raise ConfigError(
             "mode: live with venue.testnet: false trades real money on Binance; set live.confirm: true to confirm, "
             "or keep venue.testnet: true (Binance's demo environment)"
         )
+    if venue.rest_url is not None and not all(_loopback(url) for url in (venue.rest_url, venue.ws_url)):
+        raise ConfigError(
+            f"mode: live with venue.rest_url {venue.rest_url} may trade real money (only a server on this machine, "
+            "127.0.0.1/localhost/::1, is taken for a test venue); set live.confirm: true to confirm"
+        )
+
+
+def _loopback(url: str | None) -> bool:
+    """The URL's host is this machine (a loopback address or ``localhost``)."""
+    host = urlsplit(url or "").hostname
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +364,8 @@ class Engine:
         self.health.mark_venue_ok(self.clock.now_ms())  # markets and the warm-up candles just came from it
         if self.orders is not None:
             await self._reconcile(apply_fills=False)
+            if s.mode == "live":
+                await self._restore_day()
         if self.recorder is not None:
             self._recording.record(self.recorder.start_run, s)
         self.started_ms = self.clock.now_ms()
@@ -371,6 +397,7 @@ class Engine:
         self.orders = OrderManager(
             self.venue, self.recorder, self._recording.persist, self._venue_fill, self.journal,
             candle_ms=BASE.ms, settle_s=s.execution.unknown_order_settle_s, on_sent=self._entry_sent,
+            now_ms=lambda: self.clock.now_ms(), max_unprotected_s=s.execution.max_unprotected_s,
         )  # fmt: skip
         self.orders.send_latencies = self.latencies
         log.info("orders go to the venue (one-way mode, isolated margin, leverage %dx)", s.risk.leverage)
@@ -600,6 +627,7 @@ class Engine:
             keep_history=False,
         )
         pipeline.listeners.append(self._recording)
+        pipeline.gate.on_reducing = self._reducing
         self._recording.pipeline = pipeline
         return pipeline
 
@@ -817,8 +845,7 @@ class Engine:
         events (none are returned); the simulated account closes at the latest mark at once."""
         pipeline = self._require_pipeline()
         if self.orders is not None:
-            await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
-            return []
+            return await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
         mark = pipeline.marks.get(symbol)
         if mark is None or not isinstance(pipeline.broker, SimulatedBroker):
             return []
@@ -859,6 +886,25 @@ class Engine:
         if self.supervisor is None:
             return []
         return [st.name for st in self.supervisor.statuses(self.clock.now_ms()) if st.critical and st.failing]
+
+    async def _restore_day(self) -> None:
+        """The daily loss limit carries on from the account's history of today, and a REDUCING state reached today
+        holds (the account outlives the process in live mode)."""
+        assert self.pipeline is not None and self.recorder is not None and self.market is not None
+        pipeline, now = self.pipeline, self.clock.now_ms()
+        history = day_history(self.recorder, now, self.settings.symbols)
+        marks = {}
+        for symbol in history.held_at_open:
+            [candle] = await self.market.closed_candles(symbol, BASE, history.start_ms, 1) or [None]
+            marks[symbol] = Decimal(str(candle.open)) if candle is not None else history.held_at_open[symbol][1]
+        opening = restore_day(pipeline, history, marks)
+        log.info("today's opening equity from the account's history: %s USDT", opening)
+        if pipeline.gate.state is TradingState.REDUCING:
+            log.warning("trading starts REDUCING (daily loss limit reached earlier today): %s", history.reducing)
+
+    def _reducing(self, reason: str, day: int) -> None:
+        """The daily loss limit was reached: recorded, so a restart today keeps taking no entries."""
+        self._record_trading_state(reducing_detail(reason), "risk")
 
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:

@@ -168,6 +168,17 @@ class RecordReader:
             query = query.where(PositionSnapshot.symbol == symbol)
         return self._page(query, limit, offset)
 
+    def position_before(self, symbol: str, time: int) -> PositionSnapshot | None:
+        """The last snapshot of ``symbol``'s position taken before ``time`` (how it stood then), None if none."""
+        query = (
+            select(PositionSnapshot)
+            .where(PositionSnapshot.symbol == symbol, PositionSnapshot.time < time)
+            .order_by(PositionSnapshot.time.desc(), PositionSnapshot.id.desc())
+            .limit(1)
+        )
+        with self._session() as session:
+            return session.scalar(query)
+
     def open_positions(self) -> list[PositionSnapshot]:
         """The latest snapshot of each symbol whose position is not flat, by symbol."""
         latest = select(func.max(PositionSnapshot.id)).group_by(PositionSnapshot.symbol).scalar_subquery()
