@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import BaseModel
+from typing import Annotated
 
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
+from ictbot.strategy.params import SearchChoice, SearchRange
 
 STOP, TARGET = 0.005, 0.01  # fractions of price: a 2 R target
 
@@ -71,11 +75,50 @@ class CoinFlipStrategy:
 
 
 class PlantedSettings(BaseModel):
-    """A strategy whose result peaks at ``x = 7``, ``mode = "b"``: the optimiser must find it."""
+    """Settings of ``PlantedStrategy``: its results peak at ``x = 7``, ``mode = "b"``; the optimiser must find it."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str = "planted"
-    x: int = 0
-    mode: str = "a"
+    x: Annotated[int, SearchRange(0, 15, step=1)] = 0
+    mode: Annotated[str, SearchChoice(("a", "b", "c"))] = "a"
+
+    @property
+    def timeframes(self) -> frozenset[Timeframe]:
+        return frozenset({Timeframe.H1})
+
+    @property
+    def quality(self) -> float:
+        return 1.0 - abs(self.x - 7) / 10 - (0.0 if self.mode == "b" else 0.3)
+
+
+class PlantedStrategy(PeekingStrategy):
+    """Each hour, takes the side that wins on a share of hours set by ``quality`` and the losing side otherwise."""
+
+    name = "planted"
+
+    def __init__(self, frame: CandleFrame, settings: PlantedSettings) -> None:
+        super().__init__(frame)
+        self._quality = settings.quality
+        self._hour = 0
+
+    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+        signals = super().on_candle(symbol, timeframe, candle)
+        self._hour += 1
+        right = (self._hour * 0.6180339887) % 1.0 < self._quality
+        if right or not signals:
+            return signals
+        s = signals[0]
+        return [_signal(symbol, s.side.opposite, candle, timeframe, "planted")]
+
+
+def planted(frame: CandleFrame, settings: Settings) -> PlantedStrategy:
+    """A picklable strategy factory for the optimiser (bind ``frame`` with ``functools.partial``)."""
+    return PlantedStrategy(frame, settings.strategy)
+
+
+def planted_settings() -> Settings:
+    return Settings(symbols=["BTCUSDT"]).model_copy(update={"strategy": PlantedSettings()})
 
 
 class RecordingStrategy:
