@@ -121,6 +121,14 @@ def planted_settings() -> Settings:
     return Settings(symbols=["BTCUSDT"]).model_copy(update={"strategy": PlantedSettings()})
 
 
+class RecordingSettings(PlantedSettings):
+    name: str = "recording"
+
+    @property
+    def timeframes(self) -> frozenset[Timeframe]:
+        return frozenset({Timeframe.M5})
+
+
 class RecordingStrategy:
     """Signals nothing; records the open time of every candle it is shown, to prove what an optimiser saw."""
 
