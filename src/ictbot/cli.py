@@ -21,6 +21,7 @@ from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
+from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
@@ -260,3 +261,6 @@ def data_resample(
 
 register_ict_command(app)
 register_download_command(app)
+app.command("optimize")(research_cli.optimize)
+app.command("walkforward")(research_cli.walkforward)
+app.command("baseline")(research_cli.baseline)

@@ -14,6 +14,7 @@ from ictbot.backtest.runner import BacktestResult
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.research.baseline import net_pnl, r_multiples, random_baseline
+from ictbot.research.report import ordinal
 from ictbot.research.stats import (
     bootstrap_ci,
     deflated_sharpe,
@@ -158,7 +159,7 @@ def verdict(section: dict[str, Any]) -> tuple[str, list[str]]:
     p = baseline["net_pnl"]["p_value"]
     pct = baseline["net_pnl"]["percentile"]
     low = section["bootstrap"]["expectancy_r"]["low"]
-    where = f"net PnL at the {pct:.0f}th percentile of {baseline['runs']} random-entry runs, p = {p:.3f}"
+    where = f"net PnL at the {ordinal(pct)} percentile of {baseline['runs']} random-entry runs, p = {p:.3f}"
     if p < 1 - LEVEL and low is not None and low > 0:
         line = f"evidence of an edge at 95 %: {where}; expectancy's 95 % interval is above 0 R"
     elif p < 1 - LEVEL:

@@ -64,6 +64,8 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     resamples = data[rng.integers(0, data.size, size=(samples, data.size))]
     stats = statistic(resamples)
+    if np.all(np.isnan(stats)):
+        return Interval(float(statistic(data[None, :])[0]), math.nan, math.nan, level)
     alpha = (1 - level) / 2
     low, high = np.nanquantile(stats, [alpha, 1 - alpha])
     return Interval(float(statistic(data[None, :])[0]), float(low), float(high), level)
