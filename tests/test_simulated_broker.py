@@ -29,7 +29,7 @@ def _candle(minute, o, h, lo, c):
     return Candle(minute * MIN, o, h, lo, c, 1.0)
 
 
-def test_limit_fills_at_its_price_as_maker_and_target_as_maker():
+def test_limit_fills_at_its_price_as_maker_and_target_as_taker():
     broker = _broker()
     broker.submit(_long())
     assert broker.on_candle("ETHUSDT", _candle(1, 2010, 2012, 2001, 2005)) == []
@@ -40,7 +40,17 @@ def test_limit_fills_at_its_price_as_maker_and_target_as_maker():
         Decimal("0.050") * 2000 * Decimal("0.0002"),
     )
     [exit_] = broker.on_candle("ETHUSDT", _candle(3, 2010, 2031, 2008, 2029))
-    assert (exit_.reason, exit_.price, exit_.is_maker) == ("target", Decimal("2030.00"), True)
+    # A TAKE_PROFIT_MARKET: triggered at 2030.00, sold at market one tick lower, taker fee 0.05 × 2029.99 × 0.05 %.
+    assert (exit_.reason, exit_.price, exit_.is_maker) == ("target", Decimal("2029.99"), False)
+    assert exit_.fee == Decimal("0.0507497500")
+
+
+def test_a_gap_through_the_target_fills_at_the_open():
+    broker = _broker()
+    broker.submit(_long())
+    broker.on_candle("ETHUSDT", _candle(1, 2005, 2006, 1999, 2003))
+    [exit_] = broker.on_candle("ETHUSDT", _candle(2, 2040, 2045, 2035, 2041))
+    assert (exit_.reason, exit_.price, exit_.is_maker) == ("target", Decimal("2039.99"), False)
 
 
 def test_stop_first_when_a_candle_reaches_both_and_on_the_entry_candle():

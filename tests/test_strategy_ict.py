@@ -28,8 +28,10 @@ GOLDEN = [
     # 108,914.1 targeting the previous day's low; the stop above the sweep high was hit.
     ("BTCUSDT", "SELL", "2025-05-27T05:53:00Z", "2025-05-27T07:39:00Z", "108914.10", "109374.10", "0.001", "stop"),
     # ETH short: sweep above the swing high 2,617.00, CHoCH below 2,613.80 without an FVG, so the entry is the
-    # bearish order block (2,620.40–2,625.28); the previous day's low 2,508.00 was reached: +6.35 USDT.
-    ("ETHUSDT", "SELL", "2025-05-30T12:48:00Z", "2025-05-30T23:18:00Z", "2620.40", "2508.00", "0.057", "target"),
+    # bearish order block (2,620.40–2,625.28); the previous day's low 2,508.00 was reached and the take-profit market
+    # order bought back one tick higher, a taker: (2,620.40 − 2,508.01) × 0.057 − 0.02987 maker − 0.07148 taker fee
+    # = +6.30 USDT.
+    ("ETHUSDT", "SELL", "2025-05-30T12:48:00Z", "2025-05-30T23:18:00Z", "2620.40", "2508.01", "0.057", "target"),
     # ETH long: sweep of 2,803.77, CHoCH above 2,825.65, entry at an unfilled FVG top; stopped out four minutes later.
     ("ETHUSDT", "BUY", "2025-06-11T21:31:00Z", "2025-06-11T21:35:00Z", "2813.08", "2796.09", "0.053", "stop"),
 ]

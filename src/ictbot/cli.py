@@ -22,6 +22,7 @@ from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
+from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
@@ -69,31 +70,38 @@ def check_config(
 @app.command()
 def backtest(
     data: Annotated[list[Path] | None, typer.Option("--data", help="Candle file; repeat for more symbols.")] = None,
-    symbol: Annotated[str | None, typer.Option(help="Symbol of a file whose name does not carry it.")] = None,
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option(help="Symbol of each --data file (in order); without --data, read from the history store."),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC date/time).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End, exclusive (UTC date/time).")] = None,
+    store: Annotated[Path, typer.Option("--store", help="History store read with --symbol and no --data.")] = Path(
+        "ictbot-data/history"
+    ),
+    baseline_runs: Annotated[
+        int, typer.Option("--baseline-runs", min=0, help="Random-entry runs of the edge evidence (0: none).")
+    ] = 50,
     out: Annotated[
         Path | None, typer.Option(help="Directory for summary.json, trades.csv, equity.csv and report.html.")
     ] = None,
 ) -> None:
     """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
-    from ictbot.backtest.funding import sibling_schedule
     from ictbot.backtest.report import print_summary, summarize, write_outputs
     from ictbot.backtest.runner import run_backtest
+    from ictbot.research.evidence import edge_evidence
+    from ictbot.research.inputs import load_inputs
+    from ictbot.research.report import print_evidence
 
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
     try:
         settings = load_settings(config)
-        frames = [load_candles(path, symbol=symbol).between(start_ms, end_ms) for path in (data or [sample_path()])]
-        if not data:
+        if not data and not symbol:
+            data = [sample_path()]
             console.print(f"No --data given: using the bundled sample {sample_path().name}", highlight=False)
+        frames, funding = load_inputs(data, symbol, start_ms, end_ms, store)
         settings = _with_symbols(settings, frames)
-        funding = {
-            frame.symbol: schedule
-            for path, frame in zip(data or [], frames, strict=True)
-            if frame.symbol and (schedule := sibling_schedule(Path(path))) is not None
-        }
         total = sum(len(f) for f in frames)
         with Progress(
             TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
@@ -102,6 +110,9 @@ def backtest(
             result = run_backtest(settings, frames, progress=lambda n: progress.advance(task, n), funding=funding)
         summary = summarize(result)
         print_summary(summary, console)
+        if baseline_runs:
+            summary["edge_evidence"] = edge_evidence(settings, frames, result, baseline_runs, 0, funding)
+            print_evidence(summary["edge_evidence"], console)
         if out is not None:
             written = write_outputs(result, summary, out, frames)
             console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -266,3 +277,6 @@ def data_resample(
 register_ict_command(app)
 register_download_command(app)
 app.command("config-reference")(config_reference.command)
+app.command("optimize")(research_cli.optimize)
+app.command("walkforward")(research_cli.walkforward)
+app.command("baseline")(research_cli.baseline)

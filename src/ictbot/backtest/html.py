@@ -23,6 +23,7 @@ from ictbot.candles.aggregate import resample
 from ictbot.data.frame import CandleFrame, iso
 from ictbot.domain import MINUTE_MS, OrderIntent, Timeframe
 from ictbot.portfolio.ledger import Trade
+from ictbot.research.report import evidence_html
 
 DAY_MS = 1440 * MINUTE_MS
 OVERVIEW_MAX_ROWS = 12
@@ -76,7 +77,9 @@ def render_html_report(
         _headline(summary),
         *(_overview_section(symbol, frame, result.intents, numbered) for symbol, frame in sorted(by_symbol.items())),
         _equity_section(result),
+        _sizing_note(summary),
         _figures_section(summary),
+        *([evidence_html(summary["edge_evidence"])] if summary.get("edge_evidence") else []),
         _trades_section(numbered),
         _panels_section(result, by_symbol, numbered),
         _rejections_section(result, summary),
@@ -186,6 +189,13 @@ def _equity_section(result: BacktestResult) -> str:
     return f'<section id="equity-curve"><h2>Equity and drawdown (% below the running peak)</h2>{svg}</section>'
 
 
+def _sizing_note(summary: dict[str, Any]) -> str:
+    from ictbot.backtest.report import sizing_note
+
+    note = sizing_note(summary)
+    return f'<p class="warn" id="sizing">Sizing: {escape(note)}</p>' if note else ""
+
+
 def _figures_section(summary: dict[str, Any]) -> str:
     scalars = "".join(
         f'<tr data-key="{escape(key)}"><th>{_label(key)}</th><td class="num">{escape(_figure(value))}</td></tr>'
@@ -195,7 +205,7 @@ def _figures_section(summary: dict[str, Any]) -> str:
     breakdowns = "".join(
         _breakdown(key, value)
         for key, value in summary.items()
-        if isinstance(value, dict) and key != "rejected_signals"
+        if isinstance(value, dict) and key not in ("rejected_signals", "edge_evidence")
     )
     return (
         f'<section id="figures"><h2>Figures</h2><div class="figures"><table class="summary">{scalars}</table>'

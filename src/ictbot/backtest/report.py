@@ -53,7 +53,44 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         **ratios(result.equity, result.equity_time, float(initial), dd["max_drawdown_pct"]),
         "exposure_pct": round(100 * result.exposed_candles / result.candles, 2) if result.candles else 0.0,
         **trade_stats(trades, risk_by_order),
+        "sizing": sizing(result),
     }
+
+
+def sizing(result: BacktestResult) -> dict[str, Any]:
+    """Which limit set each accepted order's size: ``risk_per_trade_pct`` or the notional cap (margin × leverage).
+
+    With the defaults (50 USDT margin at 3×) the cap binds on BTC: a trade risks a fraction of a USDT, not 0.5 % of
+    equity, and the report says so rather than letting the setting suggest otherwise."""
+    risk = result.settings.risk
+    cap = Decimal(str(risk.max_position_margin_usdt)) * risk.leverage
+    capped, risks = 0, []
+    for intent in result.intents.values():
+        spec = result.specs[intent.symbol]
+        if intent.quantity == spec.round_qty_down(cap / intent.price):
+            capped += 1
+        risks.append(intent.quantity * abs(intent.price - intent.stop))
+    target = Decimal(str(result.settings.backtest.initial_equity_usdt)) * Decimal(str(risk.risk_per_trade_pct)) / 100
+    mean = sum(risks, Decimal(0)) / len(risks) if risks else Decimal(0)
+    return {
+        "orders": len(risks),
+        "capped_by_notional": capped,
+        "notional_cap_usdt": str(cap),
+        "mean_risk_usdt": str(mean.quantize(Decimal("1e-4"))),
+        "risk_target_usdt": str(target.quantize(Decimal("1e-4"))),
+    }
+
+
+def sizing_note(summary: dict[str, Any]) -> str | None:
+    """A plain sentence when the notional cap, not the risk setting, decided the sizes."""
+    s = summary.get("sizing") or {}
+    if not s.get("capped_by_notional"):
+        return None
+    return (
+        f"the notional cap ({s['notional_cap_usdt']} USDT = max_position_margin_usdt × leverage), not "
+        f"risk_per_trade_pct, set the size of {s['capped_by_notional']} of {s['orders']} orders: they risked "
+        f"{s['mean_risk_usdt']} USDT on average, not {s['risk_target_usdt']} USDT"
+    )
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
@@ -91,6 +128,9 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
+    note = sizing_note(summary)
+    if note is not None:
+        console.print(f"[yellow]sizing:[/] {note}", highlight=False)
 
 
 TRADE_COLUMNS = (

@@ -63,7 +63,12 @@ class _Run:
     pipeline: Pipeline
 
 
-def _prepare(settings: Settings, frames: list[CandleFrame], funding: dict[str, FundingSchedule] | None) -> _Run:
+def _prepare(
+    settings: Settings,
+    frames: list[CandleFrame],
+    funding: dict[str, FundingSchedule] | None,
+    strategy: Strategy | None = None,
+) -> _Run:
     if not frames:
         raise DataError("no candle data given; pass --data FILE")
     base = frames[0].timeframe
@@ -93,7 +98,7 @@ def _prepare(settings: Settings, frames: list[CandleFrame], funding: dict[str, F
     funding = {s: f for s, f in (funding or {}).items() if s in by_symbol}
     for symbol, schedule in funding.items():
         schedule.skip_before(int(by_symbol[symbol].open_time[0]))
-    strategy = build_strategy(settings.strategy)
+    strategy = strategy if strategy is not None else build_strategy(settings.strategy)
     pipeline = Pipeline(list(by_symbol), base, strategy, gate, broker, portfolio, funding)
     return _Run(settings, by_symbol, specs, funding, pipeline)
 
@@ -144,12 +149,14 @@ def run_backtest(
     frames: list[CandleFrame],
     progress: Callable[[int], None] | None = None,
     funding: dict[str, FundingSchedule] | None = None,
+    strategy: Strategy | None = None,
 ) -> BacktestResult:
     """Run the configured strategy over ``frames`` (one per symbol, same base timeframe).
 
     ``funding`` maps symbols to their funding schedule; symbols without one pay no funding (the report says which).
+    ``strategy`` runs a strategy object instead of the configured one (the random-entry baseline, test strategies).
     """
-    run = _prepare(settings, frames, funding)
+    run = _prepare(settings, frames, funding, strategy)
     pipeline = run.pipeline
     symbols = list(run.by_symbol)
     frames_in_order = [run.by_symbol[s] for s in symbols]

@@ -4,7 +4,8 @@ Fill model (documented in docs/architecture.md):
 * A LIMIT entry rests from the candle after the signal; it fills at its price (maker) when the candle trades through
   it, and is cancelled once ``expires_at`` passes unfilled. A MARKET entry fills at the next candle's open (taker).
 * After the entry, the stop fills at its price, or at the open if the candle opens beyond it, with adverse slippage
-  (taker); the target fills at its price (maker).
+  (taker). The target is a TAKE_PROFIT_MARKET on the venue, so it fills as a market order once triggered: at its
+  price, or at the open if the candle opens beyond it, with the same adverse slippage (taker).
 * When one candle reaches both stop and target — or reaches the stop on the candle that filled the entry — the
   stop is assumed first (conservative: the finest data cannot say which came first). A target on the entry candle
   is not taken.
@@ -166,7 +167,10 @@ class SimulatedBroker:
             price = self._slipped(intent.symbol, base, exit_side)
             return self._fill(intent, exit_side, price, candle.open_time, maker=False, reason="stop")
         if target_hit and not entry_candle:
-            return self._fill(intent, exit_side, intent.target, candle.open_time, maker=True, reason="target")
+            opened = Decimal(str(candle.open))
+            beyond = opened >= intent.target if intent.side is Side.BUY else opened <= intent.target
+            price = self._slipped(intent.symbol, opened if beyond else intent.target, exit_side)
+            return self._fill(intent, exit_side, price, candle.open_time, maker=False, reason="target")
         return None
 
     def _liquidation(self, bracket: _Bracket, candle: Candle) -> Fill:
