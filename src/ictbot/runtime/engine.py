@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -308,7 +309,7 @@ class Engine:
         if self.orders is not None:
             await self._reconcile(apply_fills=False)
         if self.recorder is not None:
-            self._recording.record(self.recorder.start_run, s)
+            self._recording.record(partial(self.recorder.start_run, market_clock=self.clock.now_ms), s)
         self.started_ms = self.clock.now_ms()
         await self.supervisor.start()
         self.market.take_now = self._take_now
