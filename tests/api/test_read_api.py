@@ -12,6 +12,7 @@ from botkit import client, frozen_after_trades, running
 from typer.testing import CliRunner
 
 from ictbot.cli import app as cli
+from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.storage import open_recorder
 
@@ -31,9 +32,21 @@ async def bot(btc_days, tmp_path_factory):
         api={"port": 0},
         execution={"broker": "simulated"},
     )
+    earlier_replay(settings, load_candles(btc_days).open_time[600:700])
     async with running(settings) as engine:
         await frozen_after_trades(engine, trades=3)
         yield engine
+
+
+def earlier_replay(settings, open_times) -> None:
+    """A run of the same replay before this one: its equity (flat at 10,000) falls on the very market times this run
+    records, as every replay of the same data does."""
+    earlier = open_recorder(settings.database_url)
+    earlier.start_run(settings, market_clock=lambda: int(open_times[0]))
+    for t in open_times:
+        earlier.record_equity(int(t) + 60_000, Decimal(10_000))
+    earlier.stop_run("replay finished")
+    earlier.engine.dispose()
 
 
 async def test_health_ready_and_status_describe_the_running_bot(bot):
@@ -119,7 +132,12 @@ async def test_every_read_endpoint_matches_the_engine_and_the_database(bot):
 
     assert {d["day"] for d in daily} == {d.day for d in db.daily_pnl()}
     assert sum(d["fill_count"] for d in daily) == len(fills)
-    assert [e["equity"] for e in curve["items"]] == [str(e.equity) for e in db.equity_curve()]
+    run = bot.recorder.run_id
+    assert curve["run"] == run == 2
+    assert [(e["time"], e["equity"]) for e in curve["items"]] == [
+        (e.time, str(e.equity)) for e in db.equity_curve(run_id=run, newest=True)
+    ]
+    assert len({e["equity"] for e in curve["items"]}) > 1  # this run's curve moves with its trades
 
     open_positions = {s: p for s, p in portfolio.positions.items() if p.quantity != 0}
     assert {p["symbol"]: p["quantity"] for p in positions} == {s: str(p.quantity) for s, p in open_positions.items()}
@@ -140,6 +158,28 @@ async def test_pages_follow_each_other(bot):
         last = (await http.get("/api/fills", params={"limit": 1000})).json()
     assert first["next_offset"] == 2 and first["items"] + second["items"] == whole["items"]
     assert last["next_offset"] is None
+
+
+async def test_the_equity_curve_and_trades_of_an_earlier_run_stay_apart_from_this_one(bot):
+    async with client(bot) as http:
+        runs = (await http.get("/api/runs")).json()
+        earlier = (await http.get("/api/equity", params={"run": 1})).json()
+        newest = (await http.get("/api/equity", params={"limit": 5})).json()
+        older = (await http.get("/api/equity", params={"limit": 5, "end": newest["next_end"]})).json()
+        earlier_trades = (await http.get("/api/trades", params={"run": 1})).json()["items"]
+        these_trades = (await http.get("/api/trades", params={"run": 2, "limit": 1000})).json()["items"]
+    assert runs["current"] == 2
+    assert [(r["id"], r["mode"], r["symbols"], r["stopped_at"] is None) for r in runs["items"]] == [
+        (2, "replay", ["BTCUSDT"], True),
+        (1, "replay", ["BTCUSDT"], False),
+    ]
+    assert earlier["run"] == 1 and {e["equity"] for e in earlier["items"]} == {"10000"} and len(earlier["items"]) == 100
+    newest_ten = open_recorder(bot.settings.database_url).equity_curve(run_id=2, limit=10, newest=True)
+    # the market time this run started at is the replay's, a year before the wall-clock start
+    assert earlier["items"][0]["time"] - 120_000 <= runs["items"][0]["market_started_at"] <= newest_ten[0].time
+    assert runs["items"][0]["started_at"] - runs["items"][0]["market_started_at"] > 180 * 86_400_000
+    assert [e["time"] for e in older["items"] + newest["items"]] == [e.time for e in newest_ten]
+    assert earlier_trades == [] and len(these_trades) >= 3
 
 
 @pytest.mark.parametrize(
@@ -183,6 +223,7 @@ async def test_unknown_order_is_404_and_openapi_documents_every_endpoint(bot):
         "/api/rejections",
         "/api/pnl/daily",
         "/api/equity",
+        "/api/runs",
         "/api/candles/{symbol}/{timeframe}",
         "/api/zones/{symbol}/{timeframe}",
         "/api/config",

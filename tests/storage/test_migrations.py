@@ -47,7 +47,7 @@ def test_upgrading_twice_is_a_no_op(db_url):
     assert schema(engine) == first
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0003"
     engine.dispose()
 
 
@@ -92,3 +92,30 @@ def test_every_file_the_migrations_need_at_runtime_is_package_data():
     for path in needed:
         relative = path.relative_to(package).as_posix()
         assert any(fnmatch(relative, pattern) for pattern in patterns), f"{relative} is not shipped"
+
+
+def test_a_database_from_before_runs_were_told_apart_keeps_its_records_and_takes_one_time_per_run(db_url):
+    upgrade_database(db_url, "0002")
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO runs (id, started_at, mode, config) VALUES (1, 5, 'live', '{}')"))
+        connection.execute(text("INSERT INTO runs (id, started_at, mode, config) VALUES (2, 9, 'replay', '{}')"))
+        connection.execute(
+            text(
+                "INSERT INTO bot_events (run_id, time, kind, detail) VALUES (1, 7, 'control', 'pause'),"
+                " (2, 11, 'control', 'flatten')"
+            )
+        )
+        connection.execute(text("INSERT INTO equity_snapshots (time, equity) VALUES (60000, '1000.5')"))
+    upgrade_database(db_url)
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT time, equity, run_id FROM equity_snapshots")).all() == [
+            (60000, "1000.5", None)
+        ]
+        events = connection.execute(text("SELECT detail, time, market_time FROM bot_events ORDER BY id")).all()
+        assert events == [("pause", 7, 7), ("flatten", 11, None)]  # a replay's market time is not its wall time
+        assert connection.execute(text("SELECT symbols, market_started_at FROM runs")).all() == [(None, None)] * 2
+        connection.execute(text("INSERT INTO equity_snapshots (run_id, time, equity) VALUES (1, 60000, '990')"))
+        connection.execute(text("INSERT INTO equity_snapshots (run_id, time, equity) VALUES (2, 60000, '995')"))
+        assert connection.execute(text("SELECT count(*) FROM equity_snapshots WHERE time = 60000")).scalar() == 3
+    engine.dispose()

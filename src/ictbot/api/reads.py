@@ -34,6 +34,7 @@ MAX_OFFSET = 10**9  # deeper than any history; larger numbers overflow the datab
 MAX_TIME_MS = 10**13  # epoch ms of the year 2286
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip, 0 … {MAX_OFFSET}")]
 SymbolQuery = Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g. BTCUSDT")]
+RunQuery = Annotated[int | None, Query(ge=1, description="a run's id (see /api/runs)")]
 
 
 def _engine(request: Request) -> Engine:
@@ -45,6 +46,11 @@ def _recorder(request: Request) -> RecordReader:
     if recorder is None:
         raise HTTPException(503, "this bot runs without a database, so nothing is recorded; set database_url")
     return recorder
+
+
+def _run(request: Request, run: int | None) -> int | None:
+    """The run asked for, else the bot's current run (``None`` before it has one: every run)."""
+    return run if run is not None else getattr(_engine(request).recorder, "run_id", None)
 
 
 def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
@@ -81,15 +87,21 @@ async def positions(request: Request) -> dict[str, Any]:
     return {"items": items}
 
 
-@router.get("/trades", summary="Round trips, newest entry first: the open ones and every closed one recorded")
-async def trades(request: Request, symbol: SymbolQuery = None, limit: Limit = 100, offset: Offset = 0) -> dict:
+@router.get("/trades", summary="Round trips, newest entry first: the open ones and the closed ones recorded")
+async def trades(
+    request: Request, symbol: SymbolQuery = None, run: RunQuery = None, limit: Limit = 100, offset: Offset = 0
+) -> dict:
     engine = _engine(request)
     assert engine.pipeline is not None
-    open_now = [t for t in engine.pipeline.portfolio.open_trades.values() if symbol is None or t.symbol == symbol]
     recorder = engine.recorder
+    current = run is None or run == getattr(recorder, "run_id", None)
+    open_trades = engine.pipeline.portfolio.open_trades.values() if current else ()
+    open_now = [t for t in open_trades if symbol is None or t.symbol == symbol]
 
     def read_closed(start: int, count: int) -> list[Trade]:
-        return [closed_trade(r) for r in recorder.trades_from(start, count, symbol=symbol)] if recorder else []
+        if recorder is None:
+            return []
+        return [closed_trade(r) for r in recorder.trades_from(start, count, symbol=symbol, run_id=run)]
 
     page = await run_in_threadpool(newest_first_page, open_now, read_closed, offset, limit)
     return _page([trade_dict(t) for t in page], limit, offset)
@@ -147,29 +159,52 @@ def daily_pnl(request: Request, limit: Limit = 100, offset: Offset = 0) -> dict[
     return _page([{**row(d, "id"), "net_pnl": str(d.net_pnl)} for d in found], limit, offset)
 
 
-@router.get("/equity", summary="Equity curve, oldest first; page on with start = last time + 1")
+@router.get(
+    "/equity",
+    summary="Equity curve of the current run (or of run), oldest first: its newest points (page back with end = "
+    "next_end), or from start on (page on with start = next_start)",
+)
 def equity(
     request: Request,
+    run: RunQuery = None,
     start: Annotated[int | None, Query(ge=0, le=MAX_TIME_MS, description="epoch ms, inclusive")] = None,
     end: Annotated[int | None, Query(ge=0, le=MAX_TIME_MS, description="epoch ms, inclusive")] = None,
     limit: Limit = MAX_PAGE,
 ) -> dict[str, Any]:
     if start is not None and end is not None and end < start:
         raise HTTPException(422, f"end ({end}) is before start ({start})")
-    found = _recorder(request).equity_curve(start=start, end=end, limit=limit)
+    run_id = _run(request, run)
+    newest = start is None
+    found = _recorder(request).equity_curve(run_id=run_id, start=start, end=end, limit=limit, newest=newest)
     items = [row(e, "id") for e in found]
-    return {"items": items, "limit": limit, "next_start": items[-1]["time"] + 1 if len(items) == limit else None}
+    full = len(items) == limit
+    return {
+        "run": run_id,
+        "items": items,
+        "limit": limit,
+        "next_start": items[-1]["time"] + 1 if full and not newest else None,
+        "next_end": items[0]["time"] - 1 if full and newest else None,
+    }
+
+
+@router.get("/runs", summary="Runs of the bot, newest first: mode, symbols, wall-clock and market start; current")
+def runs(request: Request, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    found = _recorder(request).runs(limit=limit, offset=offset)
+    return {**_page([row(r, "config") for r in found], limit, offset), "current": _run(request, None)}
 
 
 @router.get("/events", summary="Bot events: control actions (with time and source), readiness, crashes")
 def events(
     request: Request,
     kind: Annotated[str | None, Query(max_length=32, description="e.g. control")] = None,
+    run: RunQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    found = _recorder(request).events(kind=kind, limit=limit, offset=offset)
-    return _page([row(e, "id", "run_id") for e in found], limit, offset)
+    """``time`` is wall-clock, ``market_time`` the market's time then (a replay's replayed time: it lines up with the
+    candles)."""
+    found = _recorder(request).events(kind=kind, run_id=run, limit=limit, offset=offset)
+    return _page([row(e, "id") for e in found], limit, offset)
 
 
 @router.get("/candles/{symbol}/{timeframe}", summary="Closed candles the bot holds, oldest first")

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -367,7 +368,7 @@ class Engine:
             if s.mode == "live":
                 await self._restore_day()
         if self.recorder is not None:
-            self._recording.record(self.recorder.start_run, s)
+            self._recording.record(partial(self.recorder.start_run, market_clock=self.clock.now_ms), s)
         self.started_ms = self.clock.now_ms()
         await self.supervisor.start()
         self.market.take_now = self._take_now

@@ -33,7 +33,10 @@ class Base(DeclarativeBase):
 
 
 class Run(Base):
-    """One start-to-stop of the bot, with the settings it ran with (secrets redacted)."""
+    """One start-to-stop of the bot (one ``ictbot run``), with the settings it ran with (secrets redacted).
+
+    ``started_at``/``stopped_at`` are wall-clock times; ``market_started_at`` is the market time the run started at,
+    which a replay shares with every earlier replay of the same data — so records are told apart by their run."""
 
     __tablename__ = "runs"
 
@@ -43,10 +46,15 @@ class Run(Base):
     stopped_at: Mapped[int | None] = mapped_column(BigInteger)
     stop_reason: Mapped[str | None] = mapped_column(Text)
     config: Mapped[dict[str, Any]]
+    symbols: Mapped[list[Any] | None] = mapped_column(JSON())
+    market_started_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BotEvent(Base):
-    """Startup, readiness changes, task crashes and restarts, control actions (``source`` says who acted)."""
+    """Startup, readiness changes, task crashes and restarts, control actions (``source`` says who acted).
+
+    ``time`` is the wall-clock time it happened, ``market_time`` the market time then (the replayed time in a replay,
+    so events line up with candles)."""
 
     __tablename__ = "bot_events"
     __table_args__ = (Index("ix_bot_events_time", "time"),)
@@ -54,6 +62,7 @@ class BotEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     time: Mapped[int] = mapped_column(BigInteger)
+    market_time: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     source: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)
@@ -253,12 +262,14 @@ class DailyPnl(Base):
 
 
 class EquitySnapshot(Base):
-    """Account equity at ``time`` (one snapshot per time)."""
+    """Account equity at market ``time``: one snapshot per run and time (replays of the same data share times)."""
 
     __tablename__ = "equity_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "time"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    time: Mapped[int] = mapped_column(BigInteger, unique=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    time: Mapped[int] = mapped_column(BigInteger)
     equity: Mapped[Decimal]
     wallet_balance: Mapped[Decimal | None]
     unrealized_pnl: Mapped[Decimal | None]

@@ -50,10 +50,15 @@ class RecordReader:
     def runs(self, *, limit: int = 100, offset: int = 0) -> list[Run]:
         return self._page(select(Run).order_by(Run.id.desc()), limit, offset)
 
-    def events(self, *, kind: str | None = None, limit: int = 100, offset: int = 0) -> list[BotEvent]:
+    def events(
+        self, *, kind: str | None = None, run_id: int | None = None, limit: int = 100, offset: int = 0
+    ) -> list[BotEvent]:
+        """Bot events newest first (by wall-clock time), of one run or (``None``) every run."""
         query = select(BotEvent).order_by(BotEvent.time.desc(), BotEvent.id.desc())
         if kind is not None:
             query = query.where(BotEvent.kind == kind)
+        if run_id is not None:
+            query = query.where(BotEvent.run_id == run_id)
         return self._page(query, limit, offset)
 
     def signals(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[SignalRecord]:
@@ -142,20 +147,26 @@ class RecordReader:
             query = query.where(FillRecord.client_order_id == client_order_id)
         return self._page(query, limit, offset)
 
-    def trades(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[TradeRecord]:
-        """Closed round trips, newest entry first."""
+    def trades(
+        self, *, symbol: str | None = None, run_id: int | None = None, limit: int = 100, offset: int = 0
+    ) -> list[TradeRecord]:
+        """Closed round trips, newest entry first, of one run or (``None``) every run."""
         query = select(TradeRecord).order_by(TradeRecord.entry_time.desc(), TradeRecord.id.desc())
         if symbol is not None:
             query = query.where(TradeRecord.symbol == symbol)
+        if run_id is not None:
+            query = query.where(TradeRecord.run_id == run_id)
         return self._page(query, limit, offset)
 
-    def trades_from(self, start: int, count: int, *, symbol: str | None = None) -> list[TradeRecord]:
+    def trades_from(
+        self, start: int, count: int, *, symbol: str | None = None, run_id: int | None = None
+    ) -> list[TradeRecord]:
         """``count`` closed round trips from index ``start`` of :meth:`trades`' order, read a page at a time: a merged
         page of open and closed trades may need a few rows more than one page."""
         found: list[TradeRecord] = []
         while len(found) < count:
             asked = min(count - len(found), MAX_PAGE)
-            batch = self.trades(symbol=symbol, limit=asked, offset=start + len(found))
+            batch = self.trades(symbol=symbol, run_id=run_id, limit=asked, offset=start + len(found))
             found += batch
             if len(batch) < asked:
                 break
@@ -190,12 +201,25 @@ class RecordReader:
         return self._page(select(DailyPnl).order_by(DailyPnl.day.desc()), limit, offset)
 
     def equity_curve(
-        self, *, start: int | None = None, end: int | None = None, limit: int = MAX_PAGE
+        self,
+        *,
+        run_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = MAX_PAGE,
+        newest: bool = False,
     ) -> list[EquitySnapshot]:
-        """Equity snapshots with ``start ≤ time ≤ end``, oldest first; page on by passing the last time + 1."""
-        query = select(EquitySnapshot).order_by(EquitySnapshot.time)
+        """Equity snapshots of one run (``None``: every run) with ``start ≤ time ≤ end``, oldest first: the oldest
+        ``limit`` of them (page on with the last time + 1), or with ``newest`` the newest ``limit`` (page back with
+        the first time − 1)."""
+        query = select(EquitySnapshot)
+        if run_id is not None:
+            query = query.where(EquitySnapshot.run_id == run_id)
         if start is not None:
             query = query.where(EquitySnapshot.time >= start)
         if end is not None:
             query = query.where(EquitySnapshot.time <= end)
-        return self._page(query, limit, 0)
+        if not newest:
+            return self._page(query.order_by(EquitySnapshot.time, EquitySnapshot.id), limit, 0)
+        found = self._page(query.order_by(EquitySnapshot.time.desc(), EquitySnapshot.id.desc()), limit, 0)
+        return found[::-1]

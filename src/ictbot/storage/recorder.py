@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,7 @@ class Recorder(RecordReader):
     def __init__(self, engine: Engine, clock: Callable[[], int] = wall_clock_ms) -> None:
         super().__init__(engine)
         self.clock = clock
+        self.market_clock = clock  # the market's time: a replay's replayed time, else the wall clock
         self.run_id: int | None = None
         self._batch = threading.local()  # the transaction ``atomically`` opened on this thread, if any
 
@@ -97,10 +98,23 @@ class Recorder(RecordReader):
 
     # runs and events
 
-    def start_run(self, settings: Settings, *, at: int | None = None) -> int:
-        """Open a run with a snapshot of the settings, secrets redacted; later records are tied to it."""
+    def start_run(
+        self, settings: Settings, *, at: int | None = None, market_clock: Callable[[], int] | None = None
+    ) -> int:
+        """Open a run with a snapshot of the settings, secrets redacted; later records are tied to it.
+
+        ``market_clock`` is the market's time when it is not the wall clock (a replay): events record it beside their
+        wall-clock time, and the run the market time it started at."""
+        if market_clock is not None:
+            self.market_clock = market_clock
         with self._write() as session:
-            run = Run(mode=settings.mode, started_at=self._now(at), config=config_snapshot(settings))
+            run = Run(
+                mode=settings.mode,
+                started_at=self._now(at),
+                config=config_snapshot(settings),
+                symbols=list(settings.symbols),
+                market_started_at=self.market_clock(),
+            )
             session.add(run)
             session.flush()
             self.run_id = run.id
@@ -123,10 +137,12 @@ class Recorder(RecordReader):
         at: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """A bot event (see ``EventKind``); ``source`` says who acted, e.g. ``"api:127.0.0.1"`` for a control action."""
+        """A bot event (see ``EventKind``); ``source`` says who acted, e.g. ``"api:127.0.0.1"`` for a control action.
+        ``at`` is its wall-clock time; its market time is the market clock's now."""
         event = BotEvent(
             run_id=self.run_id,
             time=self._now(at),
+            market_time=self.market_clock(),
             kind=str(kind),
             source=source,
             detail=detail,
@@ -408,11 +424,14 @@ class Recorder(RecordReader):
         wallet_balance: Number | None = None,
         unrealized_pnl: Number | None = None,
     ) -> bool:
-        """An equity snapshot (once per time); it also sets the day's opening (first) and closing (latest) equity."""
+        """An equity snapshot of the current run (once per run and market time); it also sets the day's opening
+        (first) and closing (latest) equity."""
+        same = select(EquitySnapshot.id).where(EquitySnapshot.time == time, _of_run(self.run_id))
         with self._write() as session:
-            if session.scalar(select(EquitySnapshot.id).where(EquitySnapshot.time == time)) is not None:
+            if session.scalar(same) is not None:
                 return False
             snapshot = EquitySnapshot(
+                run_id=self.run_id,
                 time=time,
                 equity=exact(equity),
                 wallet_balance=exact(wallet_balance),
@@ -452,6 +471,10 @@ def _redact(value: Any) -> Any:
     if isinstance(value, list):
         return [_redact(v) for v in value]
     return value
+
+
+def _of_run(run_id: int | None) -> ColumnElement[bool]:
+    return EquitySnapshot.run_id.is_(None) if run_id is None else EquitySnapshot.run_id == run_id
 
 
 def _decision(decision: OrderIntent | Rejection) -> RiskDecision:
