@@ -34,7 +34,7 @@ MAX_OFFSET = 10**9  # deeper than any history; larger numbers overflow the datab
 MAX_TIME_MS = 10**13  # epoch ms of the year 2286
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip, 0 … {MAX_OFFSET}")]
 SymbolQuery = Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g. BTCUSDT")]
-RunQuery = Annotated[int | None, Query(ge=1, description="a run's id (see /api/runs)")]
+RunQuery = Annotated[int | None, Query(ge=1, le=MAX_OFFSET, description="a run's id (see /api/runs)")]
 
 
 def _engine(request: Request) -> Engine:
