@@ -1,4 +1,5 @@
-"""The ``Strategy`` protocol: what a strategy declares and what it is fed. Small enough to write your own."""
+"""What the pipeline drives: a strategy as the candle book feeds it (``StrategyHost`` around an ``ictbot.sdk``
+strategy). Strategies themselves are written on ``ictbot.sdk``."""
 
 from __future__ import annotations
 
