@@ -40,6 +40,8 @@ class FvgRetraceSettings(StrategySettings):
 
 
 class FvgRetraceStrategy(Strategy[FvgRetraceSettings]):
+    """A limit entry at a fresh fair value gap that agrees with the last bias candle."""
+
     name = "fvg_retrace"
     Settings = FvgRetraceSettings
     history = 1

@@ -98,6 +98,8 @@ class IctMtfSettings(StrategySettings):
 
 
 class IctMtfStrategy(Strategy[IctMtfSettings]):
+    """Higher-timeframe bias; a liquidity sweep, a structure shift, a limit entry at the FVG or order block left."""
+
     name = "ict_mtf"
     Settings = IctMtfSettings
 
