@@ -23,7 +23,7 @@ See docs/strategies.md for the guide and ``ictbot strategy new`` for a template.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 
@@ -53,15 +53,18 @@ __all__ = [
     "BreakerBlock",
     "Candle",
     "Candles",
+    "ClosePosition",
     "Context",
     "DealingRange",
     "Detectors",
     "FairValueGap",
     "IctConfig",
     "LiquidityLevel",
+    "MoveStop",
     "OrderBlock",
     "OrderType",
     "Position",
+    "PositionAction",
     "Record",
     "SearchChoice",
     "SearchRange",
@@ -73,6 +76,7 @@ __all__ = [
     "StructureBreak",
     "Sweep",
     "Swing",
+    "TakePartial",
     "Timeframe",
     "Wake",
     "search_space",
@@ -139,6 +143,39 @@ class Position:
     target: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class MoveStop:
+    """Move the open position's protective stop to ``price`` (e.g. break-even). Live, the new stop is placed on the
+    venue before the old one is cancelled, so the position is never without one."""
+
+    symbol: str
+    created_at: int
+    price: float
+    reason: str = "move stop"
+
+
+@dataclass(frozen=True, slots=True)
+class TakePartial:
+    """Close ``fraction`` (0 < f < 1) of the open position at market; the stop and target keep guarding the rest."""
+
+    symbol: str
+    created_at: int
+    fraction: float
+    reason: str = "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    """Close the whole position at market (a time stop, an invalidated setup) and cancel its protection."""
+
+    symbol: str
+    created_at: int
+    reason: str = "close"
+
+
+PositionAction = MoveStop | TakePartial | ClosePosition
+
+
 class Candles:
     """The closed candles of one timeframe up to now, oldest first, at most ``Strategy.history`` of them.
 
@@ -201,19 +238,25 @@ class _Source:
 
     def detectors(self, timeframe: Timeframe) -> Detectors: ...
 
-    def position(self) -> Position | None: ...
-
 
 class Context:
     """One closed candle as the strategy sees it. Nothing in it is later than the candle's close."""
 
-    __slots__ = ("_source", "candle", "symbol", "timeframe")
+    __slots__ = ("_account", "_source", "candle", "symbol", "timeframe")
 
-    def __init__(self, symbol: str, timeframe: Timeframe, candle: Candle, source: _Source) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        candle: Candle,
+        source: _Source,
+        account: Callable[[str], Position | None] = lambda symbol: None,
+    ) -> None:
         self.symbol = symbol
         self.timeframe = timeframe  # the timeframe whose candle just closed
         self.candle = candle
         self._source = source
+        self._account = account
 
     @property
     def time(self) -> int:
@@ -231,7 +274,18 @@ class Context:
     @property
     def position(self) -> Position | None:
         """The symbol's open position, if any."""
-        return self._source.position()
+        return self._account(self.symbol)
+
+    def move_stop(self, price: float, reason: str = "move stop") -> MoveStop:
+        return MoveStop(self.symbol, self.time, price, reason)
+
+    def take_partial(self, fraction: float, reason: str = "partial") -> TakePartial:
+        if not 0 < fraction < 1:
+            raise ValueError(f"take_partial needs 0 < fraction < 1 (got {fraction}); use close() for all of it")
+        return TakePartial(self.symbol, self.time, fraction, reason)
+
+    def close(self, reason: str = "close") -> ClosePosition:
+        return ClosePosition(self.symbol, self.time, reason)
 
     def limit(
         self,
@@ -284,3 +338,9 @@ class Strategy(Generic[SettingsT]):
 
     def on_candle(self, ctx: Context) -> Iterable[Signal]:
         raise NotImplementedError(f"{type(self).__name__} must implement on_candle(ctx)")
+
+    def manage(self, ctx: Context) -> Iterable[PositionAction]:
+        """Called after ``on_candle`` on every closed candle while ``ctx.position`` is open: return the actions
+        (``ctx.move_stop``, ``ctx.take_partial``, ``ctx.close``) to apply. They take effect from the next candle,
+        at the same fill model in a backtest as the stops and targets."""
+        return ()

@@ -31,7 +31,7 @@ def test_every_built_in_passes(btc, name):
     results = _results(settings, [btc])
     assert [c.name for c in results.values() if not c.passed] == []
     assert set(results) == {"settings", "determinism", "fast backtest == stepwise", "no lookahead"}
-    assert "signals identical" in results["fast backtest == stepwise"].detail
+    assert "position actions identical" in results["fast backtest == stepwise"].detail
 
 
 def test_a_strategy_that_peeks_one_candle_ahead_fails_naming_the_candle(tmp_path, btc):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from ictbot.domain import Candle, Signal, Timeframe
+from ictbot.sdk import PositionAction
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,7 +24,7 @@ class Strategy(Protocol):
         """Every timeframe the strategy reads; the candle book builds exactly these."""
         ...
 
-    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal | PositionAction]:
         """Called once per closed candle of each declared timeframe, finest timeframe first."""
         ...
 

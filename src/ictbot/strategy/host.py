@@ -10,6 +10,7 @@ strategy is visited only on the candles its ``Strategy.wake`` names. Tests hold 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,29 +18,41 @@ from ictbot.candles.schedule import EmissionSchedule, Stream
 from ictbot.domain import Candle, Signal, Timeframe
 from ictbot.ict.state import IctState
 from ictbot.ict.timeline import IctTimeline
-from ictbot.sdk import Candles, Context, Position, Strategy, Wake
+from ictbot.sdk import Candles, Context, Position, PositionAction, Strategy, Wake
 from ictbot.strategy.detectors import Detectors, LiveDetectors, TimelineDetectors
+
+Account = Callable[[str], Position | None]
 
 
 class StrategyHost:
-    """What the pipeline calls: ``on_candle(symbol, timeframe, candle)`` → signals, ``plan_replay`` in a backtest."""
+    """What the pipeline calls: ``on_candle(symbol, timeframe, candle)`` → signals and position actions,
+    ``plan_replay`` in a backtest. ``bind`` gives it the account the contexts' ``position`` reads."""
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
         self.name = strategy.name
         self.timeframes = frozenset(strategy.timeframes)
+        self.manages = type(strategy).manage is not Strategy.manage
         self._symbols: dict[str, _LiveSymbol | _ReplaySymbol] = {}
+        self._account: Account = lambda symbol: None
+
+    def bind(self, account: Account) -> None:
+        self._account = account
 
     def plan_replay(self, symbol: str, schedule: EmissionSchedule) -> dict[Timeframe, np.ndarray]:
         replay = self._symbols[symbol] = _ReplaySymbol(self.strategy, schedule)
         return replay.plan(self.strategy.wake())
 
-    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal | PositionAction]:
         source = self._symbols.get(symbol)
         if source is None:
             source = self._symbols[symbol] = _LiveSymbol(self.strategy)
         source.advance(timeframe, candle)
-        return list(self.strategy.on_candle(Context(symbol, timeframe, candle, source)))
+        ctx = Context(symbol, timeframe, candle, source, self._account)
+        out: list[Signal | PositionAction] = list(self.strategy.on_candle(ctx))
+        if self.manages and ctx.position is not None:
+            out += self.strategy.manage(ctx)
+        return out
 
 
 class _LiveSymbol:
@@ -61,9 +74,6 @@ class _LiveSymbol:
     def detectors(self, timeframe: Timeframe) -> Detectors:
         window = self._candles[timeframe]
         return self._detectors[timeframe].view(window[-1].open_time if window else 0)
-
-    def position(self) -> Position | None:
-        return None
 
 
 class _ReplaySymbol:
@@ -106,9 +116,6 @@ class _ReplaySymbol:
     def detectors(self, timeframe: Timeframe) -> Detectors:
         j = self._seen(timeframe)
         return self.timeline(timeframe).view(int(self._streams[timeframe].frame.open_time[j]) if j >= 0 else 0, j)
-
-    def position(self) -> Position | None:
-        return None
 
     def plan(self, wakes: tuple[Wake, ...] | list[Wake]) -> dict[Timeframe, np.ndarray]:
         """Candle indices per timeframe the strategy must be visited on; ``{}`` (all) when it names none."""
