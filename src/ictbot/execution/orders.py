@@ -521,6 +521,8 @@ class OrderManager:
         ]  # fmt: skip
         bracket.plan = replace(plan, stop=price)
         await self.place_protective(bracket, STOP_LOSS, self._fresh_id(plan.client_order_id, STOP_LOSS))
+        if plan.client_order_id not in self.brackets:
+            return  # the new stop was already through the market: the position was closed instead
         for cid in old:
             try:
                 algo = await self.client.cancel_algo_order(plan.symbol, cid) or await self.client.algo_order(
