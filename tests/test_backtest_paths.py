@@ -1,8 +1,8 @@
 """The batch-scheduled backtest and the candle-by-candle path (the live engine's) give identical results.
 
-The ICT strategy reads its detectors from timelines and is visited only where it can signal in ``run_backtest``, and
-runs ``IctState`` on every candle in ``run_backtest_stepwise``; signals (with their evidence), fills, trades,
-rejections and equity must not differ."""
+In ``run_backtest`` a strategy reads its detectors from timelines and is visited only where its ``wake`` says it can
+signal; in ``run_backtest_stepwise`` the detectors run incrementally (``IctState``) and it sees every candle; signals
+(with their evidence), fills, trades, rejections and equity must not differ."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,8 @@ from ictbot.config import load_settings
 from ictbot.data.frame import CandleFrame
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
-from ictbot.strategy.ict_mtf import IctMtfStrategy
+from ictbot.strategy.host import StrategyHost
+from ictbot.strategy.registry import build_strategy
 
 
 def _assert_same(fast, stepwise):
@@ -89,9 +90,9 @@ def test_ict_strategy_on_a_gappy_series(data_dir, variant):
 
 
 class _VisitedOnEveryCandle:
-    """The ICT strategy reading timelines, but asking to be visited on every candle instead of its candidates."""
+    """A strategy reading timelines, but asking to be visited on every candle instead of those it wakes on."""
 
-    def __init__(self, inner: IctMtfStrategy) -> None:
+    def __init__(self, inner: StrategyHost) -> None:
         self.inner = inner
         self.name = inner.name
         self.timeframes = inner.timeframes
@@ -109,7 +110,7 @@ def test_skipped_entry_candles_could_not_have_signalled(data_dir, monkeypatch):
     s = load_settings(symbols=["BTCUSDT", "ETHUSDT"], strategy={"name": "ict_mtf", "require_discount": False})
     planned = run_backtest(s, frames)
     assert len(planned.signals) >= 10
-    monkeypatch.setattr(runner, "build_strategy", lambda settings: _VisitedOnEveryCandle(IctMtfStrategy(settings)))
+    monkeypatch.setattr(runner, "build_strategy", lambda settings: _VisitedOnEveryCandle(build_strategy(settings)))
     _assert_same(planned, run_backtest(s, frames))
 
 

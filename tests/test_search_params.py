@@ -5,7 +5,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field
 
-from ictbot.config import IctMtfSettings
+from ictbot.strategy.ict_mtf import IctMtfSettings
 from ictbot.strategy.params import SearchChoice, SearchRange, search_space
 
 

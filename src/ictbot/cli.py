@@ -24,11 +24,13 @@ from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
 from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
+from ictbot.strategy.cli import strategy_app
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
 data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(strategy_app, name="strategy")
 register_flatten_command(app)
 console = Console()
 errors = Console(stderr=True)

@@ -10,151 +10,34 @@ from __future__ import annotations
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     SecretStr,
-    Tag,
+    SerializeAsAny,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError
-from ictbot.ict.config import IctConfig
-from ictbot.strategy.params import SearchChoice, SearchRange
+from ictbot.sdk import StrategySettings
+from ictbot.strategy import loader
 from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 
 class _Section(BaseModel):
     # Every number must be finite: ``.inf`` in YAML would switch a limit off (or overflow the replay clock).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class FvgRetraceSettings(_Section):
-    """The simple strategy: a retrace into a fresh fair value gap in the direction of the last bias candle."""
-
-    name: Literal["fvg_retrace"] = Field("fvg_retrace", description="selects this strategy")
-    entry_timeframe: Timeframe = Field(Timeframe.M5, description="timeframe whose gaps and candles make the entries")
-    bias_timeframe: Timeframe = Field(
-        Timeframe.H1, description="timeframe whose last closed candle sets the direction; longer than entry_timeframe"
-    )
-    reward_risk: float = Field(2.0, gt=0, description="target distance as a multiple of the stop distance (R)")
-    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap (%)")
-    min_stop_pct: float = Field(
-        0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
-    )
-    order_ttl_candles: int = Field(
-        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
-    )
-
-    @property
-    def timeframes(self) -> frozenset[Timeframe]:
-        return frozenset({self.entry_timeframe, self.bias_timeframe})
-
-    @model_validator(mode="after")
-    def _bias_above_entry(self) -> FvgRetraceSettings:
-        if self.bias_timeframe.ms <= self.entry_timeframe.ms:
-            raise ValueError(
-                f"bias_timeframe ({self.bias_timeframe}) must be longer than entry_timeframe ({self.entry_timeframe})"
-            )
-        return self
-
-
-class IctMtfSettings(_Section):
-    """The default ICT strategy: higher-timeframe bias; sweep, structure shift, FVG/OB entry (strategy/ict_mtf)."""
-
-    name: Literal["ict_mtf"] = Field("ict_mtf", description="selects this strategy (the default)")
-    entry_timeframe: Timeframe = Field(
-        Timeframe.M5, description="timeframe of the sweep, the structure shift and the entry zone"
-    )
-    bias_timeframes: tuple[Timeframe, ...] = Field(
-        (Timeframe.M15, Timeframe.H1),
-        min_length=1,
-        description="higher timeframes whose market structure must all agree with the trade; each longer than "
-        "entry_timeframe",
-    )
-    require_discount: Annotated[bool, SearchChoice((True, False))] = Field(
-        True, description="long entries only in discount, shorts only in premium"
-    )
-    sweep_window_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="most entry candles between the sweep and the structure break (candles)"
-    )
-    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = Field(
-        "fvg_or_ob",
-        description="where the limit entry rests: the fair value gap the displacement left, the order block of the "
-        "break, or the gap and else the block",
-    )
-    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = Field(
-        "liquidity",
-        description="take profit at the nearest opposing liquidity paying at least min_reward_risk, else at "
-        "reward_risk R; or always at reward_risk R",
-    )
-    reward_risk: Annotated[float, SearchRange(1.0, 4.0, step=0.25)] = Field(
-        2.0,
-        gt=0,
-        description="target distance as a multiple of the stop distance when no liquidity target qualifies (R)",
-    )
-    min_reward_risk: Annotated[float, SearchRange(1.0, 3.0, step=0.25)] = Field(
-        1.5, gt=0, description="setups whose target pays less than this multiple of the stop distance are skipped (R)"
-    )
-    stop_buffer_pct: Annotated[float, SearchRange(0.0, 0.3, step=0.01)] = Field(
-        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone (%)"
-    )
-    min_stop_pct: Annotated[float, SearchRange(0.05, 0.5, step=0.05)] = Field(
-        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
-    )
-    order_ttl_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
-    )
-    killzones_only: bool = Field(False, description="only take setups inside the killzones (docs/ict.md)")
-    swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
-    zone_max_age: int | None = Field(
-        2000,
-        ge=1,
-        description="candles of its timeframe a gap, block or liquidity level nothing has ended is tracked; null: "
-        "forever (memory then grows for as long as the bot runs)",
-    )
-
-    @property
-    def timeframes(self) -> frozenset[Timeframe]:
-        return frozenset({self.entry_timeframe, *self.bias_timeframes})
-
-    def detectors(self) -> IctConfig:
-        return IctConfig(swing_left=self.swing_length, swing_right=self.swing_length, max_age=self.zone_max_age)
-
-    @model_validator(mode="after")
-    def _bias_above_entry(self) -> IctMtfSettings:
-        low = [tf.value for tf in self.bias_timeframes if tf.ms <= self.entry_timeframe.ms]
-        if low:
-            raise ValueError(f"bias_timeframes {low} must be longer than entry_timeframe ({self.entry_timeframe})")
-        return self
-
-
-def _strategy_name(value: Any) -> str:
-    """The strategy a settings block is for; a block without ``name`` configures the default strategy."""
-    if isinstance(value, dict):
-        return value.get("name", IctMtfSettings.model_fields["name"].default)
-    return getattr(value, "name", "")
-
-
-STRATEGY_NAMES = ("fvg_retrace", "ict_mtf")
-StrategySettings = Annotated[
-    Annotated[FvgRetraceSettings, Tag("fvg_retrace")] | Annotated[IctMtfSettings, Tag("ict_mtf")],
-    Discriminator(
-        _strategy_name,
-        custom_error_type="unknown_strategy",
-        custom_error_message=f"unknown strategy name; use one of {', '.join(STRATEGY_NAMES)}",
-    ),
-]
 
 
 class RiskSettings(_Section):
@@ -319,7 +202,10 @@ class Settings(BaseSettings):
     symbols: list[str] = Field(
         default_factory=lambda: ["BTCUSDT"], min_length=1, description="Binance USDT-M perpetuals to trade"
     )
-    strategy: StrategySettings = IctMtfSettings()
+    strategy: SerializeAsAny[StrategySettings] = Field(
+        default_factory=lambda: loader.validate({}),
+        description="the strategy and its settings: `name` (see `ictbot strategy list`) or `path` to a strategy file",
+    )
     risk: RiskSettings = RiskSettings()
     backtest: BacktestSettings = BacktestSettings()
     venue: VenueSettings = VenueSettings()
@@ -338,6 +224,15 @@ class Settings(BaseSettings):
     def timeframes(self) -> frozenset[Timeframe]:
         """The timeframes the candle book builds: exactly those the strategy declares."""
         return self.strategy.timeframes
+
+    @field_validator("strategy", mode="wrap")
+    @classmethod
+    def _strategy_settings(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> StrategySettings:
+        """The settings class is the configured strategy's own: found by ``name`` or ``path``, then validated."""
+        try:
+            return loader.validate(value)
+        except loader.StrategyNotFound as exc:
+            raise PydanticCustomError("strategy_not_found", str(exc)) from None
 
     @field_validator("symbols")
     @classmethod
@@ -423,7 +318,7 @@ def format_validation_error(exc: ValidationError, path: Path | None) -> str:
     where = f" in {path}" if path else ""
     lines = [f"{exc.error_count()} invalid setting(s){where}:"]
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"] if part not in STRATEGY_NAMES) or "(top level)"
+        loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown setting; check the spelling against `ictbot check-config` output"

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ictbot.config import IctMtfSettings, Settings
+from ictbot.config import Settings
 from ictbot.ict.batch import detect_all
 from ictbot.ict.config import IctConfig
 from ictbot.ict.records import LIFECYCLE_FIELDS, Record, SessionRange, Swing
+from ictbot.strategy.ict_mtf import IctMtfSettings
 
 # Lifecycle steps that end a zone's drawing; a touch or a mitigation does not end it.
 _ENDS = ("filled_at", "invalidated_at", "swept_at", "broken_at", "superseded_at", "expired_at")

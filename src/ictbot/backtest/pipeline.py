@@ -14,6 +14,8 @@ from ictbot.candles.book import CandleBook
 from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import AccountView, Rejection, RiskGate
+from ictbot.sdk import Position as PositionView
+from ictbot.sdk import PositionAction
 from ictbot.strategy.base import Strategy
 
 DAY_MS = 86_400_000
@@ -39,6 +41,14 @@ class Broker(Protocol):
 
     def has_exposure(self, symbol: str) -> bool: ...
 
+    def protection(self, symbol: str) -> tuple[float, float] | None:
+        """(stop, target) guarding the open position of ``symbol``, if any."""
+        ...
+
+    def manage(self, action: PositionAction) -> None:
+        """Apply a strategy's position action (move the stop, take partial profit, close) from the next candle."""
+        ...
+
 
 class Pipeline:
     def __init__(
@@ -58,12 +68,13 @@ class Pipeline:
         self.funding = funding or {}
         self._keep_history = keep_history
         self.book = CandleBook(symbols, set(strategy.timeframes), base=base)
-        self.strategy = strategy
-        self._strategy_timeframes = frozenset(strategy.timeframes)
         self.gate = gate
         self.broker = broker
         self.portfolio = portfolio
+        self.strategy = strategy
+        self._strategy_timeframes = frozenset(strategy.timeframes)
         self.signals: list[Signal] = []
+        self.actions: list[PositionAction] = []
         self.marks: dict[str, float] = {}
         self._day = -1
         self._day_start_equity = portfolio.initial_equity
@@ -76,6 +87,30 @@ class Pipeline:
         """Carry on a UTC day begun before this process: its loss counts from ``opening_equity`` (rebuilt from the
         account's history, ``risk.daily``), not from the equity at the first candle seen."""
         self._day, self._day_start_equity = day, opening_equity
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: Strategy) -> None:
+        """A strategy that manages positions reads them from this pipeline's account."""
+        self._strategy = strategy
+        bind = getattr(strategy, "bind", None)
+        if bind is not None:
+            bind(self.position_view)
+
+    def position_view(self, symbol: str) -> PositionView | None:
+        """The open position of ``symbol`` as a strategy sees it (read-only), with the stop and target guarding it."""
+        position = self.portfolio.positions.get(symbol)
+        trade = self.portfolio.open_trades.get(symbol)
+        if position is None or position.side is None or trade is None:
+            return None
+        guard = self.broker.protection(symbol)
+        stop, target = guard if guard is not None else (None, None)
+        return PositionView(
+            position.side, float(abs(position.quantity)), float(position.entry_price), trade.entry_time, stop, target
+        )
 
     def warm_up(self, symbol: str, candle: Candle) -> bool:
         """Feed a historical candle to the candle book and the strategy only: detectors learn, nothing trades."""
@@ -110,6 +145,11 @@ class Pipeline:
             self._forget_intents(candle.open_time - FILL_GRACE_MS)
         for timeframe, htf_candle in closed:
             for signal in self.strategy.on_candle(symbol, timeframe, htf_candle):
+                if not isinstance(signal, Signal):
+                    if self._keep_history:
+                        self.actions.append(signal)
+                    self.broker.manage(signal)
+                    continue
                 if self._keep_history:
                     self.signals.append(signal)
                 intent = self.gate.check(signal, self._account(signal.symbol))

@@ -3,29 +3,31 @@
 ``run_backtest`` knows the whole history up front, so it computes the candle book's emissions in batch
 (``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes (only those
 the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a UTC day or a funding
-time begins. Every other candle would change nothing but the marks, so the equity curve is filled in for them
-afterwards. ``run_backtest_stepwise`` feeds every candle through the incremental
-candle book, exactly as the live engine does; tests prove both give identical signals, fills and trades.
+time begins, and — while a strategy that manages positions holds one — every candle of its timeframes. Every other
+candle would change nothing but the marks, so the equity curve is filled in for them afterwards.
+``run_backtest_stepwise`` feeds every candle through the incremental candle book, exactly as the live engine does;
+tests prove both give identical signals, position actions, fills and trades.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
 from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.pipeline import DAY_MS, Pipeline
-from ictbot.candles.schedule import Emission, EmissionSchedule
+from ictbot.candles.schedule import Emission, EmissionSchedule, Plan
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.domain import Candle, OrderIntent, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import Rejection, RiskGate
+from ictbot.sdk import PositionAction
 from ictbot.strategy.base import Strategy
 from ictbot.strategy.registry import build_strategy
 from ictbot.venues.simulated import SimulatedBroker
@@ -48,6 +50,7 @@ class BacktestResult:
     intents: dict[str, OrderIntent]
     exposed_candles: int
     funded_symbols: list[str]
+    actions: list[PositionAction] = field(default_factory=list)
 
     @property
     def trades(self) -> list[Trade]:
@@ -121,6 +124,7 @@ def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> B
         intents=pipeline.intents,
         exposed_candles=exposed,
         funded_symbols=sorted(run.funding),
+        actions=pipeline.actions,
     )
 
 
@@ -161,7 +165,9 @@ def run_backtest(
     symbols = list(run.by_symbol)
     frames_in_order = [run.by_symbol[s] for s in symbols]
     merged = _MergedTimeline(frames_in_order)
-    emissions = [_emissions(pipeline.strategy, s, f) for s, f in zip(symbols, frames_in_order, strict=True)]
+    schedules = [EmissionSchedule(f, set(pipeline.strategy.timeframes)) for f in frames_in_order]
+    emissions = [_emissions(pipeline.strategy, s, sc) for s, sc in zip(symbols, schedules, strict=True)]
+    managed = [_Managed(sc) for sc in schedules] if getattr(pipeline.strategy, "manages", False) else None
     wanted = np.zeros(merged.size, dtype=bool)
     wanted[0] = True
     day = merged.time // DAY_MS
@@ -181,8 +187,13 @@ def run_backtest(
         j, i = int(merged.symbol[k]), int(merged.index[k])
         symbol, frame = symbols[j], frames_in_order[j]
         pipeline.marks.update(merged.marks_before(k, pipeline.portfolio, symbols))
-        pipeline.process(symbol, frame.candle(i), emissions[j].get(i, ()))
+        released = emissions[j].get(i, ())
+        if managed is not None and pipeline.broker.has_exposure(symbol):
+            released = managed[j].released(i)  # an entry may fill here: the strategy then manages the position
+        pipeline.process(symbol, frame.candle(i), released)
         nxt = pipeline.broker.next_action(symbol, frame.open_time, frame.low, frame.high, i + 1)
+        if managed is not None and (p := pipeline.portfolio.positions.get(symbol)) is not None and p.quantity != 0:
+            nxt = min(nxt, managed[j].next_release(i))
         broker_next[j] = int(merged.position[j][nxt]) if nxt < len(frame) else merged.size
         segments.append(_snapshot(k, pipeline.portfolio, symbols))
         k = min(int(next_wanted[k + 1]) if k + 1 < merged.size else merged.size, min(broker_next))
@@ -196,11 +207,29 @@ def run_backtest(
     return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
 
 
-def _emissions(strategy: Strategy, symbol: str, frame: CandleFrame) -> dict[int, list[Emission]]:
+def _emissions(strategy: Strategy, symbol: str, schedule: EmissionSchedule) -> dict[int, list[Emission]]:
     """The strategy candles each base candle releases, limited to those the strategy asks for when it can plan."""
-    schedule = EmissionSchedule(frame, set(strategy.timeframes))
     plan_replay = getattr(strategy, "plan_replay", None)  # the optional ``PlannedStrategy`` extension
     return schedule.candles(schedule.plan(plan_replay(symbol, schedule) if plan_replay is not None else None))
+
+
+class _Managed:
+    """Every strategy candle of one symbol, built on demand: while a position is open the strategy sees them all."""
+
+    def __init__(self, schedule: EmissionSchedule) -> None:
+        self._schedule = schedule
+        self._plan: Plan = schedule.plan()
+
+    def released(self, i: int) -> list[Emission]:
+        plan = self._plan
+        lo, hi = np.searchsorted(plan.base_index, [i, i + 1], "left").tolist()
+        streams = self._schedule.streams
+        return [(plan.timeframe[n], streams[plan.timeframe[n]].frame.candle(int(plan.index[n]))) for n in range(lo, hi)]
+
+    def next_release(self, i: int) -> int:
+        """The first base candle after ``i`` that releases a strategy candle (``len`` of the frame if none)."""
+        n = int(np.searchsorted(self._plan.base_index, i, "right"))
+        return int(self._plan.base_index[n]) if n < self._plan.base_index.shape[0] else len(self._schedule.frame)
 
 
 def _tagged(symbol: str, frame: CandleFrame) -> Iterator[tuple[int, str, Candle]]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from ictbot.domain import Candle, Fill, OrderIntent
 from ictbot.execution.orders import OrderManager
+from ictbot.sdk import MoveStop, PositionAction, TakePartial
+from ictbot.venues.symbols import symbol_spec
 
 
 class VenueBroker:
@@ -29,3 +32,18 @@ class VenueBroker:
 
     def has_exposure(self, symbol: str) -> bool:
         return self.manager.has_exposure(symbol)
+
+    def protection(self, symbol: str) -> tuple[float, float] | None:
+        guard = self.manager.protection(symbol)
+        return None if guard is None else (float(guard[0]), float(guard[1]))
+
+    def manage(self, action: PositionAction) -> None:
+        """A moved stop becomes a new stop-loss on the venue (placed before the old one is cancelled); a partial
+        take-profit or a close, a reduce-only market order."""
+        if isinstance(action, MoveStop):
+            price = symbol_spec(action.symbol, action.price).round_price(action.price)
+            self.manager.manage(action.symbol, "move_stop", price=price, reason=action.reason)
+        elif isinstance(action, TakePartial):
+            self.manager.manage(action.symbol, "partial", fraction=Decimal(str(action.fraction)), reason=action.reason)
+        else:
+            self.manager.manage(action.symbol, "close", reason=action.reason)

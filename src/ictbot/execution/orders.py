@@ -28,7 +28,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -469,9 +469,9 @@ class OrderManager:
             bracket.protected.add(kind)
             await self.place_protective(bracket, kind)
 
-    async def place_protective(self, bracket: Bracket, kind: str) -> None:
+    async def place_protective(self, bracket: Bracket, kind: str, cid: str | None = None) -> None:
         plan = bracket.plan
-        cid = self._unused_child_id(plan.client_order_id, kind)
+        cid = cid or self._unused_child_id(plan.client_order_id, kind)
         order_type, purpose, level = PROTECTIVE[kind]
         trigger = getattr(plan, level)
         await self.persist(
@@ -538,6 +538,75 @@ class OrderManager:
             if record is None or not OrderState(record.state).is_terminal:
                 return cid
             generation += 1
+
+    # ------------------------------------------------------------------ the strategy's position actions
+
+    def protection(self, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """(stop, target) the open position of ``symbol`` is guarded by, as last asked for."""
+        bracket = self._open_bracket(symbol)
+        return None if bracket is None else (bracket.plan.stop, bracket.plan.target)
+
+    def manage(self, symbol: str, action: str, *, price: Decimal | None = None, fraction: Decimal | None = None,
+               reason: str = "") -> None:  # fmt: skip
+        """Queue a position action: ``move_stop`` to ``price``, ``partial`` of ``fraction``, or ``close``."""
+        bracket = self._open_bracket(symbol)
+        if bracket is not None and action == "move_stop" and price is not None:
+            bracket.plan = replace(bracket.plan, stop=price)  # what the strategy sees from now on
+        self._enqueue(lambda: self._manage(symbol, action, price, fraction, reason))
+
+    def _open_bracket(self, symbol: str) -> Bracket | None:
+        return next((b for b in self.brackets.values() if b.plan.symbol == symbol and b.filled > 0), None)
+
+    async def _manage(
+        self, symbol: str, action: str, price: Decimal | None, fraction: Decimal | None, reason: str
+    ) -> None:
+        async with self.lock(symbol):
+            bracket = self._open_bracket(symbol)
+            if bracket is None:
+                return
+            if action == "move_stop" and price is not None:
+                await self.move_stop(bracket, price)
+            elif action == "partial" and fraction is not None:
+                position = (await self.client.positions()).get(symbol)
+                if position is not None and position.quantity != 0:
+                    quantity = _round_down(abs(position.quantity) * fraction, bracket.plan.quantity)
+                    if quantity > 0:
+                        cid = self._fresh_id(bracket.plan.client_order_id, "p")
+                        await self.close_position(symbol, quantity.copy_sign(position.quantity), cid, reason)
+            elif action == "close":
+                await self.close_bracket(bracket, reason=reason)
+
+    async def move_stop(self, bracket: Bracket, price: Decimal) -> None:
+        """Place the new stop first, then cancel the old one: the position is never without a stop. A crash between
+        the two leaves both on the venue (the tighter one acts first); reconciliation adopts them."""
+        plan = bracket.plan
+        old = [
+            r.client_order_id for r in self.recorder.children(plan.client_order_id)
+            if r.intent.purpose == "stop_loss" and not OrderState(r.state).is_terminal
+        ]  # fmt: skip
+        bracket.plan = replace(plan, stop=price)
+        await self.place_protective(bracket, STOP_LOSS, self._fresh_id(plan.client_order_id, STOP_LOSS))
+        if plan.client_order_id not in self.brackets:
+            return  # the new stop was already through the market: the position was closed instead
+        for cid in old:
+            try:
+                algo = await self.client.cancel_algo_order(plan.symbol, cid) or await self.client.algo_order(
+                    plan.symbol, cid
+                )
+            except OutcomeUnknown:
+                algo = await self.client.algo_order(plan.symbol, cid)
+            if algo is None:
+                await self.transition(cid, OrderState.CANCELLED, {"reason": "not on the venue"})
+            else:
+                await self.adopt_algo(algo)
+        log.info("%s: stop moved to %s", plan.symbol, price)
+
+    def _fresh_id(self, entry_id: str, kind: str) -> str:
+        """The first id of this kind no order has held: a new order, never a retry of an earlier one."""
+        generation = 1
+        while self.recorder.order_by_client_id(cid := child_id(entry_id, kind, generation)) is not None:
+            generation += 1
+        return cid
 
     async def adopt_algo(self, algo: VenueAlgoOrder) -> None:
         state = ALGO_STATES.get(algo.status, OrderState.UNKNOWN)
@@ -707,6 +776,13 @@ class OrderManager:
             self.recorder.record_order_transition, cid, state, payload,
             venue_order_id=str(venue_id) if venue_id is not None else None,
         )  # fmt: skip
+
+
+def _round_down(quantity: Decimal, like: Decimal) -> Decimal:
+    """``quantity`` rounded down to the decimals of ``like`` (an order quantity already on the symbol's step)."""
+    exponent = like.normalize().as_tuple().exponent
+    step = Decimal(1).scaleb(min(0, exponent if isinstance(exponent, int) else 0))
+    return (quantity // step) * step
 
 
 def _fill_reason(cid: str, record: Order | None) -> str:

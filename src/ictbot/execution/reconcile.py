@@ -8,7 +8,8 @@ Runs at every start and after every user-data-stream reconnect (events in betwee
 2. open orders of the bot (client ids starting ``ict-``) the database does not hold are cancelled, except a protective
    order of a held position whose record was lost in a crash, which is adopted;
 3. every position on the venue must belong to one of the bot's entries (an entry that filled while this ran is
-   settled again first); it gets exactly one stop-loss (and its take-profit), placed if missing. A position the bot
+   settled again first); it gets exactly one stop-loss (and its take-profit), placed if missing — of two left by a stop
+   move cut short, the newer is kept. A position the bot
    cannot account for is a problem: trading stays HALTED;
 4. brackets whose position is gone have their protective orders cancelled;
 5. entries still resting past their ``expires_at`` are cancelled (a cancel that failed before is asked again).
@@ -19,7 +20,7 @@ The caller then takes the wallet and positions from the report into the account.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ictbot.domain import OrderType, Side
@@ -207,11 +208,31 @@ class _Reconciler:
             )
             return
         bracket = self.m.brackets[owner.client_order_id]
+        await self._one_stop(bracket, algos)
         for kind in (STOP_LOSS, TAKE_PROFIT):
             bracket.protected.add(kind)
             if (owner.client_order_id, kind) not in {split_id(cid) for cid in algos}:
                 await self.m.place_protective(bracket, kind)
                 self.report.protective_placed += 1
+
+    async def _one_stop(self, bracket: Bracket, algos: dict[str, VenueAlgoOrder]) -> None:
+        """A stop move cut short after its new stop was placed leaves two: the newest is the one asked for, so the
+        older ones are cancelled and the bracket guards at the newest's price."""
+        entry = bracket.plan.client_order_id
+        stops = sorted((cid for cid in algos if split_id(cid) == (entry, STOP_LOSS)), key=_generation)
+        for cid in stops[:-1]:
+            algo = await self.client.cancel_algo_order(bracket.plan.symbol, cid)
+            if algo is not None:
+                await self.m.adopt_algo(algo)
+            del algos[cid]
+            log.warning("%s: stop %s replaced by %s before a restart; cancelled", bracket.plan.symbol, cid, stops[-1])
+        if stops:
+            bracket.plan = replace(bracket.plan, stop=algos[stops[-1]].trigger_price)
+
+
+def _generation(cid: str) -> int:
+    digits = cid.rpartition("-")[2].lstrip("abcdefghijklmnopqrstuvwxyz")
+    return int(digits or 1)
 
 
 def _plan(entry: Order) -> EntryPlan:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from ictbot.data.frame import CandleFrame
 from ictbot.ict.config import IctConfig
 from ictbot.ict.timeline import IctTimeline
-from ictbot.strategy import ict_replay
+from ictbot.strategy import host
 
 _MAX_ENTRIES = 64
 
@@ -53,11 +53,11 @@ _shared = TimelineCache()
 
 @contextmanager
 def reuse_detector_timelines(cache: TimelineCache | None = None) -> Iterator[TimelineCache]:
-    """Within the block, the ICT strategy's backtest replay takes its timelines from ``cache`` (the process's)."""
+    """Within the block, every strategy's backtest host takes its timelines from ``cache`` (the process's)."""
     cache = cache or _shared
-    original = ict_replay.IctTimeline
-    ict_replay.IctTimeline = cache  # type: ignore[misc, assignment]
+    original = host.IctTimeline
+    host.IctTimeline = cache  # type: ignore[misc, assignment]
     try:
         yield cache
     finally:
-        ict_replay.IctTimeline = original  # type: ignore[misc]
+        host.IctTimeline = original  # type: ignore[misc]

@@ -1,10 +1,12 @@
-"""The ``Strategy`` protocol: what a strategy declares and what it is fed. Small enough to write your own."""
+"""What the pipeline drives: a strategy as the candle book feeds it (``StrategyHost`` around an ``ictbot.sdk``
+strategy). Strategies themselves are written on ``ictbot.sdk``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
 from ictbot.domain import Candle, Signal, Timeframe
+from ictbot.sdk import PositionAction
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,7 +24,7 @@ class Strategy(Protocol):
         """Every timeframe the strategy reads; the candle book builds exactly these."""
         ...
 
-    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
+    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal | PositionAction]:
         """Called once per closed candle of each declared timeframe, finest timeframe first."""
         ...
 

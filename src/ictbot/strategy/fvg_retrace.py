@@ -8,40 +8,61 @@ direction, a limit order rests at the gap's near edge, the stop sits beyond the 
 from __future__ import annotations
 
 import copy
+from typing import Literal
 
-from ictbot.config import FvgRetraceSettings
-from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
-from ictbot.ict.fvg import FairValueGap, FvgDetector
+from pydantic import Field, model_validator
+
+from ictbot.sdk import Context, FairValueGap, IctConfig, Side, Signal, Strategy, StrategySettings, Timeframe, Wake
 
 
-class FvgRetraceStrategy:
+class FvgRetraceSettings(StrategySettings):
+    """The simple strategy: a retrace into a fresh fair value gap in the direction of the last bias candle."""
+
+    name: Literal["fvg_retrace"] = "fvg_retrace"
+    entry_timeframe: Timeframe = Timeframe.M5
+    bias_timeframe: Timeframe = Timeframe.H1
+    reward_risk: float = Field(2.0, gt=0, description="target distance as a multiple of the stop distance (R)")
+    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap")
+    min_stop_pct: float = Field(0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price")
+    order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
+
+    def detectors(self) -> IctConfig:
+        # Only gaps the candle reveals are traded: nothing needs tracking for long, so memory stays flat.
+        return IctConfig(max_age=1)
+
+    @model_validator(mode="after")
+    def _bias_above_entry(self) -> FvgRetraceSettings:
+        if self.bias_timeframe.ms <= self.entry_timeframe.ms:
+            raise ValueError(
+                f"bias_timeframe ({self.bias_timeframe}) must be longer than entry_timeframe ({self.entry_timeframe})"
+            )
+        return self
+
+
+class FvgRetraceStrategy(Strategy[FvgRetraceSettings]):
+    """A limit entry at a fresh fair value gap that agrees with the last bias candle."""
+
     name = "fvg_retrace"
+    Settings = FvgRetraceSettings
+    history = 1
 
-    def __init__(self, settings: FvgRetraceSettings) -> None:
-        self.settings = settings
-        self._gaps: dict[str, FvgDetector] = {}
-        self._bias: dict[str, int] = {}
+    def wake(self) -> list[Wake]:
+        return [Wake(self.settings.entry_timeframe, "fvg")]
 
-    @property
-    def timeframes(self) -> frozenset[Timeframe]:
-        return self.settings.timeframes
-
-    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
-        if timeframe is self.settings.bias_timeframe:
-            self._bias[symbol] = (candle.close > candle.open) - (candle.close < candle.open)
+    def on_candle(self, ctx: Context) -> list[Signal]:
+        s = self.settings
+        if ctx.timeframe is not s.entry_timeframe:
             return []
-        if timeframe is not self.settings.entry_timeframe:
+        bias_candles = ctx.candles(s.bias_timeframe)
+        if not len(bias_candles):
             return []
-        # Only gaps the candle reveals are traded, so none is tracked beyond the next candle: memory stays flat.
-        detector = self._gaps.setdefault(symbol, FvgDetector(max_age=1))
-        bias = self._bias.get(symbol, 0)
-        return [
-            signal
-            for gap in detector.update(candle)
-            if gap.direction == bias and (signal := self._signal(symbol, gap, candle)) is not None
-        ]
+        last = bias_candles[-1]
+        bias = (last.close > last.open) - (last.close < last.open)
+        now = ctx.candle.open_time
+        gaps = [r for r in ctx.ict().records if isinstance(r, FairValueGap) and r.known_at == now]
+        return [signal for gap in gaps if gap.direction == bias and (signal := self._signal(ctx, gap)) is not None]
 
-    def _signal(self, symbol: str, gap: FairValueGap, candle: Candle) -> Signal | None:
+    def _signal(self, ctx: Context, gap: FairValueGap) -> Signal | None:
         s = self.settings
         side = Side.BUY if gap.direction > 0 else Side.SELL
         entry = gap.top if side is Side.BUY else gap.bottom
@@ -50,17 +71,12 @@ class FvgRetraceStrategy:
         distance = abs(entry - stop)
         if distance < entry * s.min_stop_pct / 100:
             return None
-        tf_ms = s.entry_timeframe.ms
-        decided_at = candle.open_time + tf_ms
-        return Signal(
-            symbol=symbol,
-            side=side,
-            entry=entry,
-            stop=stop,
-            target=entry + side.sign * s.reward_risk * distance,
-            created_at=decided_at,
+        return ctx.limit(
+            side,
+            entry,
+            stop,
+            entry + side.sign * s.reward_risk * distance,
             reason=f"{'bullish' if side is Side.BUY else 'bearish'} FVG retrace with {s.bias_timeframe} bias",
-            order_type=OrderType.LIMIT,
-            expires_at=decided_at + s.order_ttl_candles * tf_ms,
+            ttl_candles=s.order_ttl_candles,
             evidence=(copy.copy(gap),),  # a snapshot: detector records keep evolving after the signal
         )

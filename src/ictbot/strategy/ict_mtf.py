@@ -15,96 +15,125 @@ Long setup (shorts mirror it):
 
 Every signal carries snapshots of the detector records that justified it.
 
-Live (and in ``run_backtest_stepwise``) the detectors run incrementally in ``IctState``. A backtest calls
-``plan_replay`` first; the strategy then reads every timeframe's detectors as of each candle from an ``IctTimeline``
-(``ict_replay``) and is visited only on the entry candles where a structure break follows a same-direction sweep
-within the window, the only candles that can produce a signal. Tests prove both give the same signals.
+Written on ``ictbot.sdk`` only: it reads every timeframe's detectors from the context, so the framework runs them
+(incrementally live, from timelines in a backtest). Its ``wake`` tells a backtest that only entry candles where a
+structure break follows a same-direction sweep within the window, with every bias trend agreeing, can signal.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import Annotated, Literal
 
-import numpy as np
+from pydantic import Field, model_validator
 
-from ictbot.candles.schedule import EmissionSchedule
-from ictbot.config import IctMtfSettings
-from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
-from ictbot.ict.records import FairValueGap, LiquidityLevel, OrderBlock, StructureBreak, Swing
-from ictbot.ict.state import IctState
-from ictbot.strategy.ict_replay import DetectorState, Replay, Sweep, recent_gaps, record_sweeps, resting_levels
+from ictbot.sdk import (
+    Context,
+    Detectors,
+    FairValueGap,
+    IctConfig,
+    LiquidityLevel,
+    OrderBlock,
+    SearchChoice,
+    SearchRange,
+    Side,
+    Signal,
+    Strategy,
+    StrategySettings,
+    StructureBreak,
+    Sweep,
+    Swing,
+    Timeframe,
+    Wake,
+)
 
 
-class IctMtfStrategy:
+class IctMtfSettings(StrategySettings):
+    """The default ICT strategy: higher-timeframe bias; sweep, structure shift, FVG/OB entry."""
+
+    name: Literal["ict_mtf"] = "ict_mtf"
+    entry_timeframe: Timeframe = Timeframe.M5
+    bias_timeframes: tuple[Timeframe, ...] = Field((Timeframe.M15, Timeframe.H1), min_length=1)
+    require_discount: Annotated[bool, SearchChoice((True, False))] = Field(
+        True, description="long entries only in discount, shorts only in premium"
+    )
+    sweep_window_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
+        12, ge=1, description="entry candles between the sweep and the break"
+    )
+    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = "fvg_or_ob"
+    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = "liquidity"
+    reward_risk: Annotated[float, SearchRange(1.0, 4.0, step=0.25)] = Field(
+        2.0, gt=0, description="R-multiple target when no liquidity target qualifies"
+    )
+    min_reward_risk: Annotated[float, SearchRange(1.0, 3.0, step=0.25)] = Field(
+        1.5, gt=0, description="setups paying less than this many R are skipped"
+    )
+    stop_buffer_pct: Annotated[float, SearchRange(0.0, 0.3, step=0.01)] = Field(
+        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone"
+    )
+    min_stop_pct: Annotated[float, SearchRange(0.05, 0.5, step=0.05)] = Field(
+        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price"
+    )
+    order_ttl_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
+        12, ge=1, description="an unfilled entry is cancelled after this many entry candles"
+    )
+    killzones_only: bool = Field(False, description="only take setups inside the configured killzones")
+    swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
+    zone_max_age: int | None = Field(
+        2000,
+        ge=1,
+        description="candles of its timeframe a gap, block or liquidity level nothing has ended is tracked; null: "
+        "forever (memory then grows for as long as the bot runs)",
+    )
+
+    def detectors(self) -> IctConfig:
+        return IctConfig(swing_left=self.swing_length, swing_right=self.swing_length, max_age=self.zone_max_age)
+
+    @model_validator(mode="after")
+    def _bias_above_entry(self) -> IctMtfSettings:
+        low = [tf.value for tf in self.bias_timeframes if tf.ms <= self.entry_timeframe.ms]
+        if low:
+            raise ValueError(f"bias_timeframes {low} must be longer than entry_timeframe ({self.entry_timeframe})")
+        return self
+
+
+class IctMtfStrategy(Strategy[IctMtfSettings]):
+    """Higher-timeframe bias; a liquidity sweep, a structure shift, a limit entry at the FVG or order block left."""
+
     name = "ict_mtf"
+    Settings = IctMtfSettings
 
-    def __init__(self, settings: IctMtfSettings) -> None:
-        self.settings = settings
-        self._states: dict[tuple[str, Timeframe], IctState] = {}
-        self._sweeps: dict[str, list[Sweep]] = {}
-        self._replays: dict[str, Replay] = {}
+    def wake(self) -> list[Wake]:
+        s = self.settings
+        return [
+            Wake(
+                s.entry_timeframe,
+                "structure_break",
+                after_sweep_within=s.sweep_window_candles,
+                trend_agrees=s.bias_timeframes,
+            )
+        ]
 
-    @property
-    def timeframes(self) -> frozenset[Timeframe]:
-        return self.settings.timeframes
-
-    def plan_replay(self, symbol: str, schedule: EmissionSchedule) -> dict[Timeframe, np.ndarray]:
-        """Backtest only: read the detectors from timelines; only entry candles that can signal need a visit."""
-        replay = self._replays[symbol] = Replay(self.settings, schedule)
-        none = np.empty(0, dtype=np.int64)
-        return {tf: replay.candidates if tf is self.settings.entry_timeframe else none for tf in self.timeframes}
-
-    def on_candle(self, symbol: str, timeframe: Timeframe, candle: Candle) -> list[Signal]:
-        replay = self._replays.get(symbol)
-        if replay is not None:
-            if timeframe is not self.settings.entry_timeframe:
-                return []
-            state, records, sweeps, bias = replay.at(candle)
-            return self._signals(symbol, state, records, candle, sweeps, bias)
-        state = self._state(symbol, timeframe)
-        records = state.update(candle)
-        if timeframe is not self.settings.entry_timeframe:
+    def on_candle(self, ctx: Context) -> list[Signal]:
+        s = self.settings
+        if ctx.timeframe is not s.entry_timeframe:
             return []
-        sweeps = self._sweeps.setdefault(symbol, [])
-        record_sweeps(state, records, candle, sweeps)
-        horizon = candle.open_time - self.settings.sweep_window_candles * timeframe.ms
-        sweeps[:] = [s for s in sweeps if s.at >= horizon]
-        bias = [self._state(symbol, tf) for tf in self.settings.bias_timeframes]
-        return self._signals(symbol, state, records, candle, sweeps, bias)
-
-    def _state(self, symbol: str, timeframe: Timeframe) -> IctState:
-        key = (symbol, timeframe)
-        state = self._states.get(key)
-        if state is None:
-            state = self._states[key] = IctState(timeframe, self.settings.detectors())
-        return state
-
-    def _signals(
-        self,
-        symbol: str,
-        state: DetectorState,
-        records: list,
-        candle: Candle,
-        sweeps: list[Sweep],
-        bias: list[DetectorState],
-    ) -> list[Signal]:
+        state = ctx.ict()
+        now = ctx.candle.open_time
+        breaks = [r for r in state.records if isinstance(r, StructureBreak) and r.known_at == now]
+        if not breaks:
+            return []
+        sweeps = state.sweeps(within=s.sweep_window_candles)
+        bias = [ctx.ict(tf) for tf in s.bias_timeframes]
         signals = []
-        for brk in records:
-            if isinstance(brk, StructureBreak) and brk.known_at == candle.open_time:
-                signal = self._setup(symbol, state, bias, brk, records, candle, sweeps)
-                if signal is not None:
-                    signals.append(signal)
+        for brk in breaks:
+            signal = self._setup(ctx, state, bias, brk, sweeps)
+            if signal is not None:
+                signals.append(signal)
         return signals
 
     def _setup(
-        self,
-        symbol: str,
-        state: DetectorState,
-        bias: list[DetectorState],
-        brk: StructureBreak,
-        records: list,
-        candle: Candle,
-        sweeps: list[Sweep],
+        self, ctx: Context, state: Detectors, bias: list[Detectors], brk: StructureBreak, sweeps: list[Sweep]
     ) -> Signal | None:
         s = self.settings
         direction = brk.direction
@@ -114,7 +143,7 @@ class IctMtfStrategy:
         if s.killzones_only and state.killzone is None:
             return None
         sweep = matching[-1]
-        zone = self._entry_zone(state, records, direction, sweep.at, candle.open_time)
+        zone = self._entry_zone(state, direction, sweep.at, ctx.candle.open_time)
         if zone is None:
             return None
         side = Side.BUY if direction > 0 else Side.SELL
@@ -129,54 +158,45 @@ class IctMtfStrategy:
         target, target_kind = self._target(state, direction, entry, risk)
         if target is None:
             return None
-        decided_at = candle.open_time + s.entry_timeframe.ms
-        evidence = (sweep.evidence, copy.copy(brk), copy.copy(zone))
-        return Signal(
-            symbol=symbol,
-            side=side,
-            entry=entry,
-            stop=stop,
-            target=target,
-            created_at=decided_at,
+        return ctx.limit(
+            side,
+            entry,
+            stop,
+            target,
             reason=f"{'bullish' if direction > 0 else 'bearish'} sweep → {brk.kind} → {zone.kind} entry, "
             f"target {target_kind}",
-            order_type=OrderType.LIMIT,
-            expires_at=decided_at + s.order_ttl_candles * s.entry_timeframe.ms,
-            evidence=evidence,
+            ttl_candles=s.order_ttl_candles,
+            evidence=(sweep.evidence, copy.copy(brk), copy.copy(zone)),
         )
 
-    def _priced_right(self, bias: list[DetectorState], direction: int, entry: float) -> bool:
+    def _priced_right(self, bias: list[Detectors], direction: int, entry: float) -> bool:
         """Longs buy in the discount half of the highest bias timeframe's dealing range, shorts sell in premium."""
         timeframes = self.settings.bias_timeframes
         leg = bias[timeframes.index(max(timeframes, key=lambda tf: tf.ms))].dealing_range
         return leg is not None and (not leg.in_premium(entry) if direction > 0 else leg.in_premium(entry))
 
-    def _entry_zone(
-        self, state: DetectorState, records: list, direction: int, since: int, now: int
-    ) -> FairValueGap | OrderBlock | None:
+    def _entry_zone(self, state: Detectors, direction: int, since: int, now: int) -> FairValueGap | OrderBlock | None:
         allowed = self.settings.entry_zone
         if allowed in ("fvg", "fvg_or_ob"):
             gaps = [
                 g
-                for g in recent_gaps(state, since)
-                if g.direction == direction and g.formed_at >= since and g.known_at <= now and g.filled_at is None
+                for g in state.fvgs_formed_since(since)
+                if g.direction == direction and g.known_at <= now and g.filled_at is None
             ]
             if gaps:
                 return max(gaps, key=lambda g: g.known_at)
         if allowed in ("ob", "fvg_or_ob"):
             blocks = [
-                r for r in records if isinstance(r, OrderBlock) and r.direction == direction and r.known_at == now
+                r for r in state.records if isinstance(r, OrderBlock) and r.direction == direction and r.known_at == now
             ]
             if blocks:
                 return blocks[-1]
         return None
 
-    def _target(self, state: DetectorState, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
+    def _target(self, state: Detectors, direction: int, entry: float, risk: float) -> tuple[float | None, str]:
         s = self.settings
         if s.target == "liquidity":
-            levels: list[LiquidityLevel | Swing] = [
-                lvl for lvl in resting_levels(state, direction) if lvl.direction == direction
-            ]
+            levels: list[LiquidityLevel | Swing] = list(state.liquidity_on(direction))
             opposing = state.swing_high if direction > 0 else state.swing_low
             if opposing is not None:
                 levels.append(opposing)

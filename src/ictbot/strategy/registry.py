@@ -1,14 +1,11 @@
-"""Build the configured strategy; an unknown name fails at startup, never silently."""
+"""Build the configured strategy for the pipeline; the loader already failed at startup if it cannot be found."""
 
 from __future__ import annotations
 
-from ictbot.config import FvgRetraceSettings, IctMtfSettings
-from ictbot.strategy.base import Strategy
-from ictbot.strategy.fvg_retrace import FvgRetraceStrategy
-from ictbot.strategy.ict_mtf import IctMtfStrategy
+from ictbot.sdk import StrategySettings
+from ictbot.strategy.host import StrategyHost
+from ictbot.strategy.loader import build
 
 
-def build_strategy(settings: FvgRetraceSettings | IctMtfSettings) -> Strategy:
-    if isinstance(settings, IctMtfSettings):
-        return IctMtfStrategy(settings)
-    return FvgRetraceStrategy(settings)
+def build_strategy(settings: StrategySettings) -> StrategyHost:
+    return StrategyHost(build(settings))

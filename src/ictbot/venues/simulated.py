@@ -13,6 +13,8 @@ Fill model (documented in docs/architecture.md):
   opens beyond the liquidation price liquidates; the position closes at that open (taker; at the bankruptcy price if
   the open is beyond it) and, as on Binance, the rest of its margin is lost as a clearance fee: the trade loses
   exactly its margin plus fees.
+* Position actions of the strategy: a moved stop guards from the next candle; a partial take-profit or a close fills
+  at the next candle's open (taker, slipped), before that candle's stop and target are matched.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
 from ictbot.risk.liquidation import liquidation_price_at_leverage
+from ictbot.sdk import ClosePosition, MoveStop, PositionAction, TakePartial
 from ictbot.venues.symbols import SymbolSpec
 
 
@@ -33,6 +36,7 @@ class _Bracket:
     filled: bool = False
     entry_price: Decimal = Decimal(0)
     liquidation: float = 0.0
+    pending: TakePartial | ClosePosition | None = None  # filled at the next candle's open
 
 
 class SimulatedBroker:
@@ -62,6 +66,21 @@ class SimulatedBroker:
 
     def has_exposure(self, symbol: str) -> bool:
         return bool(self._brackets.get(symbol))
+
+    def protection(self, symbol: str) -> tuple[float, float] | None:
+        for bracket in self._brackets.get(symbol, ()):
+            if bracket.filled:
+                return float(bracket.intent.stop), float(bracket.intent.target)
+        return None
+
+    def manage(self, action: PositionAction) -> None:
+        for bracket in self._brackets.get(action.symbol, ()):
+            if not bracket.filled:
+                continue
+            if isinstance(action, MoveStop):
+                bracket.intent = replace(bracket.intent, stop=self.specs[action.symbol].round_price(action.price))
+            elif not isinstance(bracket.pending, ClosePosition):
+                bracket.pending = action
 
     def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
         """Cancel the resting entries of ``symbol`` and close its filled positions at ``price`` (taker, slipped)."""
@@ -96,6 +115,8 @@ class SimulatedBroker:
                 )
                 soonest = _first_hit(touched, start, soonest)
                 continue
+            if bracket.pending is not None:
+                return start
             stop, target = float(intent.stop), float(intent.target)
             if intent.side is Side.BUY:
                 soonest = _first_hit(lambda a, b, s=stop, t=target: (low[a:b] <= s) | (high[a:b] >= t), start, soonest)
@@ -130,6 +151,12 @@ class SimulatedBroker:
                 )
                 exit_fill = self._try_exit(bracket, candle, entry_candle=True)
             else:
+                if bracket.pending is not None:
+                    reduced = self._reduce(bracket, candle)
+                    if reduced is not None:
+                        fills.append(reduced)
+                    if bracket.intent.quantity == 0:
+                        continue
                 exit_fill = self._try_exit(bracket, candle, entry_candle=False)
             if exit_fill is None:
                 keep.append(bracket)
@@ -137,6 +164,24 @@ class SimulatedBroker:
                 fills.append(exit_fill)
         self._brackets[symbol] = keep
         return fills
+
+    def _reduce(self, bracket: _Bracket, candle: Candle) -> Fill | None:
+        """The pending partial take-profit or close, at the open; the bracket keeps guarding what is left."""
+        action, bracket.pending = bracket.pending, None
+        intent = bracket.intent
+        quantity = intent.quantity
+        if isinstance(action, TakePartial):
+            quantity = min(
+                quantity, self.specs[intent.symbol].round_qty_down(intent.quantity * Decimal(str(action.fraction)))
+            )
+        if quantity <= 0:
+            return None
+        assert action is not None
+        side = intent.side.opposite
+        price = self._slipped(intent.symbol, Decimal(str(candle.open)), side)
+        fill = self._fill(replace(intent, quantity=quantity), side, price, candle.open_time, False, action.reason)
+        bracket.intent = replace(intent, quantity=intent.quantity - quantity)
+        return fill
 
     def _try_entry(self, bracket: _Bracket, candle: Candle) -> Fill | None:
         intent = bracket.intent

@@ -1,0 +1,125 @@
+"""A real SIGKILL in the middle of a strategy's stop move: the bot (``ictbot run``, live mode against the local
+exchange) is killed the instant the venue accepts the moved stop, before the old one is cancelled. The restarted bot
+finds the position protected by both, keeps the moved one, cancels the old one, and every crash-safety invariant holds:
+exactly one stop, at the moved price."""
+
+from __future__ import annotations
+
+import os
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ictbot.data.loaders import load_candles
+from ictbot.exchange import LocalExchange
+from ictbot.execution.orders import STOP_LOSS, split_id
+from ictbot.storage import open_recorder
+
+from .harness import DATA, assert_consistent, venue_state
+from .test_sigkill import SYMBOL, exit_code, start_bot, until, user_stream_connected
+
+# Buys at market on a 5m close, stop 1 % under, target 2 % over; once in the position it moves the stop to 0.5 %
+# under the entry.
+MOVER = """
+from ictbot.sdk import Context, OrderType, Side, Signal, Strategy, StrategySettings, Timeframe
+
+
+class MoverSettings(StrategySettings):
+    entry_timeframe: Timeframe = Timeframe.M5
+
+
+class Mover(Strategy[MoverSettings]):
+    name = "mover"
+    Settings = MoverSettings
+
+    def on_candle(self, ctx: Context):
+        if ctx.position is not None:
+            return []
+        c = ctx.candle.close
+        return [Signal(ctx.symbol, Side.BUY, c, c * 0.99, c * 1.02, ctx.time, "mover", OrderType.MARKET)]
+
+    def manage(self, ctx: Context):
+        p = ctx.position
+        moved = round(p.entry_price * 0.995, 1)
+        return [ctx.move_stop(moved, "tighter")] if p.stop is not None and p.stop < moved - 0.05 else []
+"""
+
+
+def placed_moved_stop(payload: dict[str, Any]) -> str | None:
+    """The client id of a second-generation stop-loss the venue has just accepted."""
+    algo = payload["o"] if payload.get("e") == "ALGO_UPDATE" else {}
+    cid = str(algo.get("caid", ""))
+    return cid if split_id(cid)[1] == STOP_LOSS and cid.endswith("-sl2") and algo["X"] == "NEW" else None
+
+
+async def test_killed_between_placing_the_moved_stop_and_cancelling_the_old_one(tmp_path: Path) -> None:
+    frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
+    (tmp_path / "mover.py").write_text(MOVER)
+    async with LocalExchange([frame], warmup=400) as exchange:
+        config = tmp_path / "ictbot.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "mode": "live",
+                    "symbols": [SYMBOL],
+                    "strategy": {"path": str(tmp_path / "mover.py")},
+                    "risk": {"max_position_margin_usdt": 100},
+                    "venue": {
+                        "testnet": True,
+                        "rest_url": exchange.rest_url,
+                        "ws_url": exchange.ws_url,
+                        "api_key": exchange.credentials.api_key,
+                        "api_secret": exchange.credentials.api_secret,
+                    },
+                    "execution": {"unknown_order_settle_s": 0.05},
+                    "api": {"enabled": False},
+                    "data_dir": str(tmp_path / "data"),
+                    "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
+                }
+            )
+        )
+        log = tmp_path / "bot.out"
+        bot = start_bot(config, log)
+        killed: list[str] = []
+        publish = exchange.engine.sink
+
+        def kill(payload: dict[str, Any]) -> None:
+            publish(payload)
+            moved = None if killed else placed_moved_stop(payload)
+            if moved is not None:
+                os.kill(bot.pid, signal.SIGKILL)  # the old stop is still open: its cancel is never sent
+                exchange.stop_clock()
+                killed.append(moved)
+
+        exchange.engine.sink = kill
+        try:
+            await until(lambda: user_stream_connected(exchange), "the bot is up", log, bot)
+            exchange.start_clock(3000)
+            await until(lambda: bool(killed), "the moved stop reaches the venue", log, bot)
+            assert await exit_code(bot) == -signal.SIGKILL
+            moved = killed[0]
+            entry = split_id(moved)[0]
+            both = {cid for cid, a in venue_state(exchange)["open_algos"].items() if a.order_type == "STOP_MARKET"}
+            assert both == {f"{entry}-sl", moved}, "killed with two stops open: protected throughout"
+
+            await until(lambda: not user_stream_connected(exchange), "the dead bot's stream is gone", log)
+            bot = start_bot(config, log)
+            await until(lambda: user_stream_connected(exchange), "the restarted bot has reconciled", log, bot)
+            bot.send_signal(signal.SIGINT)
+            assert await exit_code(bot) == 0, log.read_text()[-3000:]
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+                bot.wait()
+
+        recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
+        assert_consistent(exchange, recorder, [SYMBOL])
+        venue = venue_state(exchange)
+        assert venue["positions"], "the position is still open, and protected"
+        entry_price = exchange.engine.position(SYMBOL, "BOTH").entry_price
+        stops = {cid: a.trigger_price for cid, a in venue["open_algos"].items() if a.order_type == "STOP_MARKET"}
+        assert stops == {moved: round(entry_price * Decimal("0.995"), 1)}
+        assert recorder.order_by_client_id(f"{entry}-sl").state == "cancelled"

@@ -1,0 +1,77 @@
+"""The example plug-in on the local exchange (replay, orders through ccxt on the venue): its break-even move becomes a
+new stop-loss placed before the old one is cancelled, so the position is never unprotected and the exchange then holds
+exactly one stop, at the entry; its partial take-profit is a reduce-only market order for half the position."""
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from ictbot.config import load_settings
+from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.runtime.engine import Engine
+from ictbot.storage import open_recorder
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "strategies" / "ote_killzone.py"
+
+
+async def _until(predicate, seconds=180.0):
+    for _ in range(int(seconds * 20)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
+    eth = load_candles(data_dir / "ETH_USDT_USDT-1m-futures.feather")
+    start = int(np.searchsorted(eth.open_time, 1_748_476_800_000))  # 2025-05-29T00:00Z
+    data = tmp_path / "ETHUSDT-1m.parquet"
+    write_parquet(eth.slice(start, start + 2000), data)
+    settings = load_settings(
+        symbols=["ETHUSDT"],
+        replay={"speed": 12_000, "warmup": 300, "data": [str(data)], "stop_at_end": False},
+        strategy={"path": str(EXAMPLE)},
+        data_dir=str(tmp_path / "data"),
+        execution={"unknown_order_settle_s": 0.05},
+        api={"enabled": False},
+    )
+    recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
+    engine = Engine(settings, recorder)
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        await asyncio.wait_for(engine.ready.wait(), 60)
+        exchange = engine.exchange
+        await _until(lambda: exchange.replay.finished)
+        await _until(lambda: not engine.orders.busy)
+        await asyncio.sleep(1.0)  # the last events of the stream
+        algos = sorted((a for a in exchange.engine.algos.values() if a.symbol == "ETHUSDT"), key=lambda a: a.algo_id)
+        orders: dict[int, tuple[str, Decimal]] = {}
+        for t in exchange.engine.trades:
+            if t.symbol == "ETHUSDT":
+                side, quantity = orders.get(t.order_id, (t.side, Decimal(0)))
+                orders[t.order_id] = (side, quantity + t.qty)
+        trades = list(orders.values())
+        position = exchange.engine.position("ETHUSDT", "BOTH")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+    stops = [a for a in algos if a.order_type == "STOP_MARKET"]
+    # The short entered at 2,637.53 (0.056 ETH): one original stop above the leg, then one at the entry.
+    assert [a.trigger_price for a in stops][1:] == [Decimal("2637.53")] and stops[0].trigger_price > Decimal("2640")
+    first, moved = stops
+    assert first.status == "CANCELED" and moved.create_time <= first.update_time
+    assert moved.status != "NEW", "once the target was taken the remaining stop was cancelled"
+    assert trades[0] == ("SELL", Decimal("0.056")) and ("BUY", Decimal("0.028")) in trades[1:]
+    assert position.amount == 0
+    # The database saw the new stop acknowledged before the old one was cancelled: never a moment without a stop.
+    with sqlite3.connect(tmp_path / "bot.sqlite") as db:
+        order = dict(db.execute("SELECT client_order_id, id FROM orders WHERE client_order_id LIKE '%-sl%'").fetchall())
+        rows = db.execute("SELECT order_id, state FROM order_transitions ORDER BY id").fetchall()
+    old_id, new_id = (order[cid] for cid in sorted(order, key=len))
+    acknowledged = rows.index((new_id, "acknowledged"))
+    cancelled = rows.index((old_id, "cancelled"))
+    assert acknowledged < cancelled
