@@ -152,8 +152,15 @@ def _doc(model: type[BaseModel]) -> str:
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
-    """The settings models a field holds (one, or each member of a union); empty for a leaf setting."""
-    return [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    """The settings models a field holds (one, or each member of a union; each built-in strategy's settings for
+    ``strategy``); empty for a leaf setting."""
+    from ictbot.sdk import StrategySettings
+    from ictbot.strategy import loader
+
+    found = [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    if StrategySettings in found:
+        return [loader.by_name(name).Settings for name in sorted(loader.BUILTINS)]
+    return found
 
 
 def _flatten(annotation: Any) -> Iterator[Any]:

@@ -90,7 +90,8 @@ class StrategySettings(BaseModel):
     to say otherwise. ``name`` and ``path`` say which strategy the settings are for; the loader fills them in.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number must be finite, as in the rest of the settings: ``.inf`` would switch a rule off.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field("", description="a built-in strategy or one registered under the `ictbot.strategies` group")
     path: str | None = Field(None, description="a strategy file, `file.py` or `file.py:ClassName`, instead of a name")

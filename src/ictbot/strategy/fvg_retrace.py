@@ -18,13 +18,19 @@ from ictbot.sdk import Context, FairValueGap, IctConfig, Side, Signal, Strategy,
 class FvgRetraceSettings(StrategySettings):
     """The simple strategy: a retrace into a fresh fair value gap in the direction of the last bias candle."""
 
-    name: Literal["fvg_retrace"] = "fvg_retrace"
-    entry_timeframe: Timeframe = Timeframe.M5
-    bias_timeframe: Timeframe = Timeframe.H1
+    name: Literal["fvg_retrace"] = Field("fvg_retrace", description="selects this strategy")
+    entry_timeframe: Timeframe = Field(Timeframe.M5, description="timeframe whose gaps and candles make the entries")
+    bias_timeframe: Timeframe = Field(
+        Timeframe.H1, description="timeframe whose last closed candle sets the direction; longer than entry_timeframe"
+    )
     reward_risk: float = Field(2.0, gt=0, description="target distance as a multiple of the stop distance (R)")
-    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap")
-    min_stop_pct: float = Field(0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price")
-    order_ttl_candles: int = Field(12, ge=1, description="an unfilled entry is cancelled after this many entry candles")
+    stop_buffer_pct: float = Field(0.05, ge=0, le=5, description="stop placed this % of price beyond the gap (%)")
+    min_stop_pct: float = Field(
+        0.15, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
+    )
+    order_ttl_candles: int = Field(
+        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
+    )
 
     def detectors(self) -> IctConfig:
         # Only gaps the candle reveals are traded: nothing needs tracking for long, so memory stays flat.

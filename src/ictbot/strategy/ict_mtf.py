@@ -51,33 +51,50 @@ from ictbot.sdk import (
 class IctMtfSettings(StrategySettings):
     """The default ICT strategy: higher-timeframe bias; sweep, structure shift, FVG/OB entry."""
 
-    name: Literal["ict_mtf"] = "ict_mtf"
-    entry_timeframe: Timeframe = Timeframe.M5
-    bias_timeframes: tuple[Timeframe, ...] = Field((Timeframe.M15, Timeframe.H1), min_length=1)
+    name: Literal["ict_mtf"] = Field("ict_mtf", description="selects this strategy (the default)")
+    entry_timeframe: Timeframe = Field(
+        Timeframe.M5, description="timeframe of the sweep, the structure shift and the entry zone"
+    )
+    bias_timeframes: tuple[Timeframe, ...] = Field(
+        (Timeframe.M15, Timeframe.H1),
+        min_length=1,
+        description="higher timeframes whose market structure must all agree with the trade; each longer than "
+        "entry_timeframe",
+    )
     require_discount: Annotated[bool, SearchChoice((True, False))] = Field(
         True, description="long entries only in discount, shorts only in premium"
     )
     sweep_window_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="entry candles between the sweep and the break"
+        12, ge=1, description="most entry candles between the sweep and the structure break (candles)"
     )
-    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = "fvg_or_ob"
-    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = "liquidity"
+    entry_zone: Annotated[Literal["fvg", "ob", "fvg_or_ob"], SearchChoice(("fvg", "ob", "fvg_or_ob"))] = Field(
+        "fvg_or_ob",
+        description="where the limit entry rests: the fair value gap the displacement left, the order block of the "
+        "break, or the gap and else the block",
+    )
+    target: Annotated[Literal["liquidity", "r_multiple"], SearchChoice(("liquidity", "r_multiple"))] = Field(
+        "liquidity",
+        description="take profit at the nearest opposing liquidity paying at least min_reward_risk, else at "
+        "reward_risk R; or always at reward_risk R",
+    )
     reward_risk: Annotated[float, SearchRange(1.0, 4.0, step=0.25)] = Field(
-        2.0, gt=0, description="R-multiple target when no liquidity target qualifies"
+        2.0,
+        gt=0,
+        description="target distance as a multiple of the stop distance when no liquidity target qualifies (R)",
     )
     min_reward_risk: Annotated[float, SearchRange(1.0, 3.0, step=0.25)] = Field(
-        1.5, gt=0, description="setups paying less than this many R are skipped"
+        1.5, gt=0, description="setups whose target pays less than this multiple of the stop distance are skipped (R)"
     )
     stop_buffer_pct: Annotated[float, SearchRange(0.0, 0.3, step=0.01)] = Field(
-        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone"
+        0.05, ge=0, le=5, description="stop this % of price beyond the sweep or zone (%)"
     )
     min_stop_pct: Annotated[float, SearchRange(0.05, 0.5, step=0.05)] = Field(
-        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price"
+        0.1, ge=0, le=20, description="skip setups whose stop is closer than this % of price (%)"
     )
     order_ttl_candles: Annotated[int, SearchRange(3, 36, step=1)] = Field(
-        12, ge=1, description="an unfilled entry is cancelled after this many entry candles"
+        12, ge=1, description="an unfilled entry is cancelled after this many candles of entry_timeframe (candles)"
     )
-    killzones_only: bool = Field(False, description="only take setups inside the configured killzones")
+    killzones_only: bool = Field(False, description="only take setups inside the killzones (docs/ict.md)")
     swing_length: int = Field(5, ge=1, le=100, description="fractal swing left/right length (candles)")
     zone_max_age: int | None = Field(
         2000,
