@@ -40,14 +40,15 @@ def _fills(result, trade):
 def test_partial_profit_at_one_r_then_the_rest_at_target(result, frames):
     # ETH short from the OTE at 2,637.53 (0.056 ETH, filled 07:22): the 07:30 5m candle closed 1 R in favour, so
     # the stop moved to the entry and half the position was bought back at the next candle's open (07:35, taker, one
-    # tick of slippage); the other half reached the target at 08:04.
+    # tick of slippage); the other half reached the target of 2,606.99 at 08:04 and was bought back as the live
+    # TAKE_PROFIT_MARKET order is, a taker fill one tick of slippage above it.
     trade = next(t for t in result.trades if t.symbol == "ETHUSDT" and iso(t.entry_time) == "2025-05-30T07:22:00Z")
     eth = frames[1]
     open_0735 = Decimal(str(eth.open[np.searchsorted(eth.open_time, trade.entry_time + 13 * 60_000)]))
     assert _fills(result, trade) == [
         ("entry", "0.056", "2637.53", "2025-05-30T07:22:00Z"),
         ("partial", "0.028", str(open_0735 + Decimal("0.01")), "2025-05-30T07:35:00Z"),
-        ("target", "0.028", "2606.99", "2025-05-30T08:04:00Z"),
+        ("target", "0.028", "2607.00", "2025-05-30T08:04:00Z"),
     ]
     made = [a for a in result.actions if a.symbol == "ETHUSDT" and iso(a.created_at) == "2025-05-30T07:35:00Z"]
     assert made == [MoveStop("ETHUSDT", made[0].created_at, 2637.53, "break-even"),
