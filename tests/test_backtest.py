@@ -124,6 +124,17 @@ def test_backtest_command_writes_summary_trades_and_equity(tmp_path, data_dir):
     assert equity_lines[0] == "time,equity" and len(equity_lines) == summary["candles"] + 1
 
 
+def test_backtest_without_data_runs_on_the_bundled_sample(tmp_path):
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["backtest", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "bundled sample BTCUSDT-1m-sample.feather" in done.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["symbols"] == ["BTCUSDT"]
+    assert summary["start"] == "2025-05-20T00:00:00Z" and summary["end"] == "2025-06-03T00:00:00Z"
+    assert summary["candles"] == 14 * 1440
+
+
 def test_backtest_on_bad_data_fails_clearly_and_writes_nothing(tmp_path):
     bad = tmp_path / "BTCUSDT-1m-bad.csv"
     bad.write_text("60000,1,2,0.5,1,1\n0,1,2,0.5,1,1\n")

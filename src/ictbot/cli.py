@@ -84,13 +84,14 @@ def backtest(
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
     try:
         settings = load_settings(config)
-        frames = [load_candles(path, symbol=symbol).between(start_ms, end_ms) for path in (data or [sample_path()])]
+        paths = data or [sample_path()]
+        frames = [load_candles(path, symbol=symbol).between(start_ms, end_ms) for path in paths]
         if not data:
             console.print(f"No --data given: using the bundled sample {sample_path().name}", highlight=False)
         settings = _with_symbols(settings, frames)
         funding = {
             frame.symbol: schedule
-            for path, frame in zip(data or [], frames, strict=True)
+            for path, frame in zip(paths, frames, strict=True)
             if frame.symbol and (schedule := sibling_schedule(Path(path))) is not None
         }
         total = sum(len(f) for f in frames)
