@@ -50,3 +50,13 @@ def test_the_wheel_ships_the_dashboard_page_and_its_scripts(wheel: zipfile.ZipFi
     names = set(wheel.namelist())
     for asset in ("index.html", "app.js", "app.css"):
         assert f"ictbot/api/static/{asset}" in names
+
+
+def test_the_wheel_declares_the_mit_licence_and_carries_both_licence_texts(wheel: zipfile.ZipFile):
+    (metadata,) = (n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in headers
+    licences = {n.split(".dist-info/licenses/", 1)[1] for n in wheel.namelist() if ".dist-info/licenses/" in n}
+    assert licences == {"LICENSE", "src/ictbot/api/static/lightweight-charts.LICENSE.txt"}
+    (mit,) = (n for n in wheel.namelist() if n.endswith(".dist-info/licenses/LICENSE"))
+    assert "MIT License" in wheel.read(mit).decode() and "ictbot contributors" in wheel.read(mit).decode()
