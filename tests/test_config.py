@@ -54,6 +54,15 @@ def test_environment_overrides_yaml_and_secrets_come_from_env(tmp_path, monkeypa
     assert "k-123-secret-value" not in repr(s) and "k-123-secret-value" not in str(s.redacted())
 
 
+def test_the_environment_beats_dotenv_which_beats_yaml(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("risk:\n  leverage: 5\n  risk_per_trade_pct: 0.7\n  daily_loss_limit_usdt: 30\n")
+    (tmp_path / ".env").write_text("ICTBOT_RISK__LEVERAGE=4\nICTBOT_RISK__RISK_PER_TRADE_PCT=0.6\n")
+    monkeypatch.setenv("ICTBOT_RISK__LEVERAGE", "2")
+    risk = load_settings(cfg).risk
+    assert (risk.leverage, risk.risk_per_trade_pct, risk.daily_loss_limit_usdt) == (2, 0.6, 30)
+
+
 def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text("ICTBOT_API__TOKEN=tok-from-dotenv\n")
     assert load_settings().api.token.get_secret_value() == "tok-from-dotenv"

@@ -119,7 +119,8 @@ def run(
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (demos, scripts).")] = None,
 ) -> None:
-    """Run the bot. The default is offline: the local exchange replays the bundled sample, paper account."""
+    """Run the bot. The default is offline: the local exchange replays the bundled sample and the bot trades its
+    funded test account."""
     import asyncio
     import signal
 
