@@ -81,9 +81,34 @@ def test_every_error_is_reported_at_once_with_its_path(tmp_path):
     assert "mode" in text and "backtest, replay, paper, live" in text
 
 
-def test_unreachable_min_notional_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"BTCUSDT needs orders of at least 100 USDT.*allows only 60"):
-        load_settings(risk={"max_position_margin_usdt": 20})
+def test_unreachable_min_notional_is_a_config_error_naming_the_two_settings_without_the_input(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("symbols: [BTCUSDT]\nrisk:\n  max_position_margin_usdt: 20\n  leverage: 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    (line,) = str(info.value).splitlines()[1:]
+    assert line == (
+        "  risk.max_position_margin_usdt, risk.leverage: BTCUSDT needs orders of at least 100 USDT but "
+        "risk.max_position_margin_usdt × risk.leverage allows only 60.0 USDT; raise one of them"
+    )
+
+
+def test_a_misspelt_key_gets_the_closest_setting_at_its_level(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "symbls: [BTCUSDT]\nrisk:\n  leverge: 2\nstrategy:\n  name: fvg_retrace\n  entry_timefrane: 5m\n"
+        "api:\n  prot: 8001\nreplay:\n  xyzzy: 1\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    lines = set(str(info.value).splitlines()[1:])
+    assert lines == {
+        "  symbls: unknown setting; did you mean `symbols`? (got ['BTCUSDT'])",
+        "  risk.leverge: unknown setting; did you mean `risk.leverage`? (got 2)",
+        "  strategy.entry_timefrane: unknown setting; did you mean `strategy.entry_timeframe`? (got '5m')",
+        "  api.prot: unknown setting; did you mean `api.port`? (got 8001)",
+        "  replay.xyzzy: unknown setting; check the spelling against `ictbot check-config` output (got 1)",
+    }
 
 
 def test_bias_timeframe_must_be_longer_than_entry():
