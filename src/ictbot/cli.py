@@ -21,6 +21,7 @@ from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
+from ictbot.money import usdt
 from ictbot.sample import sample_path
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
@@ -190,7 +191,7 @@ def status(
     console.print(
         f"{body['mode']} on {body['venue']['kind']} · strategy {body['strategy']} · up {body['uptime_seconds']:.0f} s\n"
         f"trading {trading['state']}{': ' + trading['reason'] if trading['reason'] else ''} · {ready} · "
-        f"equity {body['equity']} USDT · open positions {body['open_positions']}",
+        f"equity {usdt(body['equity'])} · open positions {body['open_positions']}",
         highlight=False,
         markup=False,
     )
