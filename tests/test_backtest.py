@@ -2,18 +2,22 @@
 
 import csv
 import json
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from ictbot.backtest.pipeline import FILL_GRACE_MS, Pipeline
+from ictbot.backtest.report import print_summary, summarize
 from ictbot.backtest.runner import _prepare, run_backtest
 from ictbot.cli import app
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
+from ictbot.money import usdt
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.gate import RiskGate
 
@@ -122,6 +126,45 @@ def test_backtest_command_writes_summary_trades_and_equity(tmp_path, data_dir):
         assert sum(Decimal(r["pnl"]) for r in rows) == net
     equity_lines = (out / "equity.csv").read_text().splitlines()
     assert equity_lines[0] == "time,equity" and len(equity_lines) == summary["candles"] + 1
+
+
+def test_money_reads_to_the_cent_and_the_win_rate_as_a_percentage(result):
+    summary = summarize(result)
+    assert summary["win_rate_pct"] == pytest.approx(100 * summary["wins"] / summary["trades"], abs=0.005)
+    assert 0 < summary["win_rate_pct"] < 100 and "win_rate" not in summary
+    console = Console(width=200, record=True)
+    print_summary(summary, console)
+    rows = dict(re.findall(r"│ ([a-z ]+?) +│ +(.+?) │", console.export_text()))
+    assert rows["final equity"] == f"{Decimal(summary['final_equity']).quantize(Decimal('0.01'))} USDT"
+    assert rows["initial equity"] == "1000.00 USDT"
+    for name in ("net pnl", "fees", "funding", "max drawdown", "expectancy"):
+        assert re.fullmatch(r"-?\d+\.\d\d USDT", rows[name]), (name, rows[name])
+    assert rows["win rate pct"] == str(summary["win_rate_pct"])
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("1004.1048020975460377082", "1004.10 USDT"),
+        ("-0.535", "-0.54 USDT"),
+        (Decimal("0.005"), "0.01 USDT"),
+        (1000.0, "1000.00 USDT"),
+        ("0", "0.00 USDT"),
+    ],
+)
+def test_usdt_rounds_half_away_from_zero_to_the_cent(amount, shown):
+    assert usdt(amount) == shown
+
+
+def test_backtest_without_data_runs_on_the_bundled_sample(tmp_path):
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["backtest", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "bundled sample BTCUSDT-1m-sample.feather" in done.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["symbols"] == ["BTCUSDT"]
+    assert summary["start"] == "2025-05-20T00:00:00Z" and summary["end"] == "2025-06-03T00:00:00Z"
+    assert summary["candles"] == 14 * 1440
 
 
 def test_backtest_on_bad_data_fails_clearly_and_writes_nothing(tmp_path):

@@ -54,6 +54,15 @@ def test_environment_overrides_yaml_and_secrets_come_from_env(tmp_path, monkeypa
     assert "k-123-secret-value" not in repr(s) and "k-123-secret-value" not in str(s.redacted())
 
 
+def test_the_environment_beats_dotenv_which_beats_yaml(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("risk:\n  leverage: 5\n  risk_per_trade_pct: 0.7\n  daily_loss_limit_usdt: 30\n")
+    (tmp_path / ".env").write_text("ICTBOT_RISK__LEVERAGE=4\nICTBOT_RISK__RISK_PER_TRADE_PCT=0.6\n")
+    monkeypatch.setenv("ICTBOT_RISK__LEVERAGE", "2")
+    risk = load_settings(cfg).risk
+    assert (risk.leverage, risk.risk_per_trade_pct, risk.daily_loss_limit_usdt) == (2, 0.6, 30)
+
+
 def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text("ICTBOT_API__TOKEN=tok-from-dotenv\n")
     assert load_settings().api.token.get_secret_value() == "tok-from-dotenv"
@@ -72,9 +81,34 @@ def test_every_error_is_reported_at_once_with_its_path(tmp_path):
     assert "mode" in text and "backtest, replay, paper, live" in text
 
 
-def test_unreachable_min_notional_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"BTCUSDT needs orders of at least 100 USDT.*allows only 60"):
-        load_settings(risk={"max_position_margin_usdt": 20})
+def test_unreachable_min_notional_is_a_config_error_naming_the_two_settings_without_the_input(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("symbols: [BTCUSDT]\nrisk:\n  max_position_margin_usdt: 20\n  leverage: 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    (line,) = str(info.value).splitlines()[1:]
+    assert line == (
+        "  risk.max_position_margin_usdt, risk.leverage: BTCUSDT needs orders of at least 100 USDT but "
+        "risk.max_position_margin_usdt × risk.leverage allows only 60.0 USDT; raise one of them"
+    )
+
+
+def test_a_misspelt_key_gets_the_closest_setting_at_its_level(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "symbls: [BTCUSDT]\nrisk:\n  leverge: 2\nstrategy:\n  name: fvg_retrace\n  entry_timefrane: 5m\n"
+        "api:\n  prot: 8001\nreplay:\n  xyzzy: 1\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    lines = set(str(info.value).splitlines()[1:])
+    assert lines == {
+        "  symbls: unknown setting; did you mean `symbols`? (got ['BTCUSDT'])",
+        "  risk.leverge: unknown setting; did you mean `risk.leverage`? (got 2)",
+        "  strategy.entry_timefrane: unknown setting; did you mean `strategy.entry_timeframe`? (got '5m')",
+        "  api.prot: unknown setting; did you mean `api.port`? (got 8001)",
+        "  replay.xyzzy: unknown setting; check the spelling against `ictbot check-config` output (got 1)",
+    }
 
 
 def test_bias_timeframe_must_be_longer_than_entry():

@@ -202,7 +202,7 @@ def test_figures_match_the_summary(summary, doc):
     assert {reason: int(count) for reason, count in rows} == summary["rejected_signals"]
     cards = {_child(doc, card, "label"): _child(doc, card, "value") for card in doc.find("div", "card")}
     assert float(cards["net pnl"]) == pytest.approx(float(summary["net_pnl"]), abs=5e-5)
-    assert cards["trades"] == str(summary["trades"]) and cards["win rate"] == str(summary["win_rate"])
+    assert cards["trades"] == str(summary["trades"]) and cards["win rate pct"] == str(summary["win_rate_pct"])
 
 
 def test_frames_may_be_given_by_symbol(result, summary, frames, page):

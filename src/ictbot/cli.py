@@ -22,6 +22,7 @@ from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
+from ictbot.money import usdt
 from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
 from ictbot.strategy.cli import strategy_app
@@ -132,7 +133,8 @@ def run(
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (demos, scripts).")] = None,
 ) -> None:
-    """Run the bot. The default is offline: the local exchange replays the bundled sample, paper account."""
+    """Run the bot. The default is offline: the local exchange replays the bundled sample and the bot trades its
+    funded test account."""
     import asyncio
     import signal
 
@@ -206,7 +208,7 @@ def status(
     console.print(
         f"{body['mode']} on {body['venue']['kind']} · strategy {body['strategy']} · up {body['uptime_seconds']:.0f} s\n"
         f"trading {trading['state']}{': ' + trading['reason'] if trading['reason'] else ''} · {ready} · "
-        f"equity {body['equity']} USDT · open positions {body['open_positions']}",
+        f"equity {usdt(body['equity'])} · open positions {body['open_positions']}",
         highlight=False,
         markup=False,
     )

@@ -7,6 +7,7 @@ Precedence, highest first: environment, ``.env``, YAML file, defaults.
 
 from __future__ import annotations
 
+import difflib
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
@@ -184,6 +185,14 @@ class ReplaySettings(_Section):
     )
 
 
+class SettingsConflict(ValueError):
+    """A rule across several settings; the error message names ``settings`` instead of the whole input."""
+
+    def __init__(self, message: str, *settings: str) -> None:
+        super().__init__(message)
+        self.settings = settings
+
+
 _yaml_values: ContextVar[dict[str, Any] | None] = ContextVar("ictbot_yaml_values", default=None)
 
 
@@ -248,9 +257,11 @@ class Settings(BaseSettings):
         for symbol in self.symbols:
             spec = KNOWN_SYMBOLS.get(symbol)
             if spec is not None and cap < spec.min_notional:
-                raise ValueError(
+                raise SettingsConflict(
                     f"{symbol} needs orders of at least {spec.min_notional} USDT but risk.max_position_margin_usdt × "
-                    f"risk.leverage allows only {cap} USDT; raise one of them"
+                    f"risk.leverage allows only {cap} USDT; raise one of them",
+                    "risk.max_position_margin_usdt",
+                    "risk.leverage",
                 )
         return self
 
@@ -318,12 +329,30 @@ def format_validation_error(exc: ValidationError, path: Path | None) -> str:
     where = f" in {path}" if path else ""
     lines = [f"{exc.error_count()} invalid setting(s){where}:"]
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"]
+        cause = error.get("ctx", {}).get("error")
+        named = cause.settings if isinstance(cause, SettingsConflict) else ()
+        loc = ", ".join(named) or ".".join(str(part) for part in error["loc"])
+        loc = loc or "(top level)"
+        message = error["msg"].removeprefix("Value error, ") if named else error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown setting; check the spelling against `ictbot check-config` output"
-        hint = next((h for key, h in _HINTS.items() if key in loc), None)
+            message = "unknown setting" + _did_you_mean(error["loc"])
+        hint = None if named else next((h for key, h in _HINTS.items() if key in loc), None)
         secret = any(word in loc for word in ("key", "secret", "token"))
-        shown = "" if error["type"] == "missing" or secret else f" (got {error.get('input')!r})"
+        whole_section = isinstance(error.get("input"), dict)
+        shown = "" if error["type"] == "missing" or secret or whole_section else f" (got {error.get('input')!r})"
         lines.append(f"  {loc}: {message}{shown}" + (f" — {hint}" if hint else ""))
     return "\n".join(lines)
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """The closest setting name at the misspelt key's level, or where to look them up."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model is not None else []
+    if close:
+        parent = ".".join(str(p) for p in loc[:-1])
+        return f"; did you mean `{parent + '.' if parent else ''}{close[0]}`?"
+    return "; check the spelling against `ictbot check-config` output"

@@ -4,6 +4,7 @@ after a few trades so every answer can be compared with the engine and the datab
 from __future__ import annotations
 
 import asyncio
+import re
 from decimal import Decimal
 
 import pytest
@@ -241,6 +242,7 @@ async def test_ictbot_status_prints_the_status_from_the_api(bot):
     assert result.exit_code == 0, result.output
     assert "replay" in result.output and "ACTIVE" in result.output
     assert "BTCUSDT:1m" in result.output and "pipeline" in result.output
+    assert re.search(r"equity \d+\.\d\d USDT ·", result.output), result.output
 
 
 async def test_ictbot_status_says_when_no_bot_answers():

@@ -30,7 +30,16 @@ OVERVIEW_MAX_ROWS = 12
 ROW_MAX_CANDLES = 200
 PANEL_MAX_CANDLES = 90
 EQUITY_BUCKETS = 1400
-HEADLINE = ("net_pnl", "final_equity", "trades", "win_rate", "max_drawdown_pct", "profit_factor", "sharpe", "average_r")
+HEADLINE = (
+    "net_pnl",
+    "final_equity",
+    "trades",
+    "win_rate_pct",
+    "max_drawdown_pct",
+    "profit_factor",
+    "sharpe",
+    "average_r",
+)
 SIGNED = frozenset({"net_pnl", "sharpe", "average_r", "expectancy", "cagr_pct", "sortino", "calmar"})
 TIME_STEPS_MIN = (5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
 

@@ -18,6 +18,7 @@ from ictbot.backtest.html import render_html_report
 from ictbot.backtest.metrics import drawdown, ratios, trade_stats
 from ictbot.backtest.runner import BacktestResult
 from ictbot.data.frame import CandleFrame, iso
+from ictbot.money import usdt
 
 
 def summarize(result: BacktestResult) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         "open_positions": portfolio.open_position_count(),
         "wins": wins,
         "losses": len(trades) - wins,
-        "win_rate": round(wins / len(trades), 4) if trades else 0.0,
+        "win_rate_pct": round(100 * wins / len(trades), 2) if trades else 0.0,
         "exit_reasons": dict(Counter(t.exit_reason for t in trades)),
         "initial_equity": str(initial),
         "final_equity": str(result.final_equity),
@@ -101,7 +102,7 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         "candles",
         "signals",
         "trades",
-        "win_rate",
+        "win_rate_pct",
         "initial_equity",
         "final_equity",
         "net_pnl",
@@ -126,11 +127,16 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             continue
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
+        elif key in MONEY:
+            value = usdt(value)
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
     note = sizing_note(summary)
     if note is not None:
         console.print(f"[yellow]sizing:[/] {note}", highlight=False)
+
+
+MONEY = frozenset({"initial_equity", "final_equity", "net_pnl", "fees", "funding", "max_drawdown", "expectancy"})
 
 
 TRADE_COLUMNS = (
