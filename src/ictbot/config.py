@@ -346,12 +346,19 @@ def format_validation_error(exc: ValidationError, path: Path | None) -> str:
 
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:
     """The closest setting name at the misspelt key's level, or where to look them up."""
+    names: set[str] = set(Settings.model_fields)
     model: type[BaseModel] | None = Settings
     for part in loc[:-1]:
+        if model is Settings and part == "strategy":
+            # Which strategy the block is for is not known here: offer the settings of every built-in one.
+            names = {key for name in loader.BUILTINS for key in loader.by_name(name).Settings.model_fields}
+            model = None
+            continue
         field = model.model_fields.get(str(part)) if model is not None else None
         annotation = field.annotation if field is not None else None
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model is not None else []
+        names = set(model.model_fields) if model is not None else set()
+    close = difflib.get_close_matches(str(loc[-1]), sorted(names), n=1)
     if close:
         parent = ".".join(str(p) for p in loc[:-1])
         return f"; did you mean `{parent + '.' if parent else ''}{close[0]}`?"
