@@ -53,7 +53,7 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
     is missed or processed twice, and what happened while disconnected is picked up by reconciliation."""
     settings = load_settings(
         symbols=SYMBOLS,
-        replay={"speed": 12_000, "warmup": 300, "data": [str(p) for p in two_days]},
+        replay={"speed": 12_000, "warmup": 300, "data": [str(p) for p in two_days], "stop_at_end": False},
         strategy={"name": "fvg_retrace"},
         data_dir=str(tmp_path / "data"),
         execution={"unknown_order_settle_s": 0.05},
