@@ -179,10 +179,21 @@ async def test_an_api_that_keeps_crashing_is_reported_and_trading_goes_on(replay
             taken.bind(("127.0.0.1", port))
             taken.listen()
             try:
-                for _ in range(3):
-                    await wall.advance(10)
-                    await asyncio.sleep(0.2)
-                await _until(lambda: _stage(engine, "api").failing)
+                # Time moves only while the stage waits out its backoff: moving it during a run would make that run
+                # last long enough to count as healthy and restart the crash count.
+                for _ in range(policy.max_restarts + 1):
+                    restarts = _stage(engine, "api").restarts
+                    await _until(
+                        lambda r=restarts: (
+                            _stage(engine, "api").restarts == r
+                            and _stage(engine, "api").state in (StageState.BACKING_OFF, StageState.FAILED)
+                        )
+                    )
+                    if _stage(engine, "api").failing:
+                        break
+                    await wall.advance(policy.initial_backoff_s * policy.multiplier**policy.max_restarts)
+                    await _until(lambda r=restarts: _stage(engine, "api").restarts > r)
+                assert _stage(engine, "api").failing
                 await _until(lambda: "stage:api" in engine.health.readiness(engine.clock.now_ms()).degraded)
                 readiness = engine.health.readiness(engine.clock.now_ms())
                 assert readiness.ready and "stage:api" not in readiness.failing

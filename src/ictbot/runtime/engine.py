@@ -577,11 +577,13 @@ class Engine:
                 "order-sync", self._order_sync_stage, restart=restart, beat_timeout_s=3 * ORDER_SYNC_S * scale
             )
         if self.exchange is not None and s.replay.stop_at_end:
-            self.supervisor.add("replay-end", self._replay_end_stage, critical=False, beat_timeout_s=math.inf)
+            self.supervisor.add(
+                "replay-end", self._replay_end_stage, critical=False, restart=restart, beat_timeout_s=math.inf
+            )
         if s.api.enabled:
             from ictbot.api import attach_api
 
-            attach_api(self)
+            attach_api(self, restart)
 
     async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
         """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""
