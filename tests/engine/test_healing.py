@@ -2,7 +2,6 @@
 local exchange (real HTTP and WebSocket) in replay; restart backoff runs on a ManualClock standing for the wall
 clock, so a twenty-minute outage takes no twenty minutes here."""
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -13,6 +12,7 @@ import pytest
 import uvicorn
 from aiohttp import web
 
+from helpers import running, until
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.risk.gate import TradingState
@@ -41,49 +41,35 @@ def _settings(path, tmp_path, **extra):
     )
 
 
-@contextlib.asynccontextmanager
-async def _running(engine):
-    stop = asyncio.Event()
-    task = asyncio.create_task(engine.run(stop))
-    try:
-        await asyncio.wait_for(engine.ready.wait(), 60)
-        yield engine
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
-
-
-async def _until(predicate, seconds=60.0):
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _stage(engine, name):
     return next(s for s in engine.supervisor.statuses(engine.clock.now_ms()) if s.name == name)
+
+
+def _backing_off(engine, name, restarts) -> bool:
+    """Stage ``name`` crashed after its ``restarts``-th restart and now waits out its backoff on the wall clock."""
+    stage = _stage(engine, name)
+    return stage.restarts == restarts and stage.state in (StageState.BACKING_OFF, StageState.FAILED)
 
 
 def _ready(engine) -> bool:
     return engine.health.readiness(engine.clock.now_ms()).ready
 
 
-@pytest.mark.skip(
-    reason="runs for more than ten minutes: every reconnect during the outage waits out ccxt's request timeout in "
-    "real time (issue #23 tracks making it drive the clock only)"
-)
 async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_only_then(replay_file, tmp_path):
     wall = ManualClock(0)
     engine = Engine(_settings(replay_file, tmp_path), open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"), wall=wall)
-    async with _running(engine):
-        await _until(lambda: _ready(engine) and engine.api_url is not None)
+    async with running(engine):
+        await until(lambda: _ready(engine) and engine.api_url is not None)
         exchange = engine.exchange
         await exchange.stop()  # the venue is gone: every connection refused
-        for _ in range(20):  # twenty minutes of outage, on the wall clock the backoff runs on
-            await _until(lambda: _stage(engine, "market-data").state in (StageState.BACKING_OFF, StageState.FAILED))
+        # Twenty minutes of outage on the wall clock the backoff runs on, moved only while market data waits out its
+        # backoff: each minute ends a backoff (at most the capped 33 s), and the restart after it is refused again.
+        for _ in range(20):
+            restarts = _stage(engine, "market-data").restarts
+            await until(lambda r=restarts: _backing_off(engine, "market-data", r))
             await wall.advance(60)
-        await _until(lambda: _stage(engine, "market-data").state is StageState.FAILED)
+            await until(lambda r=restarts: _stage(engine, "market-data").restarts > r)
+        await until(lambda: _stage(engine, "market-data").state is StageState.FAILED)
         assert "market-data" in engine.failing_critical_stages()
         assert engine.pipeline.gate.state is TradingState.HALTED
         async with httpx.AsyncClient(base_url=engine.api_url, timeout=10) as http:
@@ -98,12 +84,12 @@ async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_onl
         assert engine.pipeline.gate.state is TradingState.HALTED
 
         await wall.advance(CAPPED_BACKOFF_S)  # within a minute of the venue coming back
-        await _until(
+        await until(
             lambda: _stage(engine, "market-data").state is StageState.RUNNING and not engine.failing_critical_stages()
         )
         newest = engine.pipeline.book.last_open_time("BTCUSDT")
-        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
-        await _until(lambda: _ready(engine))
+        await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
+        await until(lambda: _ready(engine))
         assert engine.pipeline.gate.state is TradingState.ACTIVE
         async with httpx.AsyncClient(base_url=engine.api_url, timeout=10) as http:
             health = await http.get("/health")
@@ -114,21 +100,21 @@ async def test_six_websocket_drops_20_s_apart_never_fail_market_data_nor_halt_tr
     wall = ManualClock(0)
     settings = _settings(replay_file, tmp_path, api={"enabled": False})
     engine = Engine(settings, open_recorder(settings.database_url), wall=wall)  # the default restart policy
-    async with _running(engine):
-        await _until(lambda: _ready(engine))
+    async with running(engine):
+        await until(lambda: _ready(engine))
         for drop in range(6):
             restarts = _stage(engine, "market-data").restarts
-            await _until(lambda: _stage(engine, "market-data").beaten)
+            await until(lambda: _stage(engine, "market-data").beaten)
             await wall.advance(20)
             assert engine.exchange.drop_websockets() > 0
-            await _until(lambda: _stage(engine, "market-data").state is StageState.BACKING_OFF)
+            await until(lambda: _stage(engine, "market-data").state is StageState.BACKING_OFF)
             await wall.advance(1.1)  # the first backoff: each drop is a first crash after a healthy run
-            await _until(lambda r=restarts: _stage(engine, "market-data").restarts == r + 1)
+            await until(lambda r=restarts: _stage(engine, "market-data").restarts == r + 1)
             assert engine.failing_critical_stages() == [], f"market data called failing after drop {drop + 1}"
             assert engine.pipeline.gate.state is TradingState.ACTIVE
         newest = engine.pipeline.book.last_open_time("BTCUSDT")
-        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
-        await _until(lambda: _ready(engine))
+        await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") > newest)
+        await until(lambda: _ready(engine))
         assert engine.pipeline.book.gap_count("BTCUSDT") == (0, 0)
 
 
@@ -169,12 +155,12 @@ async def test_an_api_that_keeps_crashing_is_reported_and_trading_goes_on(replay
             replay_file, tmp_path, api={"port": port}, notify={"webhook_url": hook_url, "events": ["readiness"]}
         )
         engine = Engine(settings, open_recorder(settings.database_url), restart=policy, wall=wall)
-        async with _running(engine):
-            await _until(lambda: _ready(engine) and engine.api_url is not None)
+        async with running(engine):
+            await until(lambda: _ready(engine) and engine.api_url is not None)
             [server] = _uvicorn_servers()
             taken = socket.socket()
             server.should_exit = True  # the API stops; its restarts find the port taken by another program
-            await _until(lambda: _stage(engine, "api").state is StageState.BACKING_OFF)
+            await until(lambda: _stage(engine, "api").state is StageState.BACKING_OFF)
             taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             taken.bind(("127.0.0.1", port))
             taken.listen()
@@ -183,23 +169,18 @@ async def test_an_api_that_keeps_crashing_is_reported_and_trading_goes_on(replay
                 # last long enough to count as healthy and restart the crash count.
                 for _ in range(policy.max_restarts + 1):
                     restarts = _stage(engine, "api").restarts
-                    await _until(
-                        lambda r=restarts: (
-                            _stage(engine, "api").restarts == r
-                            and _stage(engine, "api").state in (StageState.BACKING_OFF, StageState.FAILED)
-                        )
-                    )
+                    await until(lambda r=restarts: _backing_off(engine, "api", r))
                     if _stage(engine, "api").failing:
                         break
                     await wall.advance(policy.initial_backoff_s * policy.multiplier**policy.max_restarts)
-                    await _until(lambda r=restarts: _stage(engine, "api").restarts > r)
+                    await until(lambda r=restarts: _stage(engine, "api").restarts > r)
                 assert _stage(engine, "api").failing
-                await _until(lambda: "stage:api" in engine.health.readiness(engine.clock.now_ms()).degraded)
+                await until(lambda: "stage:api" in engine.health.readiness(engine.clock.now_ms()).degraded)
                 readiness = engine.health.readiness(engine.clock.now_ms())
                 assert readiness.ready and "stage:api" not in readiness.failing
                 assert engine.pipeline.gate.state is TradingState.ACTIVE
                 assert engine.failing_critical_stages() == []
-                await _until(lambda: any(body["data"].get("degraded") == ["stage:api"] for body in bodies))
+                await until(lambda: any(body["data"].get("degraded") == ["stage:api"] for body in bodies))
             finally:
                 taken.close()
     assert "stage api keeps crashing" in caplog.text and "trading goes on" in caplog.text

@@ -500,9 +500,10 @@ class Engine:
             self._reconcile_soon.set()
 
     async def _user_stream_stage(self, ctx: StageContext) -> None:
-        """The account's events: fills and order states as they happen; after any reconnect, a reconciliation."""
+        """The account's events: fills and order states as they happen; after any reconnect, a reconciliation.
+        Its reconnect backoff and listen-key keepalive run on the wall clock, as the supervisor's backoff does."""
         assert self.venue is not None and self.orders is not None
-        stream = UserStream(self.venue, self._ws_url, beat=ctx.beat)
+        stream = UserStream(self.venue, self._ws_url, beat=ctx.beat, sleep=self.wall.sleep)
         async for event in stream.events():
             ctx.beat()
             if isinstance(event, OrderUpdate):

@@ -62,6 +62,12 @@ class _ClosedKlineClient(ccxt.pro.binanceusdm):
         self.arrived_ns = arrived_ns
         super().handle_message(client, message)
 
+    def ws_dial_delay(self, url: str) -> float:
+        """No dial backoff of ccxt's own: it sleeps in real time (up to 30 s before each dial to a venue that refused
+        the last one) on top of the supervisor's restart backoff, which runs on the engine's clock and is the one rule
+        for when the stream connects again."""
+        return 0.0
+
     def handle_ohlcv(self, client: Any, message: dict) -> None:
         super().handle_ohlcv(client, message)
         # ccxt remembers every candle time a cache received until that cache's watcher reads it, and one kline
