@@ -1,13 +1,13 @@
 """The live engine on the local exchange over real HTTP and WebSocket (ccxt), with a real SQLite database."""
 
 import asyncio
-import contextlib
 import logging
 import re
 from dataclasses import astuple
 
 import pytest
 
+from helpers import running, until
 from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
 from ictbot.config import load_settings
@@ -39,26 +39,6 @@ def _settings(path, tmp_path, speed=60_000, stop_at_end=True, **extra):
     )
 
 
-@contextlib.asynccontextmanager
-async def _running(engine):
-    stop = asyncio.Event()
-    task = asyncio.create_task(engine.run(stop))
-    await asyncio.wait_for(engine.ready.wait(), 30)
-    try:
-        yield engine
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-
-
-async def _until(predicate, seconds=60.0):
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(btc_days, tmp_path):
     """Parity: the same candles through the live path (exchange, WebSocket, ccxt) and the backtest give the same
     signals, fills and trades; the database holds exactly what happened."""
@@ -66,9 +46,9 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
     settings = _settings(path, tmp_path)
     recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
     engine = Engine(settings, recorder)
-    async with _running(engine):
+    async with running(engine):
         last = int(frame.open_time[-1])
-        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == last)
+        await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == last)
     backtest = run_backtest_stepwise(settings, [frame])
     assert backtest.trades, "the window must contain trades for the comparison to mean something"
     signals = recorder.signals(limit=1000)
@@ -95,17 +75,17 @@ async def test_stalled_stream_makes_readiness_false_and_a_recovered_stream_true(
     _, path = btc_days
     engine = Engine(_settings(path, tmp_path, speed=600))
     caplog.set_level(logging.INFO)
-    async with _running(engine):
-        await _until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
+    async with running(engine):
+        await until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
         engine.exchange.stall_websockets(True)
-        await _until(lambda: not engine.health.readiness(engine.clock.now_ms()).ready, 30)
+        await until(lambda: not engine.health.readiness(engine.clock.now_ms()).ready, 30)
         failing = engine.health.readiness(engine.clock.now_ms()).failing
         assert "stream:BTCUSDT:1m" in failing
-        await _until(lambda: "not ready" in caplog.text and "stream:BTCUSDT:1m" in caplog.text, 10)
+        await until(lambda: "not ready" in caplog.text and "stream:BTCUSDT:1m" in caplog.text, 10)
         missed_from = engine.pipeline.book.last_open_time("BTCUSDT")
         backfills = _spy_on_backfills(engine)
         engine.exchange.stall_websockets(False)
-        await _until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
+        await until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
         # Candles that closed while the stream was stalled were fetched by REST: none missed, none twice.
         assert engine.pipeline.book.gap_count("BTCUSDT") == (0, 0)
         assert engine.pipeline.book.last_open_time("BTCUSDT") > missed_from
@@ -132,9 +112,9 @@ def _spy_on_backfills(engine: Engine) -> list[tuple[int, int]]:
 async def test_unreachable_venue_makes_readiness_false(btc_days, tmp_path):
     _, path = btc_days
     engine = Engine(_settings(path, tmp_path, speed=600))
-    async with _running(engine):
+    async with running(engine):
         engine.exchange.fail_requests(count=10_000, status=503)
-        await _until(lambda: "venue" in engine.health.readiness(engine.clock.now_ms()).failing, 40)
+        await until(lambda: "venue" in engine.health.readiness(engine.clock.now_ms()).failing, 40)
 
 
 async def test_a_stage_that_keeps_crashing_halts_trading_until_it_runs_again(btc_days, tmp_path, caplog):
@@ -142,8 +122,8 @@ async def test_a_stage_that_keeps_crashing_halts_trading_until_it_runs_again(btc
     quick = RestartPolicy(max_restarts=3, window_s=600, initial_backoff_s=0.05, max_backoff_s=0.2)  # wall seconds
     engine = Engine(_settings(path, tmp_path, speed=600), restart=quick)
     caplog.set_level(logging.INFO)
-    async with _running(engine):
-        await _until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
+    async with running(engine):
+        await until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
         crashes = 0
 
         def broken(symbol, candle):
@@ -152,10 +132,10 @@ async def test_a_stage_that_keeps_crashing_halts_trading_until_it_runs_again(btc
             raise RuntimeError("strategy bug")
 
         engine.pipeline.on_base_candle = broken
-        await _until(lambda: "stage:pipeline" in engine.health.readiness(engine.clock.now_ms()).failing, 30)
-        await _until(lambda: engine.pipeline.gate.state.value == "HALTED", 60)
+        await until(lambda: "stage:pipeline" in engine.health.readiness(engine.clock.now_ms()).failing, 30)
+        await until(lambda: engine.pipeline.gate.state.value == "HALTED", 60)
         del engine.pipeline.on_base_candle  # the bug is gone: the restarted stage runs, and trading resumes by itself
-        await _until(lambda: engine.pipeline.gate.state.value == "ACTIVE", 60)
+        await until(lambda: engine.pipeline.gate.state.value == "ACTIVE", 60)
     assert crashes > 1
     assert "strategy bug" in caplog.text and "Traceback" in caplog.text
     assert "trading HALTED: stage pipeline keeps crashing" in caplog.text
@@ -193,8 +173,8 @@ async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_
     engine, stop = Engine(_settings(path, tmp_path, speed=200_000, stop_at_end=False)), asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
-        await _until(lambda: engine.ready.is_set() and engine.exchange.replay.finished)
-        await _until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1]))
+        await until(lambda: engine.ready.is_set() and engine.exchange.replay.finished)
+        await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1]))
         await asyncio.sleep(1.5)  # three periods of the end-of-replay check
         assert not task.done()
     finally:

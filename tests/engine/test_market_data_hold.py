@@ -5,10 +5,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from helpers import until
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.exchange import LocalExchange
-from ictbot.venues.binance import HOLD_S, BinanceMarketData, ClosedKline
+from ictbot.venues.binance import BinanceMarketData, ClosedKline
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 
@@ -33,13 +34,13 @@ async def test_klines_held_behind_an_order_are_handled_after_it_in_arrival_order
         market.take_now = take
         stream = asyncio.create_task(market.stream(SYMBOLS, Timeframe.M1, lambda: None))
         try:
-            await asyncio.sleep(0.5)
+            await until(lambda: all(exchange.hub.has_subscribers(f"{s.lower()}@kline_1m") for s in SYMBOLS))
             await exchange.advance(60)
-            for _ in range(200):
-                if sum(1 for e in log if e != "sent") >= 3 * 60:
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(10 * HOLD_S)
+            await until(lambda: sum(1 for e in log if e != "sent") >= 3 * 60)
+            # Every "entry" is out (one "sent" per BTC kline) and nothing is held back any more.
+            await until(
+                lambda: log.count("sent") == sum(1 for e in log if e[0] == "BTCUSDT") and not market.client.held
+            )
         finally:
             stream.cancel()
             await asyncio.gather(stream, return_exceptions=True)

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from helpers import until
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.exchange import LocalExchange
@@ -22,14 +23,17 @@ async def test_ccxt_keeps_no_growing_state_per_kline_for_any_symbol(data_dir):
         await market.load_markets()
         stream = asyncio.create_task(market.stream(SYMBOLS, Timeframe.M1, lambda: None))
         try:
-            await asyncio.sleep(0.5)  # subscribed
+            await until(lambda: all(exchange.hub.has_subscribers(f"{s.lower()}@kline_1m") for s in SYMBOLS))
             await exchange.advance(300)
             last = start + (300 + 300 - 1) * 60_000  # the warm-up, then 300 replayed minutes
-            for _ in range(400):  # every symbol's last kline has arrived
+
+            def arrived() -> bool:  # every symbol's last kline
                 caches = [c for by_tf in market.client.ohlcvs.values() for c in by_tf.values()]
-                if len(caches) == len(SYMBOLS) and all(c._deque and c._deque[-1][0] >= last - 60_000 for c in caches):
-                    break
-                await asyncio.sleep(0.05)
+                return len(caches) == len(SYMBOLS) and all(
+                    c._deque and c._deque[-1][0] >= last - 60_000 for c in caches
+                )
+
+            await until(arrived)
         finally:
             stream.cancel()
             await asyncio.gather(stream, return_exceptions=True)

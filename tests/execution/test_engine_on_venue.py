@@ -7,6 +7,7 @@ the exchange's account; a restart on the same database finds nothing to repair.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -30,6 +31,22 @@ def two_days(data_dir, tmp_path):
         paths.append(tmp_path / f"{symbol}-1m.parquet")
         write_parquet(frame, paths[-1])
     return paths
+
+
+async def _settled(engine, exchange, recorder, seconds=90.0):
+    """Until the database tells the venue's story: the stream's last events handled, the jobs they queued done, the
+    writer thread (which lags under CPU load) caught up. Fails with the last disagreement after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        await _until(lambda: not engine.orders.busy)
+        await engine.records_written()
+        try:
+            assert_consistent(exchange, recorder, SYMBOLS)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.05)
 
 
 async def _until(predicate, seconds=90.0):
@@ -72,10 +89,7 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         await _until(lambda: exchange.replay.finished)
         last = {symbol: int(feed.frame.open_time[-1]) for symbol, feed in exchange.replay.feeds.items()}
         await _until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()))
-        await _until(lambda: not engine.orders.busy)
-        await asyncio.sleep(1.0)  # the last events of the stream
-        await _until(lambda: not engine.orders.busy)  # an event handled just now may have queued a job
-        await engine.records_written()  # the writer thread lags under CPU load: the database must have caught up
+        await _settled(engine, exchange, recorder)
         assert_consistent(exchange, recorder, SYMBOLS)
         trades = exchange.engine.trades
         assert len({t.symbol for t in trades}) >= 2, "the window must trade on several symbols to mean something"

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from helpers import until
 from ictbot.domain import Fill, OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueClient
@@ -236,7 +237,8 @@ async def test_an_entry_job_cancelled_before_it_starts_frees_its_symbol(bot: Bot
         task.cancel()
     await asyncio.gather(*manager.tasks, return_exceptions=True)
     assert not manager.lock("BTCUSDT").locked() and manager.leaving == 0
-    await asyncio.sleep(0.1)  # the venue answers the request that left
+    await until(lambda: all(line.ready for line in bot.client._lines))  # the venue answered the request that left
+    await bot.persist(lambda: None)  # and what its answer made the bot record is written
     report = await bot.reconcile()
     assert report.ok
     assert_consistent(exchange, bot.recorder)

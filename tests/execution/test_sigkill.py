@@ -13,17 +13,13 @@ stands still from the kill on, and what the restarted bot finds is exactly what 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from helpers import BotProcess, bot_config, user_stream_connected
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
 from ictbot.exchange import LocalExchange
@@ -33,42 +29,6 @@ from ictbot.storage import open_recorder
 from .harness import DATA, assert_consistent, venue_state
 
 SYMBOL = "BTCUSDT"
-WAIT_S = 60.0  # bounds every wait; nothing is timed
-
-
-async def until(
-    condition: Callable[[], bool], what: str, log: Path, bot: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Wait for ``condition`` (bounded by ``WAIT_S``); a ``bot`` that exits meanwhile fails the test with its log."""
-    for _ in range(int(WAIT_S / 0.02)):
-        if condition():
-            return
-        if bot is not None and bot.poll() is not None:
-            raise AssertionError(f"the bot exited ({bot.returncode}) before {what}:\n{log.read_text()[-3000:]}")
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not reached within {WAIT_S:.0f} s: {what}\n{log.read_text()[-3000:]}")
-
-
-async def exit_code(bot: subprocess.Popen[bytes]) -> int:
-    """The bot's exit status, waited for without blocking the exchange, which shares this event loop."""
-    for _ in range(int(WAIT_S / 0.02)):
-        if bot.poll() is not None:
-            return bot.returncode
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the bot did not exit within {WAIT_S:.0f} s")
-
-
-def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ICTBOT_")}  # only the config file speaks
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ictbot", "run", "--config", str(config)],
-            cwd=config.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
-def user_stream_connected(exchange: LocalExchange) -> bool:
-    return any(not connection.market for connection in exchange.hub.connections)
 
 
 def placed_entry(payload: dict[str, Any]) -> str | None:
@@ -92,30 +52,8 @@ KILL_POINTS = {"its entry reaches the venue": placed_entry, "its stop-loss reach
 async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Path, point: str) -> None:
     frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
     async with LocalExchange([frame], warmup=400) as exchange:
-        config = tmp_path / "ictbot.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "mode": "live",
-                    "symbols": [SYMBOL],
-                    "strategy": {"name": "fvg_retrace"},
-                    "risk": {"max_position_margin_usdt": 100},
-                    "venue": {
-                        "testnet": True,
-                        "rest_url": exchange.rest_url,
-                        "ws_url": exchange.ws_url,
-                        "api_key": exchange.credentials.api_key,
-                        "api_secret": exchange.credentials.api_secret,
-                    },
-                    "execution": {"unknown_order_settle_s": 0.05},
-                    "api": {"enabled": False},
-                    "data_dir": str(tmp_path / "data"),
-                    "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
-                }
-            )
-        )
-        log = tmp_path / "bot.out"
-        bot = start_bot(config, log)
+        bot = BotProcess(bot_config(tmp_path, exchange, SYMBOL, {"name": "fvg_retrace"}), tmp_path / "bot.out")
+        bot.start()
         killed: list[str] = []
         publish = exchange.engine.sink
 
@@ -123,7 +61,7 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
             publish(payload)
             entry = None if killed else KILL_POINTS[point](payload)
             if entry is not None:
-                os.kill(bot.pid, signal.SIGKILL)  # while the venue handles the request: no answer reaches the bot
+                bot.kill()  # while the venue handles the request: no answer reaches the bot
                 exchange.stop_clock()
                 killed.append(entry)
                 if point == "its entry reaches the venue":  # the market trades at its limit once it is accepted
@@ -135,21 +73,14 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
 
         exchange.engine.sink = kill
         try:
-            await until(lambda: user_stream_connected(exchange), "the bot is up", log, bot)
+            await bot.until(lambda: user_stream_connected(exchange), "the bot is up")
             exchange.start_clock(3000)
-            await until(lambda: bool(killed), "the kill point", log, bot)
-            assert await exit_code(bot) == -signal.SIGKILL
+            await bot.until(lambda: bool(killed), "the kill point")
+            assert await bot.exit_code() == -signal.SIGKILL
             entry = killed[0]
-
-            await until(lambda: not user_stream_connected(exchange), "the dead bot's stream is gone", log)
-            bot = start_bot(config, log)
-            await until(lambda: user_stream_connected(exchange), "the restarted bot has reconciled", log, bot)
-            bot.send_signal(signal.SIGINT)
-            assert await exit_code(bot) == 0, log.read_text()[-3000:]
+            await bot.restart_and_stop(exchange)
         finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.wait()
+            bot.reap()
 
         recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
         assert_consistent(exchange, recorder, [SYMBOL])

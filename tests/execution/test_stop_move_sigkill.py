@@ -5,21 +5,19 @@ exactly one stop, at the moved price."""
 
 from __future__ import annotations
 
-import os
 import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpers import BotProcess, bot_config, user_stream_connected
 from ictbot.data.loaders import load_candles
 from ictbot.exchange import LocalExchange
 from ictbot.execution.orders import STOP_LOSS, split_id
 from ictbot.storage import open_recorder
 
 from .harness import DATA, assert_consistent, venue_state
-from .test_sigkill import SYMBOL, exit_code, start_bot, until, user_stream_connected
+from .test_sigkill import SYMBOL
 
 # Buys at market on a 5m close, stop 1 % under, target 2 % over; once in the position it moves the stop to 0.5 %
 # under the entry.
@@ -59,30 +57,9 @@ async def test_killed_between_placing_the_moved_stop_and_cancelling_the_old_one(
     frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
     (tmp_path / "mover.py").write_text(MOVER)
     async with LocalExchange([frame], warmup=400) as exchange:
-        config = tmp_path / "ictbot.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "mode": "live",
-                    "symbols": [SYMBOL],
-                    "strategy": {"path": str(tmp_path / "mover.py")},
-                    "risk": {"max_position_margin_usdt": 100},
-                    "venue": {
-                        "testnet": True,
-                        "rest_url": exchange.rest_url,
-                        "ws_url": exchange.ws_url,
-                        "api_key": exchange.credentials.api_key,
-                        "api_secret": exchange.credentials.api_secret,
-                    },
-                    "execution": {"unknown_order_settle_s": 0.05},
-                    "api": {"enabled": False},
-                    "data_dir": str(tmp_path / "data"),
-                    "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
-                }
-            )
-        )
-        log = tmp_path / "bot.out"
-        bot = start_bot(config, log)
+        strategy = {"path": str(tmp_path / "mover.py")}
+        bot = BotProcess(bot_config(tmp_path, exchange, SYMBOL, strategy), tmp_path / "bot.out")
+        bot.start()
         killed: list[str] = []
         publish = exchange.engine.sink
 
@@ -90,30 +67,23 @@ async def test_killed_between_placing_the_moved_stop_and_cancelling_the_old_one(
             publish(payload)
             moved = None if killed else placed_moved_stop(payload)
             if moved is not None:
-                os.kill(bot.pid, signal.SIGKILL)  # the old stop is still open: its cancel is never sent
+                bot.kill()  # the old stop is still open: its cancel is never sent
                 exchange.stop_clock()
                 killed.append(moved)
 
         exchange.engine.sink = kill
         try:
-            await until(lambda: user_stream_connected(exchange), "the bot is up", log, bot)
+            await bot.until(lambda: user_stream_connected(exchange), "the bot is up")
             exchange.start_clock(3000)
-            await until(lambda: bool(killed), "the moved stop reaches the venue", log, bot)
-            assert await exit_code(bot) == -signal.SIGKILL
+            await bot.until(lambda: bool(killed), "the moved stop reaches the venue")
+            assert await bot.exit_code() == -signal.SIGKILL
             moved = killed[0]
             entry = split_id(moved)[0]
             both = {cid for cid, a in venue_state(exchange)["open_algos"].items() if a.order_type == "STOP_MARKET"}
             assert both == {f"{entry}-sl", moved}, "killed with two stops open: protected throughout"
-
-            await until(lambda: not user_stream_connected(exchange), "the dead bot's stream is gone", log)
-            bot = start_bot(config, log)
-            await until(lambda: user_stream_connected(exchange), "the restarted bot has reconciled", log, bot)
-            bot.send_signal(signal.SIGINT)
-            assert await exit_code(bot) == 0, log.read_text()[-3000:]
+            await bot.restart_and_stop(exchange)
         finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.wait()
+            bot.reap()
 
         recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
         assert_consistent(exchange, recorder, [SYMBOL])

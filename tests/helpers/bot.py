@@ -68,9 +68,12 @@ class BotProcess:
             )  # fmt: skip
 
     def kill(self) -> None:
-        """SIGKILL, at once."""
+        """SIGKILL, and return only once the process is gone: the signal is delivered asynchronously, so without the
+        wait a bot still running on another core could read an answer the exchange writes next (and, say, send the
+        cancel that follows it). Blocking the event loop this long is the point: the venue does nothing meanwhile."""
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=WAIT_S)
 
     def output(self) -> str:
         return self.log.read_text()[-3000:]
