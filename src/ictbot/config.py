@@ -69,7 +69,10 @@ class BacktestSettings(_Section):
     """Simulated account and fill model."""
 
     initial_equity_usdt: float = Field(
-        1000.0, gt=0, description="starting balance of the simulated account in backtests and paper mode (USDT)"
+        1000.0,
+        gt=0,
+        description="starting equity (USDT) of every simulated account: the backtest's, paper mode's and, in replay, "
+        "the local exchange's funded test account",
     )
     maker_fee_rate: float = Field(0.0002, ge=0, lt=0.01, description="fraction of notional (0.0002 = 0.02 %)")
     taker_fee_rate: float = Field(0.0005, ge=0, lt=0.01, description="fraction of notional (0.0005 = 0.05 %)")
