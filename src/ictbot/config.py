@@ -116,7 +116,9 @@ class ApiSettings(_Section):
         le=65535,
         description="TCP port of the API and dashboard; 0 = any free port (the bound URL is logged)",
     )
-    token: SecretStr | None = Field(None, description="bearer token for control actions; unset = control disabled")
+    token: SecretStr | None = Field(
+        None, description="bearer token for control actions; unset = the one the bot keeps in <data_dir>/control-token"
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API from other sites; empty = none"
     )
