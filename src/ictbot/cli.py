@@ -293,19 +293,39 @@ def data_info(
 def data_resample(
     file: Path,
     timeframe: Annotated[str, typer.Option("--timeframe", help="Target timeframe, e.g. 15m.")],
-    out: Annotated[Path, typer.Option("--out", help="Output .parquet file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output .parquet file (default: named like FILE with the new timeframe, beside it)."
+        ),
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol, if not in the name.")] = None,
 ) -> None:
-    """Aggregate a candle file to a higher timeframe (no partial or invented candles) and write Parquet."""
+    """Aggregate a candle file to a higher timeframe (no partial or invented candles) and write Parquet; the output
+    keeps the symbol (in its metadata and, by default, its name), so the other commands read it without --symbol."""
     try:
         target = Timeframe.parse(timeframe)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--timeframe") from None
     try:
-        frame = resample(load_candles(file), target)
+        source = load_candles(file, symbol=symbol)
+        frame = resample(source, target)
+        out = out or resampled_name(file, source, target)
         write_parquet(frame, out)
     except IctbotError as exc:
         raise _fail(exc) from None
-    console.print(f"Wrote {len(frame)} {target} candles to {out}", highlight=False)
+    console.print(f"Wrote {len(frame)} {target} {frame.symbol} candles to {out}", highlight=False)
+
+
+def resampled_name(file: Path, frame: CandleFrame, target: Timeframe) -> Path:
+    """``ETH_USDT_USDT-1m-futures.feather`` → ``ETH_USDT_USDT-15m-futures.parquet``; ``LINKUSDT-1m-2023-02.zip`` →
+    ``LINKUSDT-15m-2023-02.parquet``; a name without the timeframe → ``<SYMBOL>-15m.parquet``, all beside ``file``."""
+    if frame.symbol is None:
+        raise ConfigError(f"{file}: the symbol is not in the file name; pass --symbol or --out")
+    head, found, tail = file.name.split(".", 1)[0].partition(f"-{frame.timeframe.value}")
+    if found and head and (not tail or tail.startswith("-")):
+        return file.with_name(f"{head}-{target.value}{tail}.parquet")
+    return file.with_name(f"{frame.symbol}-{target.value}.parquet")
 
 
 register_ict_command(app)
