@@ -3,6 +3,7 @@
 import gzip
 import json
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ictbot.cli import app
-from ictbot.data.loaders import load_candles, load_funding_rates, load_mark_prices, write_parquet
+from ictbot.data.loaders import (
+    NameInfo,
+    load_candles,
+    load_funding_rates,
+    load_mark_prices,
+    parse_file_name,
+    write_parquet,
+)
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError
 
@@ -195,8 +203,43 @@ def test_data_info_and_resample_commands(tmp_path, data_dir):
         ],
     )
     assert done.exit_code == 0, done.output
-    resampled = load_candles(out, symbol="ETHUSDT")
+    resampled = load_candles(out)
+    assert resampled.symbol == "ETHUSDT", "a freely named output keeps the symbol in its metadata"
     assert resampled.timeframe is Timeframe.M15 and len(resampled) > 4000
+    shown = runner.invoke(app, ["data", "info", str(out)])
+    assert "symbol:    ETHUSDT" in shown.output and "timeframe: 15m" in shown.output
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "symbol"),
+    [
+        ("ETH_USDT_USDT-1m-futures.feather", "ETH_USDT_USDT-15m-futures.parquet", "ETHUSDT"),
+        ("LINKUSDT-1m-2023-02.zip", "LINKUSDT-15m-2023-02.parquet", "LINKUSDT"),
+    ],
+)
+def test_resample_without_out_names_the_output_like_its_input_so_the_symbol_travels(
+    tmp_path, data_dir, name, expected, symbol
+):
+    source = tmp_path / name
+    source.write_bytes(next(data_dir.rglob(name)).read_bytes())
+    done = CliRunner().invoke(app, ["data", "resample", str(source), "--timeframe", "15m"])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, expected])
+    assert parse_file_name(tmp_path / expected) == NameInfo(symbol, Timeframe.M15)
+    resampled = load_candles(tmp_path / expected)
+    assert (resampled.symbol, resampled.timeframe) == (symbol, Timeframe.M15)
+
+
+def test_resample_of_a_file_without_a_symbol_takes_symbol_and_names_the_output_after_it(tmp_path, data_dir):
+    source = tmp_path / "candles.parquet"
+    write_parquet(replace(load_candles(data_dir / "LINKUSDT-1m-2023-02.zip").slice(0, 600), symbol=None), source)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["data", "resample", str(source), "--timeframe", "5m"])
+    assert refused.exit_code == 2 and "pass --symbol or --out" in refused.output
+    done = runner.invoke(app, ["data", "resample", str(source), "--timeframe", "5m", "--symbol", "LINKUSDT"])
+    assert done.exit_code == 0, done.output
+    resampled = load_candles(tmp_path / "LINKUSDT-5m.parquet")
+    assert (resampled.symbol, resampled.timeframe, len(resampled)) == ("LINKUSDT", Timeframe.M5, 120)
 
 
 def test_failed_resample_writes_nothing(tmp_path):

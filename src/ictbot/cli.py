@@ -187,14 +187,23 @@ def status(
 
     from rich.table import Table
 
-    if url is None:
-        try:
-            api = load_settings(config).api
-        except ConfigError as exc:
-            raise _fail(exc) from None
-        url = f"http://{api.host}:{api.port}"
+    from ictbot.runtime.control_token import control_token, token_path
+
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/status", timeout=10) as response:
+        settings: Settings | None = load_settings(config)
+    except ConfigError as exc:
+        if url is None or config is not None:
+            raise _fail(exc) from None
+        settings = None
+    if url is None:
+        assert settings is not None
+        url = f"http://{settings.api.host}:{settings.api.port}"
+    token = None if settings is None else control_token(settings, create=False)
+    headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{url.rstrip('/')}/status", headers=headers), timeout=10
+        ) as response:
             body = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise _fail(
@@ -212,6 +221,14 @@ def status(
         highlight=False,
         markup=False,
     )
+    if settings is not None:
+        source = "api.token" if settings.api.token is not None else str(token_path(settings))
+        console.print(
+            _control_line(body.get("control"), source, body.get("api_url") or url),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     tasks = Table("task", "state", "beat age (s)", "restarts", "last error", title="tasks")
     for task in body["tasks"]:
         age = "-" if task["beat_age_seconds"] is None else f"{task['beat_age_seconds']:.0f}"
@@ -235,6 +252,19 @@ def status(
         highlight=False,
         markup=False,
     )
+
+
+def _control_line(access: str | None, source: str, url: str) -> str:
+    """Whether the kill switch is in reach from here, and with which token (never printed)."""
+    if access == "accepted":
+        return f"control: the token in {source} is accepted · kill switch: ictbot flatten, or {url}/#token=<that token>"
+    if access == "missing":
+        return f"control: no token in {source}; run this with the bot's --config, or set ICTBOT_API__TOKEN"
+    if access == "wrong":
+        return f"control: the bot refuses the token in {source}; run this with the bot's --config (data_dir, api.token)"
+    if access == "disabled":
+        return "control: disabled (the bot has no control token)"
+    return "control: not reported by this bot"
 
 
 @data_app.command("info")
@@ -263,19 +293,39 @@ def data_info(
 def data_resample(
     file: Path,
     timeframe: Annotated[str, typer.Option("--timeframe", help="Target timeframe, e.g. 15m.")],
-    out: Annotated[Path, typer.Option("--out", help="Output .parquet file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output .parquet file (default: named like FILE with the new timeframe, beside it)."
+        ),
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol, if not in the name.")] = None,
 ) -> None:
-    """Aggregate a candle file to a higher timeframe (no partial or invented candles) and write Parquet."""
+    """Aggregate a candle file to a higher timeframe (no partial or invented candles) and write Parquet; the output
+    keeps the symbol (in its metadata and, by default, its name), so the other commands read it without --symbol."""
     try:
         target = Timeframe.parse(timeframe)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--timeframe") from None
     try:
-        frame = resample(load_candles(file), target)
+        source = load_candles(file, symbol=symbol)
+        frame = resample(source, target)
+        out = out or resampled_name(file, source, target)
         write_parquet(frame, out)
     except IctbotError as exc:
         raise _fail(exc) from None
-    console.print(f"Wrote {len(frame)} {target} candles to {out}", highlight=False)
+    console.print(f"Wrote {len(frame)} {target} {frame.symbol} candles to {out}", highlight=False)
+
+
+def resampled_name(file: Path, frame: CandleFrame, target: Timeframe) -> Path:
+    """``ETH_USDT_USDT-1m-futures.feather`` → ``ETH_USDT_USDT-15m-futures.parquet``; ``LINKUSDT-1m-2023-02.zip`` →
+    ``LINKUSDT-15m-2023-02.parquet``; a name without the timeframe → ``<SYMBOL>-15m.parquet``, all beside ``file``."""
+    if frame.symbol is None:
+        raise ConfigError(f"{file}: the symbol is not in the file name; pass --symbol or --out")
+    head, found, tail = file.name.split(".", 1)[0].partition(f"-{frame.timeframe.value}")
+    if found and head and (not tail or tail.startswith("-")):
+        return file.with_name(f"{head}-{target.value}{tail}.parquet")
+    return file.with_name(f"{frame.symbol}-{target.value}.parquet")
 
 
 register_ict_command(app)

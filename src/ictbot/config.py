@@ -69,7 +69,10 @@ class BacktestSettings(_Section):
     """Simulated account and fill model."""
 
     initial_equity_usdt: float = Field(
-        1000.0, gt=0, description="starting balance of the simulated account in backtests and paper mode (USDT)"
+        1000.0,
+        gt=0,
+        description="starting equity (USDT) of every simulated account: the backtest's, paper mode's and, in replay, "
+        "the local exchange's funded test account",
     )
     maker_fee_rate: float = Field(0.0002, ge=0, lt=0.01, description="fraction of notional (0.0002 = 0.02 %)")
     taker_fee_rate: float = Field(0.0005, ge=0, lt=0.01, description="fraction of notional (0.0005 = 0.05 %)")
@@ -113,7 +116,9 @@ class ApiSettings(_Section):
         le=65535,
         description="TCP port of the API and dashboard; 0 = any free port (the bound URL is logged)",
     )
-    token: SecretStr | None = Field(None, description="bearer token for control actions; unset = control disabled")
+    token: SecretStr | None = Field(
+        None, description="bearer token for control actions; unset = the one the bot keeps in <data_dir>/control-token"
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API from other sites; empty = none"
     )

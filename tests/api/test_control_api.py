@@ -4,6 +4,7 @@ recorded with time and source. Secrets never appear in any answer or log line; C
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from botkit import TOKEN, Receiver, client, freeze, running, until
 
@@ -179,3 +180,43 @@ async def test_ictbot_flatten_reaches_a_running_bot_with_the_kept_token_and_no_c
         assert answer.startswith("the running bot flattened and halted")
         assert engine.pipeline.gate.state.value == "HALTED"
         assert "flattened by" in engine.pipeline.gate.state_reason
+
+
+async def test_ictbot_status_sends_the_kept_token_and_says_whether_the_bot_accepts_it(
+    make_settings, tmp_path, monkeypatch
+):
+    """No api.token anywhere: `ictbot status` with the bot's settings finds <data_dir>/control-token as `ictbot
+    flatten` does, and the bot confirms it; with another data directory's token, or none, it says what to do."""
+    import asyncio
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from ictbot.cli import app as cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ICTBOT_API__TOKEN", raising=False)
+    settings = make_settings(speed=6000, api={"token": None})
+    other = tmp_path / "other-data"
+    other.mkdir()
+    (other / "control-token").write_text("a-token-of-another-bot\n")
+    async with running(settings) as engine:
+        engine.exchange.stop_clock()
+        port = int(engine.api_url.rsplit(":", 1)[1])
+        token = (settings.data_dir / "control-token").read_text().strip()
+        ours, theirs = tmp_path / "bot.yaml", tmp_path / "other.yaml"
+        ours.write_text(yaml.safe_dump({"data_dir": str(settings.data_dir), "api": {"port": port}}))
+        theirs.write_text(yaml.safe_dump({"data_dir": str(other), "api": {"port": port}}))
+
+        def status(*args: str):
+            return CliRunner().invoke(cli, ["status", *args])
+
+        accepted = await asyncio.to_thread(status, "--config", str(ours))
+        refused = await asyncio.to_thread(status, "--config", str(theirs))
+        without = await asyncio.to_thread(status, "--url", engine.api_url)
+    assert accepted.exit_code == 0, accepted.output
+    assert f"control: the token in {settings.data_dir / 'control-token'} is accepted" in accepted.output
+    assert f"{engine.api_url}/#token=<that token>" in accepted.output
+    assert refused.exit_code == 0 and f"the bot refuses the token in {other / 'control-token'}" in refused.output
+    assert without.exit_code == 0 and f"control: no token in {Path('ictbot-data') / 'control-token'}" in without.output
+    assert all(token not in r.output for r in (accepted, refused, without))

@@ -180,3 +180,13 @@ async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def test_the_replays_test_account_starts_with_the_backtests_initial_equity(btc_days, tmp_path):
+    """One setting funds both: the local exchange's test account in replay and the backtest's account."""
+    _, path = btc_days
+    settings = _settings(path, tmp_path, backtest={"initial_equity_usdt": 2500}, execution={"broker": "venue"})
+    engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
+    async with _running(engine):
+        assert engine.exchange.engine.wallet == 2500
+        assert engine.pipeline.equity() == 2500

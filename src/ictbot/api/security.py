@@ -19,6 +19,21 @@ def control_source(request: Request) -> str:
     return f"api:{client.host}" if client else "api"
 
 
+def control_access(request: Request) -> str:
+    """How the request's bearer token stands with the control endpoints, without refusing anything: ``accepted``,
+    ``missing``, ``wrong`` or ``disabled`` (the bot has no token). ``ictbot status`` reports it, so an operator learns
+    before an emergency whether the kill switch is in reach."""
+    expected = request.app.state.engine.control_token
+    if expected is None or not expected.get_secret_value():
+        return "disabled"
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return "missing"
+    return (
+        "accepted" if secrets.compare_digest(given.strip().encode(), expected.get_secret_value().encode()) else "wrong"
+    )
+
+
 def require_token(request: Request) -> str:
     """FastAPI dependency: the caller's source once its token matches; 401 without a bearer token, 403 when wrong
     or when no token is configured (control disabled)."""

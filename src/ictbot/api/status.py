@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ictbot.api.security import control_access
 from ictbot.api.serialize import money
 from ictbot.runtime.counters import stream_name
 from ictbot.runtime.engine import Engine
@@ -90,6 +91,7 @@ async def status(request: Request) -> dict[str, Any]:
         "started_at_ms": engine.started_ms,
         "uptime_seconds": round(time.monotonic() - request.app.state.started, 3),
         "trading": {"state": pipeline.gate.state.value, "reason": pipeline.gate.state_reason},
+        "control": control_access(request),
         "ready": readiness.ready,
         "failing": list(readiness.failing),
         "tasks": [st.to_dict() for st in engine.supervisor.statuses(now)],

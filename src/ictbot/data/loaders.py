@@ -2,8 +2,8 @@
 
 Formats: Arrow IPC ``.feather``, ``.parquet`` (columns ``date``/``open_time`` + OHLCV), Binance's bulk-dump CSV (plain
 or inside ``.zip``; with or without header; ms or µs open times), REST klines JSON (``.json``) and gzip JSON arrays
-(``.json.gz``). Symbol and timeframe come from the file name where it carries them, otherwise the timeframe is inferred
-from the spacing of the candles.
+(``.json.gz``). Symbol and timeframe come from the metadata of a Parquet file ictbot wrote, else from the file name
+where it carries them, otherwise the timeframe is inferred from the spacing of the candles.
 """
 
 from __future__ import annotations
@@ -61,16 +61,36 @@ def load_candles(path: str | Path, *, symbol: str | None = None, timeframe: Time
         raise DataError(f"{path}: no such file; check the path")
     open_time, columns = _read_any(path)
     validate_arrays(path, open_time, columns)
-    info = parse_file_name(path)
-    tf = timeframe or info.timeframe or _infer_timeframe(path, open_time)
+    stored, named = _stored_info(path), parse_file_name(path)
+    tf = timeframe or stored.timeframe or named.timeframe or _infer_timeframe(path, open_time)
     _check_alignment(path, open_time, tf)
     return CandleFrame(
         open_time,
         *(columns[name] for name in COLUMNS),
         timeframe=tf,
-        symbol=symbol or info.symbol,
+        symbol=symbol or stored.symbol or named.symbol,
         source=str(path),
     )
+
+
+_SYMBOL_KEY, _TIMEFRAME_KEY = b"ictbot.symbol", b"ictbot.timeframe"
+
+
+def _stored_info(path: Path) -> NameInfo:
+    """Symbol and timeframe that :func:`write_parquet` kept in a Parquet file's metadata, so a file named freely
+    (``eth15.parquet``) still says what it holds."""
+    if not path.name.lower().endswith(".parquet"):
+        return NameInfo(None, None)
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return NameInfo(None, None)
+    symbol = metadata.get(_SYMBOL_KEY, b"").decode() or None
+    try:
+        timeframe = Timeframe.parse(metadata[_TIMEFRAME_KEY].decode()) if _TIMEFRAME_KEY in metadata else None
+    except ValueError:
+        timeframe = None
+    return NameInfo(symbol, timeframe)
 
 
 def load_funding_rates(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -99,13 +119,18 @@ def load_mark_prices(path: str | Path) -> CandleFrame:
 
 
 def write_parquet(frame: CandleFrame, out: str | Path) -> None:
-    """Write atomically: a crash or error leaves no half-written file at ``out``."""
+    """Write atomically: a crash or error leaves no half-written file at ``out``. The symbol and timeframe go into
+    the file's metadata, so :func:`load_candles` knows them whatever the file is called."""
     out = Path(out)
+    metadata = {_TIMEFRAME_KEY: frame.timeframe.value.encode()}
+    if frame.symbol:
+        metadata[_SYMBOL_KEY] = frame.symbol.encode()
     table = pa.table(
         {
             "date": pa.array(frame.open_time, type=pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
             **{name: getattr(frame, name) for name in COLUMNS},
-        }
+        },
+        metadata=metadata,
     )
     tmp = out.with_name(f".{out.name}.partial")
     try:

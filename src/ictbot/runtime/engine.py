@@ -342,7 +342,8 @@ class Engine:
             self.api_socket = bind_api(s.api.host, s.api.port)
         if s.mode == "replay":
             frames = [load_candles(path) for path in (s.replay.data or [sample_path()])]
-            self.exchange = await LocalExchange(frames, warmup=s.replay.warmup).start()
+            balance = Decimal(str(s.backtest.initial_equity_usdt))
+            self.exchange = await LocalExchange(frames, warmup=s.replay.warmup, balance=balance).start()
             self.clock = ReplayClock(self.exchange, s.replay.speed)
             self._replay_start_ms = int(self.exchange.replay.now)
             config = self.exchange.ccxt_config()
