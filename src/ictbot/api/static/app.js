@@ -164,7 +164,7 @@ function drawZones() {
       ctx.fillStyle = ctx.strokeStyle;
       ctx.fillText(label, Math.max(x1, 0) + 2, y - 3);
     }
-    drawn.push({ kind: zone.kind, formed_at: zone.formed_at, ends_at: end, x1, x2, live });
+    drawn.push({ kind: zone.kind, direction: zone.direction, formed_at: zone.formed_at, ends_at: end, x1, x2, live });
   }
   view.drawn = drawn;
   box.dataset.zones = drawn.length;
