@@ -12,11 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ictbot import config_reference
-from ictbot.candles.aggregate import resample
 from ictbot.config import Settings, load_settings
 from ictbot.data.download_cli import register as register_download_command
 from ictbot.data.frame import CandleFrame, iso
-from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
@@ -273,6 +271,8 @@ def data_info(
 ) -> None:
     """Symbol, timeframe, range, rows and gaps of a candle file."""
     try:
+        from ictbot.data.loaders import load_candles
+
         frame = load_candles(file, symbol=symbol)
     except IctbotError as exc:
         raise _fail(exc) from None
@@ -308,6 +308,9 @@ def data_resample(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--timeframe") from None
     try:
+        from ictbot.candles.aggregate import resample
+        from ictbot.data.loaders import load_candles, write_parquet
+
         source = load_candles(file, symbol=symbol)
         frame = resample(source, target)
         out = out or resampled_name(file, source, target)

@@ -187,7 +187,7 @@ class KlineFetcher:
 
         Also the first request, so an unknown symbol fails before anything else happens.
         """
-        answer = await self._call(self.client.fapiPublicGetPremiumIndex, {"symbol": symbol}, symbol)
+        answer = await self.call(self.client.fapiPublicGetPremiumIndex, {"symbol": symbol}, symbol)
         return int(answer["time"])
 
     async def fill(
@@ -213,7 +213,7 @@ class KlineFetcher:
                 "limit": page_limit,
             }
             self.report.kline_requests += 1
-            rows = await self._call(self.client.fapiPublicGetKlines, params, symbol)
+            rows = await self.call(self.client.fapiPublicGetKlines, params, symbol)
             wanted = [r for r in rows if cursor <= int(r[0]) < stop]
             if not wanted:
                 break
@@ -225,7 +225,8 @@ class KlineFetcher:
                 break
         advance((piece.end - cursor) // step)
 
-    async def _call(self, method: Callable[[dict], Awaitable[Any]], params: dict, symbol: str) -> Any:
+    async def call(self, method: Callable[[dict], Awaitable[Any]], params: dict, symbol: str) -> Any:
+        """One REST request of ``symbol``, retried through rate limits and transient failures."""
         failures = limited = 0
         while True:
             try:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ictbot.data.download import BULK_URL, DownloadReport, Source, binance_client, download
-from ictbot.data.store import DEFAULT_VENUE, HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
-from ictbot.runtime import loop as event_loop
+
+if TYPE_CHECKING:
+    from ictbot.data.download import DownloadReport, Source
+    from ictbot.data.funding_download import FundingReport
+    from ictbot.data.store import HistoryStore
 
 DEFAULT_STORE = Path("ictbot-data/history")
 SOURCES = ("auto", "rest", "bulk")
@@ -46,10 +49,15 @@ async def run_download(
     store_dir: Path,
     testnet: bool,
     rest_url: str | None,
-    bulk_url: str,
+    bulk_url: str | None,
+    funding: bool = True,
     progress: Progress | None = None,
-) -> tuple[DownloadReport, HistoryStore]:
-    """Build the store and the ccxt client from the command's options and download."""
+) -> tuple[DownloadReport, FundingReport | None, HistoryStore]:
+    """Build the store and the ccxt client from the command's options and download (ccxt is imported here, not at
+    start-up, so the other commands do not pay for it)."""
+    from ictbot.data.download import BULK_URL, binance_client, download
+    from ictbot.data.store import DEFAULT_VENUE, HistoryStore
+
     if testnet and source == "bulk":
         raise DataError("Binance's bulk dumps hold mainnet candles only; use --source rest with --testnet")
     store = HistoryStore(store_dir, f"{DEFAULT_VENUE}-testnet" if testnet else DEFAULT_VENUE)
@@ -69,13 +77,18 @@ async def run_download(
             end_ms,
             source="rest" if testnet else source,
             client=client,
-            bulk_url=bulk_url,
+            bulk_url=bulk_url or BULK_URL,
             on_progress=show,
         )
+        paid = None
+        if funding and client is not None:
+            from ictbot.data.funding_download import download_funding
+
+            paid = await download_funding(store, symbol, start_ms, end_ms or int(time.time() * 1000), client)
     finally:
         if client is not None:
             await client.close()
-    return report, store
+    return report, paid, store
 
 
 def register(app: typer.Typer) -> None:
@@ -100,7 +113,17 @@ def register(app: typer.Typer) -> None:
         rest_url: Annotated[
             str | None, typer.Option("--rest-url", hidden=True, help="REST base URL, e.g. a local exchange.")
         ] = None,
-        bulk_url: Annotated[str, typer.Option("--bulk-url", hidden=True, help="Bulk dump base URL.")] = BULK_URL,
+        funding: Annotated[
+            bool,
+            typer.Option(
+                "--funding/--no-funding",
+                help="Also fetch funding rates and settlement mark prices (REST, so not with --source bulk).",
+            ),
+        ] = True,
+        bulk_url: Annotated[
+            str | None,
+            typer.Option("--bulk-url", hidden=True, help="Bulk dump base URL; default Binance's."),
+        ] = None,
     ) -> None:
         """Download closed candles into the Parquet history store; a repeated run fetches only what is missing."""
         console, errors = Console(), Console(stderr=True)
@@ -111,6 +134,8 @@ def register(app: typer.Typer) -> None:
                 tf = Timeframe.parse(timeframe)
             except ValueError as exc:
                 raise DataError(f"--timeframe: {exc}") from None
+            from ictbot.runtime import loop as event_loop
+
             start_ms = parse_moment(start, "--from")
             end_ms = None if end is None else parse_moment(end, "--to")
             with Progress(
@@ -121,17 +146,18 @@ def register(app: typer.Typer) -> None:
                 console=errors,
                 transient=True,
             ) as progress:
-                report, store = event_loop.run(
+                report, paid, store = event_loop.run(
                     run_download(
                         normalise_symbol(symbol),
                         tf,
                         start_ms,
                         end_ms,
-                        source=cast(Source, source),
+                        source=cast("Source", source),
                         store_dir=store_dir,
                         testnet=testnet,
                         rest_url=rest_url,
                         bulk_url=bulk_url,
+                        funding=funding,
                         progress=progress,
                     )
                 )
@@ -150,3 +176,12 @@ def register(app: typer.Typer) -> None:
         coverage = store.coverage(report.symbol, report.timeframe)
         if coverage is not None:
             console.print(f"stored: {coverage}", highlight=False, soft_wrap=True)
+        if paid is not None:
+            from ictbot.research.funding_store import funding_path
+
+            console.print(
+                f"{paid.symbol} funding: {paid.added} new settlements ({paid.funding_requests} REST pages, "
+                f"{paid.mark_requests} marks from markPriceKlines) in {funding_path(store, paid.symbol)}",
+                highlight=False,
+                soft_wrap=True,
+            )

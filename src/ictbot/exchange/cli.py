@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ictbot.errors import IctbotError
-from ictbot.exchange.server import LocalExchange
-from ictbot.runtime import loop as event_loop
+
+if TYPE_CHECKING:
+    from ictbot.exchange.server import LocalExchange
 
 exchange_app = typer.Typer(help="The local Binance USDT-M exchange (replays real history).", no_args_is_help=True)
 
@@ -46,6 +47,9 @@ def serve(
     ] = None,
     warmup: Annotated[int, typer.Option(help="Candles already closed history at start.")] = 500,
     funding: Annotated[list[Path] | None, typer.Option(help="Funding-rate file(s) (*-funding_rate.feather).")] = None,
+    mark: Annotated[
+        list[Path] | None, typer.Option(help="Mark-price file(s) (*-mark.feather); default: the trade price.")
+    ] = None,
     balance: Annotated[str, typer.Option(help="USDT deposited into the test account.")] = "10000",
     api_key: Annotated[
         str | None,
@@ -77,10 +81,13 @@ def serve(
     if (api_key is None) != (api_secret is None):
         raise typer.BadParameter("give --api-key and --api-secret together (or neither, for new ones)")
     credentials = Credentials(api_key, api_secret) if api_key and api_secret else None
+    from ictbot.exchange.server import LocalExchange
+    from ictbot.runtime import loop as event_loop
+
     try:
         exchange = LocalExchange.from_files(
-            data, symbol=symbol, funding_files=funding or (), warmup=warmup, port=port, balance=deposit,
-            credentials=credentials, shift_to_ms=time.time_ns() // 1_000_000 if shift_to_now else None,
+            data, symbol=symbol, funding_files=funding or (), mark_files=mark or (), warmup=warmup, port=port,
+            balance=deposit, credentials=credentials, shift_to_ms=time.time_ns() // 1_000_000 if shift_to_now else None,
         )  # fmt: skip
     except (IctbotError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -13,7 +13,7 @@ MINUTE_MS = 60_000
 def request_weight(method: str, path: str, params: dict[str, str]) -> int:
     """The documented IP weight of a request (§4 of the spec); unknown paths weigh 1."""
     has_symbol = bool(params.get("symbol"))
-    if path == "/fapi/v1/klines":
+    if path in ("/fapi/v1/klines", "/fapi/v1/markPriceKlines"):
         limit = int(params.get("limit") or 500)
         return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
     if method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder"):

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
+import numpy as np
 from aiohttp import web
 
 from ictbot.exchange.engine import MAKER_FEE, TAKER_FEE
@@ -16,7 +17,7 @@ from ictbot.exchange.errors import BinanceError
 from ictbot.exchange.limits import request_weight
 from ictbot.exchange.numbers import ZERO, fmt, parse_int
 from ictbot.exchange.records import Position
-from ictbot.exchange.replay import DEFAULT_FUNDING_RATE
+from ictbot.exchange.replay import DEFAULT_FUNDING_RATE, INTERVAL_MS
 from ictbot.exchange.signing import check_api_key, verify_signed
 from ictbot.venues.symbols import bracket_for, leverage_brackets
 
@@ -43,6 +44,7 @@ class RestApi:
             ("GET", "/fapi/v1/time"): (NONE, lambda p: {"serverTime": s.x.server_time()}),
             ("GET", "/fapi/v1/exchangeInfo"): (NONE, s.exchange_info),
             ("GET", "/fapi/v1/klines"): (NONE, s.klines),
+            ("GET", "/fapi/v1/markPriceKlines"): (NONE, s.mark_price_klines),
             ("GET", "/fapi/v1/premiumIndex"): (NONE, s.premium_index),
             ("GET", "/fapi/v1/fundingRate"): (NONE, s.funding_rate),
             ("GET", "/fapi/v1/ticker/price"): (NONE, s.ticker_price),
@@ -226,6 +228,54 @@ class RestApi:
             symbol, interval, parse_int(params, "startTime"), parse_int(params, "endTime"), min(limit, 1500)
         )
 
+    def mark_price_klines(self, params: Params) -> object:
+        """Mark-price candles: the recorded mark file's where one was loaded (at its own interval, up to the replay
+        clock), else the trade candles, which are this exchange's mark price. Mark candles carry no volume."""
+        symbol = _required(params, "symbol")
+        interval = _required(params, "interval")
+        limit = min(parse_int(params, "limit", 500) or 500, 1500)
+        if limit < 1:
+            raise BinanceError(-1130, "limit")
+        start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+        mark = self.x.marks.get(symbol)
+        if mark is None:
+            rows = self.replay.klines(symbol, interval, start, end, limit)
+            return [[*r[:5], "0", r[6], "0", 0, "0", "0", "0"] for r in rows]
+        if INTERVAL_MS.get(interval) != mark.timeframe.ms:
+            raise BinanceError(-1120, msg=f"Invalid interval; the recorded mark prices are {mark.timeframe}.")
+        self.replay.feed(symbol)  # an unknown symbol is refused as Binance does (-1121)
+        keep = mark.open_time <= self.replay.now
+        if start is not None:
+            keep &= mark.open_time >= start
+        if end is not None:
+            keep &= mark.open_time <= end
+        chosen = np.flatnonzero(keep)
+        chosen = chosen[:limit] if start is not None else chosen[-limit:]
+        return [
+            [
+                int(mark.open_time[i]),
+                *(fmt(Decimal(repr(float(c[i]))), 8) for c in (mark.open, mark.high, mark.low, mark.close)),
+                "0",
+                int(mark.open_time[i]) + mark.timeframe.ms - 1,
+                "0",
+                0,
+                "0",
+                "0",
+                "0",
+            ]
+            for i in chosen
+        ]
+
+    def _settlement_mark(self, symbol: str, time: int) -> str:
+        """The recorded mark price at a funding settlement, as Binance's funding history reports it; "" if unknown."""
+        mark = self.x.marks.get(symbol)
+        if mark is None:
+            return ""
+        i = int(np.searchsorted(mark.open_time, time))
+        if i == len(mark) or int(mark.open_time[i]) != time:
+            return ""
+        return fmt(Decimal(repr(float(mark.open[i]))), 8)
+
     def _premium(self, symbol: str) -> dict[str, object]:
         feed = self.replay.feed(symbol)
         price = fmt(feed.last_price, feed.price_places + 2)
@@ -253,7 +303,8 @@ class RestApi:
                 continue
             for time, rate in sorted(feed.funding.items()):
                 if time <= self.replay.now:
-                    rows.append({"symbol": symbol, "fundingRate": fmt(rate, 8), "fundingTime": time, "markPrice": ""})
+                    mark = self._settlement_mark(symbol, time)
+                    rows.append({"symbol": symbol, "fundingRate": fmt(rate, 8), "fundingTime": time, "markPrice": mark})
         start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
         rows = [
             r for r in rows if (start is None or r["fundingTime"] >= start) and (end is None or r["fundingTime"] <= end)

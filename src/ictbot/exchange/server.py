@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from ictbot.data.frame import CandleFrame
-from ictbot.data.loaders import load_candles, load_funding_rates, parse_file_name
+from ictbot.data.loaders import load_candles, load_funding_rates, load_mark_prices, parse_file_name
 from ictbot.exchange.engine import Engine
 from ictbot.exchange.faults import Faults
 from ictbot.exchange.limits import RateLimiter
@@ -58,11 +58,13 @@ class LocalExchange:
         port: int = 0,
         credentials: Credentials | None = None,
         funding: dict[str, dict[int, Decimal]] | None = None,
+        marks: dict[str, CandleFrame] | None = None,
         weight_limit: int = 2400,
         listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS,
         legacy_ws_urls: bool = False,
     ) -> None:
         self.replay = MarketReplay(list(frames), warmup, funding)
+        self.marks = dict(marks or {})  # recorded mark-price candles per symbol, served by markPriceKlines
         self.engine = Engine(self.replay, balance)
         self.engine.sink = self._user_event
         self.credentials = credentials or Credentials.generate()
@@ -85,10 +87,12 @@ class LocalExchange:
         *,
         symbol: str | None = None,
         funding_files: Sequence[str | Path] = (),
+        mark_files: Sequence[str | Path] = (),
         shift_to_ms: int | None = None,
         **options: Any,
     ) -> LocalExchange:
-        """Load candle files (symbol from each file name, or ``symbol`` for a single file) and funding files.
+        """Load candle files (symbol from each file name, or ``symbol`` for a single file), funding-rate files and
+        mark-price files (``*-mark.feather``; without one a symbol's mark price is its trade price).
 
         ``shift_to_ms`` moves the whole history (candles and funding) so that the replay starts at that time, e.g.
         now: a bot in live mode then sees fresh candles and judges its readiness as it would on Binance."""
@@ -102,13 +106,20 @@ class LocalExchange:
                 raise ValueError(f"{path}: no symbol in the funding file name")
             times, rates = load_funding_rates(path)
             funding[name] = {int(t): Decimal(repr(float(r))) for t, r in zip(times, rates, strict=True)}
+        marks: dict[str, CandleFrame] = {}
+        for path in mark_files:
+            mark = load_mark_prices(path)
+            if mark.symbol is None:
+                raise ValueError(f"{path}: no symbol in the mark-price file name")
+            marks[mark.symbol] = mark
         if shift_to_ms is not None:
             start = MarketReplay(frames, options.get("warmup", 500)).now
             unit = max(int(f.timeframe.ms) for f in frames)  # keeps every candle on its timeframe's boundary
             shift = (shift_to_ms - start) // unit * unit
             frames = [dataclasses.replace(f, open_time=f.open_time + shift) for f in frames]
             funding = {s: {t + shift: r for t, r in rates.items()} for s, rates in funding.items()}
-        return cls(frames, funding=funding, **options)
+            marks = {s: dataclasses.replace(m, open_time=m.open_time + shift) for s, m in marks.items()}
+        return cls(frames, funding=funding, marks=marks, **options)
 
     # ------------------------------------------------------------------------------------------------ lifecycle
     async def start(self) -> LocalExchange:

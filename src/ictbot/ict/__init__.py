@@ -1,39 +1,40 @@
 """ICT / smart-money-concepts detectors, causal and identical in batch (``detect_all``) and incremental (``IctState``)
-form. Definitions and defaults: docs/ict.md."""
+form. Definitions and defaults: docs/ict.md.
 
-from ictbot.ict.batch import IctTables, RecordTable, detect_all, detect_frame
-from ictbot.ict.config import IctConfig
-from ictbot.ict.records import (
-    BreakerBlock,
-    FairValueGap,
-    LiquidityLevel,
-    OrderBlock,
-    Record,
-    SessionRange,
-    StructureBreak,
-    Swing,
-)
-from ictbot.ict.sessions import DEFAULT_KILLZONES, Killzone, killzone_of
-from ictbot.ict.state import IctState
-from ictbot.ict.structure import DealingRange
+The names below are imported on first use, so that importing a light module of this package (its records or its
+configuration, as the settings do) does not compile the batch detectors."""
 
-__all__ = [
-    "DEFAULT_KILLZONES",
-    "BreakerBlock",
-    "DealingRange",
-    "FairValueGap",
-    "IctConfig",
-    "IctState",
-    "IctTables",
-    "Killzone",
-    "LiquidityLevel",
-    "OrderBlock",
-    "Record",
-    "RecordTable",
-    "SessionRange",
-    "StructureBreak",
-    "Swing",
-    "detect_all",
-    "detect_frame",
-    "killzone_of",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "IctTables": "batch",
+    "RecordTable": "batch",
+    "detect_all": "batch",
+    "detect_frame": "batch",
+    "IctConfig": "config",
+    "BreakerBlock": "records",
+    "FairValueGap": "records",
+    "LiquidityLevel": "records",
+    "OrderBlock": "records",
+    "Record": "records",
+    "SessionRange": "records",
+    "StructureBreak": "records",
+    "Swing": "records",
+    "DEFAULT_KILLZONES": "killzones",
+    "Killzone": "killzones",
+    "killzone_of": "sessions",
+    "IctState": "state",
+    "DealingRange": "structure",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -8,18 +8,19 @@ from typing import Annotated
 
 import typer
 
-from ictbot.candles.aggregate import resample
-from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
-from ictbot.ict.batch import detect_frame
-from ictbot.ict.export import write_records
 
 
 def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
     """Detect with default parameters on ``data`` aggregated to ``timeframe``; write ``out`` if given.
 
     Returns the number of records per kind."""
+    from ictbot.candles.aggregate import resample
+    from ictbot.data.loaders import load_candles
+    from ictbot.ict.batch import detect_frame
+    from ictbot.ict.export import write_records
+
     try:
         tf = Timeframe.parse(timeframe)
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ictbot.ict.sessions import DEFAULT_KILLZONES, Killzone
+from ictbot.ict.killzones import DEFAULT_KILLZONES, Killzone
 
 
 @dataclass(frozen=True, slots=True)

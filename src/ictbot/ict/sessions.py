@@ -11,7 +11,6 @@ candle is missing (the data starts mid-window, or a gap) is not reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,44 +18,14 @@ import numba
 import numpy as np
 
 from ictbot.domain import Candle
+from ictbot.ict.killzones import DEFAULT_KILLZONES, Killzone
 from ictbot.ict.records import SessionRange
+
+__all__ = ["DEFAULT_KILLZONES", "Killzone", "SessionDetector", "killzone_of", "local_times", "session_kernel"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 _HOUR_MS = 3_600_000
 _MINUTE_MS = 60_000
-
-
-@dataclass(frozen=True, slots=True)
-class Killzone:
-    """A daily window ``[start, end)`` in minutes after New York local midnight."""
-
-    name: str
-    start: int
-    end: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end <= 1440:
-            raise ValueError(
-                f"killzone {self.name!r}: need 0 ≤ start < end ≤ 24:00 (minutes), got {self.start}–{self.end}"
-            )
-
-    @classmethod
-    def parse(cls, name: str, start: str, end: str) -> Killzone:
-        """From ``"HH:MM"`` strings; ``"24:00"`` is the end of the day."""
-
-        def minutes(text: str) -> int:
-            hours, mins = text.split(":")
-            return int(hours) * 60 + int(mins)
-
-        return cls(name, minutes(start), minutes(end))
-
-
-DEFAULT_KILLZONES = (
-    Killzone.parse("asia", "20:00", "24:00"),
-    Killzone.parse("london", "02:00", "05:00"),
-    Killzone.parse("ny_am", "07:00", "10:00"),
-    Killzone.parse("ny_pm", "13:30", "16:00"),
-)
 
 
 def utc_offset_ms(open_time: int) -> int:

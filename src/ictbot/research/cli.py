@@ -80,6 +80,28 @@ class _Inputs:
         self.settings = _with_symbols(settings, self.frames)
 
 
+class _Study:
+    """What optimize and walkforward both set up from their shared options: inputs, the problem, the database."""
+
+    def __init__(
+        self, kind, config, data, symbol, start, end, store, timeframe, objective, min_trades, risk, study, storage
+    ):
+        from ictbot.research.optimize import Problem, storage_url
+
+        self.objectives = tuple(objective or ["expectancy_r"])
+        self.inputs = inputs = _Inputs(config, data, symbol, start, end, store, timeframe)
+        self.settings = inputs.settings
+        self.problem = Problem(
+            self.settings, inputs.frames, self.objectives, min_trades, tuple(risk or ()), inputs.funding
+        )
+        self.url = storage_url(storage, self.settings.data_dir)
+        self.name = study or _default_study(self.settings, self.objectives, start, end, kind)
+
+    def folder(self, out: Path | None) -> Path:
+        """Where the report files go: ``--out``, else a folder named after the study under the data directory."""
+        return out or self.settings.data_dir / "studies" / re.sub(r"[^A-Za-z0-9_.+-]", "_", self.name)
+
+
 def _fail(exc: Exception) -> typer.Exit:
     from ictbot.cli import _fail as fail
 
@@ -145,16 +167,15 @@ def optimize(
     from ictbot.errors import IctbotError
     from ictbot.research import report
     from ictbot.research.evidence import edge_evidence, study_evidence
-    from ictbot.research.optimize import Problem, best_trials, completed, feasible, run_study, storage_url, variant
+    from ictbot.research.optimize import best_trials, completed, feasible, run_study, variant
 
     console = Console()
-    objectives = tuple(objective or ["expectancy_r"])
     try:
-        inputs = _Inputs(config, data, symbol, start, end, store, timeframe)
-        settings = inputs.settings
-        problem = Problem(settings, inputs.frames, objectives, min_trades, tuple(risk or ()), inputs.funding)
-        url = storage_url(storage, settings.data_dir)
-        name = study or _default_study(settings, objectives, start, end, "optimize")
+        setup = _Study(
+            "optimize", config, data, symbol, start, end, store, timeframe, objective, min_trades, risk, study, storage
+        )
+        inputs, settings, problem, objectives = setup.inputs, setup.settings, setup.problem, setup.objectives
+        url, name = setup.url, setup.name
         progress, update, _ = _progress(console, "optimize", trials)
         with progress:
             result_study = run_study(problem, url, name, trials, jobs, ray, seed, update)
@@ -180,7 +201,7 @@ def optimize(
         selection = study_evidence(done, best[0])
         report.print_evidence(evidence, console)
         console.print(f"[bold]selection bias:[/] {report.escape_markup(selection['verdict'])}", highlight=False)
-        folder = out or settings.data_dir / "studies" / re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+        folder = setup.folder(out)
         written = report.write_files(
             folder,
             {
@@ -267,14 +288,27 @@ def walkforward(
     from ictbot.errors import IctbotError
     from ictbot.research import report
     from ictbot.research.evidence import Part, combined_evidence
-    from ictbot.research.optimize import Problem, storage_url
     from ictbot.research.walkforward import walk_forward, windows
 
     console = Console()
-    objectives = tuple(objective or ["expectancy_r"])
     try:
-        inputs = _Inputs(config, data, symbol, start, end, store, timeframe)
-        settings = inputs.settings
+        setup = _Study(
+            "walkforward",
+            config,
+            data,
+            symbol,
+            start,
+            end,
+            store,
+            timeframe,
+            objective,
+            min_trades,
+            risk,
+            study,
+            storage,
+        )
+        inputs, settings, problem, objectives = setup.inputs, setup.settings, setup.problem, setup.objectives
+        url, prefix = setup.url, setup.name
         first = min(int(f.open_time[0]) for f in inputs.frames)
         last = max(int(f.open_time[-1]) for f in inputs.frames) + inputs.frames[0].timeframe.ms
         plan = windows(
@@ -285,9 +319,6 @@ def walkforward(
             None if step is None else parse_duration(step, "--step"),
             anchored,
         )
-        problem = Problem(settings, inputs.frames, objectives, min_trades, tuple(risk or ()), inputs.funding)
-        url = storage_url(storage, settings.data_dir)
-        prefix = study or _default_study(settings, objectives, start, end, "walkforward")
         console.print(f"{len(plan)} windows, {trials} trials each, studies {prefix}-w0… in {url}", highlight=False)
 
         def show(k, item) -> None:
@@ -319,7 +350,7 @@ def walkforward(
         evidence = combined_evidence(parts, baseline_runs, seed) if baseline_runs else None
         if evidence is not None:
             report.print_evidence(evidence, console)
-        folder = out or settings.data_dir / "studies" / re.sub(r"[^A-Za-z0-9_.+-]", "_", prefix)
+        folder = setup.folder(out)
         per_window = [
             {
                 "window": k,
