@@ -18,7 +18,7 @@ from ictbot.exchange.numbers import ZERO, fmt, parse_int
 from ictbot.exchange.records import Position
 from ictbot.exchange.replay import DEFAULT_FUNDING_RATE
 from ictbot.exchange.signing import check_api_key, verify_signed
-from ictbot.venues.symbols import bracket_for, leverage_brackets
+from ictbot.symbols import bracket_for, leverage_brackets
 
 if TYPE_CHECKING:
     from ictbot.exchange.server import LocalExchange

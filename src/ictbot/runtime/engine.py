@@ -30,7 +30,7 @@ from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
-from ictbot.domain import Candle, Fill, OrderIntent, Position, Signal, Timeframe
+from ictbot.domain import Candle, Fill, OrderIntent, Position, Rejection, Signal, Timeframe
 from ictbot.errors import ConfigError, VenueError
 from ictbot.exchange.server import LocalExchange
 from ictbot.execution.broker import VenueBroker
@@ -41,7 +41,7 @@ from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day
-from ictbot.risk.gate import Rejection, RiskGate, TradingState
+from ictbot.risk.gate import RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.control_token import control_token
 from ictbot.runtime.counters import Counters
@@ -55,9 +55,9 @@ from ictbot.storage import EventKind, OrderState, Recorder
 from ictbot.storage.journal import JOURNAL_NAME, IntentJournal
 from ictbot.storage.writer import RecordWriter
 from ictbot.strategy.registry import build_strategy
+from ictbot.symbols import SymbolSpec
 from ictbot.venues.binance import BinanceMarketData, ClosedKline, venue_connection
 from ictbot.venues.simulated import SimulatedBroker
-from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
