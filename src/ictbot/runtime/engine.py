@@ -39,6 +39,7 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
+from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day
 from ictbot.risk.gate import RiskGate, TradingState
@@ -48,7 +49,6 @@ from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
 from ictbot.runtime.preflight import bind_api, check_data_dir, close_quietly
-from ictbot.runtime.samples import Samples
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
