@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.candles.book import CandleBook
+from ictbot.data.funding import FundingSchedule
 from ictbot.domain import Candle, Fill, OrderIntent, Rejection, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import AccountView, RiskGate

@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.pipeline import DAY_MS, Pipeline
 from ictbot.candles.schedule import Emission, EmissionSchedule, Plan
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule
 from ictbot.domain import Candle, OrderIntent, Rejection, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
