@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ictbot import event_loop
 from ictbot.data.download import BULK_URL, DownloadReport, Source, binance_client, download
 from ictbot.data.store import DEFAULT_VENUE, HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
-from ictbot.runtime import loop as event_loop
 
 DEFAULT_STORE = Path("ictbot-data/history")
 SOURCES = ("auto", "rest", "bulk")

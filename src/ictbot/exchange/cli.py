@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from ictbot import event_loop
 from ictbot.errors import IctbotError
 from ictbot.exchange.server import LocalExchange
-from ictbot.runtime import loop as event_loop
 
 exchange_app = typer.Typer(help="The local Binance USDT-M exchange (replays real history).", no_args_is_help=True)
 

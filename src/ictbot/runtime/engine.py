@@ -16,7 +16,7 @@ import math
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
@@ -246,6 +246,11 @@ def _logged(method: Callable[..., object], *args: object) -> None:
         log.exception("recording %s failed; trading continues", getattr(method, "__name__", method))
 
 
+Service = Callable[["Engine", RestartPolicy], None]
+"""An optional service (the HTTP API and its notifications): registers its stages and listeners on a built engine,
+with the engine's restart policy. The composition passes them in, so the engine knows no service's package."""
+
+
 class Engine:
     """One bot: settings → venue → supervised pipeline. ``run`` returns after ``stop`` is set, cleanly."""
 
@@ -255,6 +260,7 @@ class Engine:
         recorder: Recorder | None = None,
         restart: RestartPolicy | None = None,
         wall: Clock | None = None,
+        services: Sequence[Service] = (),
     ) -> None:
         if settings.mode == "backtest":
             raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
@@ -267,6 +273,7 @@ class Engine:
         self.settings = settings
         self.recorder = recorder
         self._restart = restart
+        self._services = tuple(services)
         self.counters = Counters()
         self.latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
         self.processing = Samples(10_000)  # closed kline arrival → pipeline done with it (ns)
@@ -580,10 +587,8 @@ class Engine:
             self.supervisor.add(
                 "replay-end", self._replay_end_stage, critical=False, restart=restart, beat_timeout_s=math.inf
             )
-        if s.api.enabled:
-            from ictbot.api import attach_api
-
-            attach_api(self, restart)
+        for attach in self._services:
+            attach(self, restart)
 
     async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
         """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""
