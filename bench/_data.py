@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule, sibling_schedule
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule, sibling_schedule
 from ictbot.data.loaders import load_candles
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ictbot import event_loop
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
-from ictbot.runtime import loop as event_loop
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ictbot.runtime.loop import new_event_loop
+from ictbot.event_loop import new_event_loop
 
 DATA = Path(__file__).parent / "data"
 

@@ -197,7 +197,7 @@ def test_report_figures_agree_with_the_trades(result):
 
 
 def test_funding_from_the_real_funding_files_enters_the_accounting(btc, settings, data_dir):
-    from ictbot.backtest.funding import sibling_schedule
+    from ictbot.data.funding import sibling_schedule
 
     schedule = sibling_schedule(data_dir / "BTC_USDT_USDT-1m-futures.feather")
     funded = run_backtest(settings, [btc], funding={"BTCUSDT": schedule})

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ictbot.backtest import runner
-from ictbot.backtest.funding import sibling_schedule
 from ictbot.backtest.runner import run_backtest, run_backtest_stepwise
 from ictbot.candles.book import CandleBook
 from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import load_settings
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import sibling_schedule
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.strategy.host import StrategyHost

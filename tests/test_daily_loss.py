@@ -13,8 +13,8 @@ from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.daily import DAY_MS, day_history, reducing_detail, restore_day
 from ictbot.risk.gate import RiskGate, TradingState
 from ictbot.storage import EventKind, Recorder, open_recorder
+from ictbot.symbols import KNOWN_SYMBOLS
 from ictbot.venues.simulated import SimulatedBroker
-from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 DAY = 20_400 * DAY_MS  # 2025-11-07 00:00 UTC
 HOUR = 3_600_000

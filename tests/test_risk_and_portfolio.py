@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ictbot.config import RiskSettings
-from ictbot.domain import Fill, OrderType, Side, Signal
+from ictbot.domain import Fill, OrderType, Side, Signal, client_order_id
 from ictbot.portfolio.ledger import Portfolio
-from ictbot.risk.gate import DAY_MS, AccountView, RiskGate, TradingState, client_order_id
+from ictbot.risk.gate import DAY_MS, AccountView, RiskGate, TradingState
 from ictbot.risk.liquidation import isolated_liquidation_price
-from ictbot.venues.symbols import KNOWN_SYMBOLS
+from ictbot.symbols import KNOWN_SYMBOLS
 
 RISK = RiskSettings()
 FREE = AccountView(Decimal(1000), 0, 0, Decimal(0), False)

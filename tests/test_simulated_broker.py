@@ -7,8 +7,8 @@ import pytest
 from ictbot.domain import Candle, OrderIntent, OrderType, Side, Signal
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.liquidation import liquidation_price_at_leverage
+from ictbot.symbols import KNOWN_SYMBOLS
 from ictbot.venues.simulated import SimulatedBroker
-from ictbot.venues.symbols import KNOWN_SYMBOLS
 
 MIN = 60_000
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ictbot import config_reference
+from ictbot.cli_support import fail as _fail
+from ictbot.cli_support import parse_date as _parse_date
+from ictbot.cli_support import with_symbols as _with_symbols
 from ictbot.config import Settings, load_settings
 from ictbot.data.download_cli import register as register_download_command
 from ictbot.data.frame import CandleFrame, iso
@@ -32,26 +34,6 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(strategy_app, name="strategy")
 register_flatten_command(app)
 console = Console()
-errors = Console(stderr=True)
-
-
-def _fail(exc: IctbotError) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
-def _parse_date(text: str | None, option: str) -> int | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint=option
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 @app.command("check-config")
@@ -121,11 +103,6 @@ def backtest(
         raise _fail(exc) from None
 
 
-def _with_symbols(settings: Settings, frames: list[CandleFrame]) -> Settings:
-    symbols = [f.symbol for f in frames if f.symbol]
-    return settings.model_copy(update={"symbols": symbols}) if symbols else settings
-
-
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings file.")] = None,
@@ -136,8 +113,8 @@ def run(
     import asyncio
     import signal
 
-    from ictbot.runtime import loop as event_loop
-    from ictbot.runtime.engine import Engine
+    from ictbot import event_loop
+    from ictbot.compose import build_engine
     from ictbot.runtime.operations import DataDirLock, setup_logging
     from ictbot.runtime.preflight import open_database
 
@@ -161,7 +138,7 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         if duration is not None:
             loop.call_later(duration, stop.set)
-        await Engine(settings, recorder).run(stop)
+        await build_engine(settings, recorder).run(stop)
 
     try:
         event_loop.run(main())

@@ -33,7 +33,7 @@ from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError
 from ictbot.sdk import StrategySettings
 from ictbot.strategy import loader
-from ictbot.venues.symbols import KNOWN_SYMBOLS
+from ictbot.symbols import KNOWN_SYMBOLS
 
 
 class _Section(BaseModel):

@@ -7,6 +7,7 @@ candles carry floats because analytics run on float64 arrays.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -180,3 +181,19 @@ class Position:
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         return (mark - self.entry_price) * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A signal the risk gate refused, with a stable reason code and a sentence saying why."""
+
+    time: int
+    symbol: str
+    reason: str
+    detail: str
+
+
+def client_order_id(signal: Signal) -> str:
+    """Deterministic id derived from the signal, so a re-sent intent can be recognised by the venue (≤ 36 chars)."""
+    key = f"{signal.symbol}|{signal.side.value}|{signal.created_at}|{signal.entry!r}|{signal.stop!r}"
+    return "ict-" + hashlib.sha256(key.encode()).hexdigest()[:28]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from aiohttp import web
 
+from ictbot.compose import build_engine
 from ictbot.config import Settings
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
@@ -19,7 +20,7 @@ TOKEN = "test-control-token-5f1c9a"
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Engine]:
     """A started bot whose API answers; stopped cleanly on exit."""
-    engine = Engine(settings, open_recorder(settings.database_url))
+    engine = build_engine(settings, open_recorder(settings.database_url))
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:

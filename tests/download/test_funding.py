@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ictbot.backtest.funding import sibling_schedule
 from ictbot.backtest.runner import run_backtest
 from ictbot.config import load_settings
 from ictbot.data.download import binance_client
+from ictbot.data.funding import sibling_schedule
 from ictbot.data.loaders import load_candles, load_mark_prices
 from ictbot.exchange import LocalExchange
 from ictbot.research.inputs import load_inputs

@@ -12,8 +12,7 @@ from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
-from ictbot.domain import Side
-from ictbot.risk.gate import client_order_id
+from ictbot.domain import Side, client_order_id
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 

@@ -12,9 +12,8 @@ from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
-from ictbot.domain import Side
+from ictbot.domain import Side, client_order_id
 from ictbot.errors import ConfigError
-from ictbot.risk.gate import client_order_id
 from ictbot.runtime import RestartPolicy
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
@@ -187,6 +186,6 @@ async def test_the_replays_test_account_starts_with_the_backtests_initial_equity
     _, path = btc_days
     settings = _settings(path, tmp_path, backtest={"initial_equity_usdt": 2500}, execution={"broker": "venue"})
     engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
-    async with _running(engine):
+    async with running(engine):
         assert engine.exchange.engine.wallet == 2500
         assert engine.pipeline.equity() == 2500

@@ -13,11 +13,11 @@ import uvicorn
 from aiohttp import web
 
 from helpers import running, until
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.risk.gate import TradingState
 from ictbot.runtime import ManualClock, RestartPolicy, StageState
-from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
 #: The default cap on restart backoff, with its 10 % jitter: a stage restarts this soon after the venue is back.
@@ -57,7 +57,9 @@ def _ready(engine) -> bool:
 
 async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_only_then(replay_file, tmp_path):
     wall = ManualClock(0)
-    engine = Engine(_settings(replay_file, tmp_path), open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"), wall=wall)
+    engine = build_engine(
+        _settings(replay_file, tmp_path), open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"), wall=wall
+    )
     async with running(engine):
         await until(lambda: _ready(engine) and engine.api_url is not None)
         exchange = engine.exchange
@@ -99,7 +101,7 @@ async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_onl
 async def test_six_websocket_drops_20_s_apart_never_fail_market_data_nor_halt_trading(replay_file, tmp_path):
     wall = ManualClock(0)
     settings = _settings(replay_file, tmp_path, api={"enabled": False})
-    engine = Engine(settings, open_recorder(settings.database_url), wall=wall)  # the default restart policy
+    engine = build_engine(settings, open_recorder(settings.database_url), wall=wall)  # the default restart policy
     async with running(engine):
         await until(lambda: _ready(engine))
         for drop in range(6):
@@ -154,7 +156,7 @@ async def test_an_api_that_keeps_crashing_is_reported_and_trading_goes_on(replay
         settings = _settings(
             replay_file, tmp_path, api={"port": port}, notify={"webhook_url": hook_url, "events": ["readiness"]}
         )
-        engine = Engine(settings, open_recorder(settings.database_url), restart=policy, wall=wall)
+        engine = build_engine(settings, open_recorder(settings.database_url), restart=policy, wall=wall)
         async with running(engine):
             await until(lambda: _ready(engine) and engine.api_url is not None)
             [server] = _uvicorn_servers()

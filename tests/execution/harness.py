@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ictbot.config import Settings, load_settings
-from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal
+from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal, client_order_id
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueClient
 from ictbot.execution.orders import OrderManager
 from ictbot.execution.reconcile import Reconciliation, reconcile
-from ictbot.risk.gate import client_order_id
 from ictbot.storage import Recorder, open_recorder
 from ictbot.storage.journal import IntentJournal
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ictbot.backtest.funding import sibling_schedule
 from ictbot.backtest.runner import run_backtest
 from ictbot.config import Settings
+from ictbot.data.funding import sibling_schedule
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Timeframe
 from ictbot.research.baseline import RandomEntryStrategy, random_baseline, signal_geometries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ictbot.backtest.funding import sibling_schedule
+from ictbot.data.funding import sibling_schedule
 from ictbot.data.loaders import load_candles
 from ictbot.data.store import HistoryStore
 from ictbot.domain import Timeframe

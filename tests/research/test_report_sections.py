@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from ictbot.backtest.report import sizing_note, summarize
+from ictbot.backtest.html import sizing_note
+from ictbot.backtest.report import summarize
 from ictbot.backtest.runner import run_backtest
 from ictbot.cli import app
 from ictbot.config import Settings

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ictbot.runtime import loop as event_loop
+from ictbot import event_loop
 
 
 async def _runs_on_uvloop() -> bool:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ictbot.runtime.samples import Samples
+from ictbot.kernel.samples import Samples
 
 
 def test_the_ring_keeps_the_newest_samples_oldest_first_in_fixed_memory():

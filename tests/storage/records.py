@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ictbot.domain import Fill, OrderIntent, OrderType, Side, Signal
+from ictbot.domain import Fill, OrderIntent, OrderType, Rejection, Side, Signal, client_order_id
 from ictbot.ict.records import FairValueGap, StructureBreak
-from ictbot.risk.gate import Rejection, client_order_id
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ictbot.api.serialize import candle_dict, fill_dict, money
-from ictbot.domain import Fill, OrderIntent, Signal
-from ictbot.risk.gate import Rejection
+from ictbot.domain import Fill, OrderIntent, Rejection, Signal
 from ictbot.runtime.counters import stream_name
 from ictbot.runtime.health import Readiness
 from ictbot.runtime.supervisor import StageState

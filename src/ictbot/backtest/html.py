@@ -198,9 +198,19 @@ def _equity_section(result: BacktestResult) -> str:
     return f'<section id="equity-curve"><h2>Equity and drawdown (% below the running peak)</h2>{svg}</section>'
 
 
-def _sizing_note(summary: dict[str, Any]) -> str:
-    from ictbot.backtest.report import sizing_note
+def sizing_note(summary: dict[str, Any]) -> str | None:
+    """A plain sentence when the notional cap, not the risk setting, decided the sizes."""
+    s = summary.get("sizing") or {}
+    if not s.get("capped_by_notional"):
+        return None
+    return (
+        f"the notional cap ({s['notional_cap_usdt']} USDT = max_position_margin_usdt × leverage), not "
+        f"risk_per_trade_pct, set the size of {s['capped_by_notional']} of {s['orders']} orders: they risked "
+        f"{s['mean_risk_usdt']} USDT on average, not {s['risk_target_usdt']} USDT"
+    )
 
+
+def _sizing_note(summary: dict[str, Any]) -> str:
     note = sizing_note(summary)
     return f'<p class="warn" id="sizing">Sizing: {escape(note)}</p>' if note else ""
 

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.candles.book import CandleBook
-from ictbot.domain import Candle, Fill, OrderIntent, Signal, Timeframe
+from ictbot.data.funding import FundingSchedule
+from ictbot.domain import Candle, Fill, OrderIntent, Rejection, Signal, Timeframe
 from ictbot.portfolio.ledger import Portfolio, Trade
-from ictbot.risk.gate import AccountView, Rejection, RiskGate
+from ictbot.risk.gate import AccountView, RiskGate
 from ictbot.sdk import Position as PositionView
 from ictbot.sdk import PositionAction
 from ictbot.strategy.base import Strategy

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ictbot.backtest.html import render_html_report
+from ictbot.backtest.html import render_html_report, sizing_note
 from ictbot.backtest.metrics import drawdown, ratios, trade_stats
 from ictbot.backtest.runner import BacktestResult
 from ictbot.data.frame import CandleFrame, iso
@@ -80,18 +80,6 @@ def sizing(result: BacktestResult) -> dict[str, Any]:
         "mean_risk_usdt": str(mean.quantize(Decimal("1e-4"))),
         "risk_target_usdt": str(target.quantize(Decimal("1e-4"))),
     }
-
-
-def sizing_note(summary: dict[str, Any]) -> str | None:
-    """A plain sentence when the notional cap, not the risk setting, decided the sizes."""
-    s = summary.get("sizing") or {}
-    if not s.get("capped_by_notional"):
-        return None
-    return (
-        f"the notional cap ({s['notional_cap_usdt']} USDT = max_position_margin_usdt × leverage), not "
-        f"risk_per_trade_pct, set the size of {s['capped_by_notional']} of {s['orders']} orders: they risked "
-        f"{s['mean_risk_usdt']} USDT on average, not {s['risk_target_usdt']} USDT"
-    )
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:

@@ -18,20 +18,20 @@ from decimal import Decimal
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.pipeline import DAY_MS, Pipeline
 from ictbot.candles.schedule import Emission, EmissionSchedule, Plan
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
-from ictbot.domain import Candle, OrderIntent, Signal
+from ictbot.data.funding import FundingSchedule
+from ictbot.domain import Candle, OrderIntent, Rejection, Signal
 from ictbot.errors import DataError
 from ictbot.portfolio.ledger import Portfolio, Trade
-from ictbot.risk.gate import Rejection, RiskGate
+from ictbot.risk.gate import RiskGate
 from ictbot.sdk import PositionAction
 from ictbot.strategy.base import Strategy
 from ictbot.strategy.registry import build_strategy
+from ictbot.symbols import SymbolSpec, symbol_spec
 from ictbot.venues.simulated import SimulatedBroker
-from ictbot.venues.symbols import SymbolSpec, symbol_spec
 
 
 @dataclass

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ictbot import event_loop
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
 
@@ -134,7 +135,6 @@ def register(app: typer.Typer) -> None:
                 tf = Timeframe.parse(timeframe)
             except ValueError as exc:
                 raise DataError(f"--timeframe: {exc}") from None
-            from ictbot.runtime import loop as event_loop
 
             start_ms = parse_moment(start, "--from")
             end_ms = None if end is None else parse_moment(end, "--to")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ictbot import event_loop
 from ictbot.errors import IctbotError
 
 if TYPE_CHECKING:
@@ -82,7 +83,6 @@ def serve(
         raise typer.BadParameter("give --api-key and --api-secret together (or neither, for new ones)")
     credentials = Credentials(api_key, api_secret) if api_key and api_secret else None
     from ictbot.exchange.server import LocalExchange
-    from ictbot.runtime import loop as event_loop
 
     try:
         exchange = LocalExchange.from_files(

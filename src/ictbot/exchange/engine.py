@@ -17,7 +17,7 @@ from ictbot.exchange.numbers import ZERO, fmt, parse_bool, parse_decimal, places
 from ictbot.exchange.protection import ProtectionWatch
 from ictbot.exchange.records import AlgoOrder, Income, Order, Position, Trade
 from ictbot.exchange.replay import MarketReplay, SymbolFeed
-from ictbot.venues.symbols import bracket_for, leverage_brackets
+from ictbot.symbols import bracket_for, leverage_brackets
 
 MAKER_FEE = Decimal("0.0002")
 TAKER_FEE = Decimal("0.0005")

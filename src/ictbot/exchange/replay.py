@@ -16,7 +16,7 @@ import numpy as np
 from ictbot.data.frame import CandleFrame
 from ictbot.exchange.errors import BinanceError
 from ictbot.exchange.numbers import fmt, places
-from ictbot.venues.symbols import SymbolSpec, symbol_spec
+from ictbot.symbols import SymbolSpec, symbol_spec
 
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 DEFAULT_FUNDING_RATE = Decimal("0.0001")

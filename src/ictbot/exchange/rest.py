@@ -6,23 +6,22 @@ import asyncio
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 import numpy as np
 from aiohttp import web
 
-from ictbot.exchange.engine import MAKER_FEE, TAKER_FEE
+from ictbot.exchange.engine import MAKER_FEE, TAKER_FEE, Engine
 from ictbot.exchange.errors import BinanceError
-from ictbot.exchange.limits import request_weight
+from ictbot.exchange.faults import Faults
+from ictbot.exchange.limits import RateLimiter, request_weight
 from ictbot.exchange.numbers import ZERO, fmt, parse_int
 from ictbot.exchange.records import Position
-from ictbot.exchange.replay import DEFAULT_FUNDING_RATE, INTERVAL_MS
-from ictbot.exchange.signing import check_api_key, verify_signed
-from ictbot.venues.symbols import bracket_for, leverage_brackets
-
-if TYPE_CHECKING:
-    from ictbot.exchange.server import LocalExchange
+from ictbot.exchange.replay import DEFAULT_FUNDING_RATE, INTERVAL_MS, MarketReplay
+from ictbot.exchange.signing import Credentials, check_api_key, verify_signed
+from ictbot.exchange.streams import StreamHub
+from ictbot.symbols import bracket_for, leverage_brackets
 
 Params = dict[str, str]
 Handler = Callable[[Params], object]
@@ -31,10 +30,27 @@ NONE, API_KEY, SIGNED = "NONE", "API_KEY", "SIGNED"
 _ORDER_ENDPOINTS = {("POST", "/fapi/v1/order"), ("POST", "/fapi/v1/algoOrder")}
 
 
+class Exchange(Protocol):
+    """What the REST API reads of the exchange it serves (``LocalExchange``)."""
+
+    engine: Engine
+    replay: MarketReplay
+    credentials: Credentials
+    limiter: RateLimiter
+    faults: Faults
+    hub: StreamHub
+    listen_key_ttl_ms: int
+    withdrawals_enabled: bool
+
+    def server_time(self) -> int: ...
+
+    def wall_time(self) -> int: ...
+
+
 class RestApi:
     """Serves ``/fapi/...`` for one :class:`LocalExchange`."""
 
-    def __init__(self, exchange: LocalExchange) -> None:
+    def __init__(self, exchange: Exchange) -> None:
         self.x = exchange
         self.engine = exchange.engine
         self.replay = exchange.replay

@@ -8,7 +8,7 @@ from decimal import Decimal
 from ictbot.domain import Candle, Fill, OrderIntent
 from ictbot.execution.orders import OrderManager
 from ictbot.sdk import MoveStop, PositionAction, TakePartial
-from ictbot.venues.symbols import symbol_spec
+from ictbot.symbols import symbol_spec
 
 
 class VenueBroker:

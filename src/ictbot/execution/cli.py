@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ictbot import event_loop
 from ictbot.config import Settings, load_settings
 from ictbot.errors import ConfigError, IctbotError
-from ictbot.runtime import loop as event_loop
 
 console = Console()
 errors = Console(stderr=True)

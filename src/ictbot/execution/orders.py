@@ -43,7 +43,7 @@ from ictbot.execution.client import (
     VenueUnavailable,
 )
 from ictbot.execution.order_line import LineAnswer
-from ictbot.runtime.samples import Samples
+from ictbot.kernel.samples import Samples
 from ictbot.storage import OrderState, Recorder
 from ictbot.storage.journal import IntentJournal
 from ictbot.storage.models import Order

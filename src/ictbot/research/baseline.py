@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.runner import BacktestResult, run_backtest
 from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule
 from ictbot.domain import Candle, OrderType, Side, Signal, Timeframe
 
 

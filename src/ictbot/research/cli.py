@@ -65,7 +65,7 @@ class _Inputs:
     """Settings, frames and funding as every research command reads them."""
 
     def __init__(self, config, data, symbol, start, end, store, timeframe) -> None:
-        from ictbot.cli import _parse_date, _with_symbols
+        from ictbot.cli_support import parse_date, with_symbols
         from ictbot.config import load_settings
         from ictbot.domain import Timeframe
         from ictbot.research.inputs import load_inputs
@@ -74,10 +74,10 @@ class _Inputs:
             tf = Timeframe.parse(timeframe)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--timeframe") from None
-        self.start, self.end = _parse_date(start, "--from"), _parse_date(end, "--to")
+        self.start, self.end = parse_date(start, "--from"), parse_date(end, "--to")
         settings = load_settings(config)
         self.frames, self.funding = load_inputs(data, symbol, self.start, self.end, store, tf)
-        self.settings = _with_symbols(settings, self.frames)
+        self.settings = with_symbols(settings, self.frames)
 
 
 class _Study:
@@ -103,7 +103,7 @@ class _Study:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    from ictbot.cli import _fail as fail
+    from ictbot.cli_support import fail
 
     return fail(exc)
 

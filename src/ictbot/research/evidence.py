@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.runner import BacktestResult
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule
 from ictbot.research.baseline import net_pnl, r_multiples, random_baseline
 from ictbot.research.report import ordinal
 from ictbot.research.stats import (

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule
 from ictbot.data.store import HistoryStore
 
 MINUTE_MS = 60_000

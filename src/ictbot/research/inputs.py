@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ictbot.backtest.funding import FundingSchedule, sibling_schedule
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule, sibling_schedule
 from ictbot.data.loaders import load_candles
 from ictbot.data.store import DEFAULT_VENUE, HistoryStore
 from ictbot.domain import Timeframe

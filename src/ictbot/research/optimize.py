@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ictbot.backtest.funding import FundingSchedule
 from ictbot.backtest.metrics import daily_returns, ratios
 from ictbot.backtest.runner import BacktestResult, run_backtest
 from ictbot.config import RiskSettings, Settings
 from ictbot.data.frame import CandleFrame
+from ictbot.data.funding import FundingSchedule
 from ictbot.errors import ConfigError
 from ictbot.research.baseline import r_multiples
 from ictbot.research.cache import reuse_detector_timelines

@@ -12,17 +12,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ictbot.risk.gate import TradingState
+from ictbot.portfolio.ledger import Portfolio
+from ictbot.risk.gate import RiskGate, TradingState
 from ictbot.storage import EventKind
 from ictbot.storage.reads import RecordReader
 
-if TYPE_CHECKING:
-    from ictbot.backtest.pipeline import Pipeline
-
 DAY_MS = 86_400_000
 REDUCING_PREFIX = "REDUCING"
+
+
+class Pipeline(Protocol):
+    """What carrying a day on needs of the pipeline: its account, its risk gate and its day's opening equity."""
+
+    portfolio: Portfolio
+    gate: RiskGate
+
+    def restore_day(self, day: int, opening_equity: Decimal) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

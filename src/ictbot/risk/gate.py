@@ -11,17 +11,16 @@ Trading state: ACTIVE takes entries; REDUCING (daily loss limit reached) takes n
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ictbot.config import RiskSettings
-from ictbot.domain import OrderIntent, Side, Signal
+from ictbot.domain import OrderIntent, Rejection, Side, Signal, client_order_id
 from ictbot.errors import RiskRejected
 from ictbot.risk.liquidation import liquidation_price_at_leverage
-from ictbot.venues.symbols import SymbolSpec
+from ictbot.symbols import SymbolSpec
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
@@ -34,14 +33,6 @@ class TradingState(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
-    time: int
-    symbol: str
-    reason: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class AccountView:
     """What the gate needs to know about the account at decision time."""
 
@@ -50,12 +41,6 @@ class AccountView:
     pending_entries: int
     loss_today: Decimal
     symbol_busy: bool
-
-
-def client_order_id(signal: Signal) -> str:
-    """Deterministic id derived from the signal, so a re-sent intent can be recognised by the venue (≤ 36 chars)."""
-    key = f"{signal.symbol}|{signal.side.value}|{signal.created_at}|{signal.entry!r}|{signal.stop!r}"
-    return "ict-" + hashlib.sha256(key.encode()).hexdigest()[:28]
 
 
 class RiskGate:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ictbot.domain import Side
-from ictbot.venues.symbols import bracket_for
+from ictbot.symbols import bracket_for
 
 
 def isolated_liquidation_price(

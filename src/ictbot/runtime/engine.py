@@ -16,7 +16,7 @@ import math
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
@@ -30,7 +30,7 @@ from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
-from ictbot.domain import Candle, Fill, OrderIntent, Position, Signal, Timeframe
+from ictbot.domain import Candle, Fill, OrderIntent, Position, Rejection, Signal, Timeframe
 from ictbot.errors import ConfigError, VenueError
 from ictbot.exchange.server import LocalExchange
 from ictbot.execution.broker import VenueBroker
@@ -39,25 +39,25 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
+from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day
-from ictbot.risk.gate import Rejection, RiskGate, TradingState
+from ictbot.risk.gate import RiskGate, TradingState
 from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.control_token import control_token
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health
 from ictbot.runtime.heartbeat import HeartbeatMonitor
 from ictbot.runtime.preflight import bind_api, check_data_dir, close_quietly
-from ictbot.runtime.samples import Samples
 from ictbot.runtime.supervisor import RestartPolicy, StageContext, Supervisor
 from ictbot.sample import sample_path
 from ictbot.storage import EventKind, OrderState, Recorder
 from ictbot.storage.journal import JOURNAL_NAME, IntentJournal
 from ictbot.storage.writer import RecordWriter
 from ictbot.strategy.registry import build_strategy
+from ictbot.symbols import SymbolSpec
 from ictbot.venues.binance import BinanceMarketData, ClosedKline, venue_connection
 from ictbot.venues.simulated import SimulatedBroker
-from ictbot.venues.symbols import SymbolSpec
 
 log = logging.getLogger("ictbot.engine")
 BASE = Timeframe.M1
@@ -246,6 +246,11 @@ def _logged(method: Callable[..., object], *args: object) -> None:
         log.exception("recording %s failed; trading continues", getattr(method, "__name__", method))
 
 
+Service = Callable[["Engine", RestartPolicy], None]
+"""An optional service (the HTTP API and its notifications): registers its stages and listeners on a built engine,
+with the engine's restart policy. The composition passes them in, so the engine knows no service's package."""
+
+
 class Engine:
     """One bot: settings → venue → supervised pipeline. ``run`` returns after ``stop`` is set, cleanly."""
 
@@ -255,6 +260,7 @@ class Engine:
         recorder: Recorder | None = None,
         restart: RestartPolicy | None = None,
         wall: Clock | None = None,
+        services: Sequence[Service] = (),
     ) -> None:
         if settings.mode == "backtest":
             raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
@@ -267,6 +273,7 @@ class Engine:
         self.settings = settings
         self.recorder = recorder
         self._restart = restart
+        self._services = tuple(services)
         self.counters = Counters()
         self.latencies = Samples(10_000)  # closed kline arrival → entry request written to the socket (ns)
         self.processing = Samples(10_000)  # closed kline arrival → pipeline done with it (ns)
@@ -582,10 +589,8 @@ class Engine:
             self.supervisor.add(
                 "replay-end", self._replay_end_stage, critical=False, restart=restart, beat_timeout_s=math.inf
             )
-        if s.api.enabled:
-            from ictbot.api import attach_api
-
-            attach_api(self, restart)
+        for attach in self._services:
+            attach(self, restart)
 
     async def _check_symbols(self, venue_specs: dict[str, SymbolSpec]) -> dict[str, SymbolSpec]:
         """Every configured symbol must trade on the venue, and its minimum order must fit the risk cap."""

@@ -26,10 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ictbot.config import Settings
-from ictbot.domain import Fill, OrderIntent, Position, Side, Signal
+from ictbot.domain import Fill, OrderIntent, Position, Rejection, Side, Signal, client_order_id
 from ictbot.errors import IctbotError
 from ictbot.portfolio.ledger import Trade
-from ictbot.risk.gate import Rejection, client_order_id
 from ictbot.storage.engine import SQLITE_BEGIN_OPTION, create_engine, redacted_url
 from ictbot.storage.migrate import upgrade_database
 from ictbot.storage.models import (

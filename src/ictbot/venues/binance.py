@@ -21,7 +21,7 @@ import ccxt.pro
 from ictbot.data.download import MAX_PAGE
 from ictbot.domain import Candle, Timeframe
 from ictbot.errors import VenueError
-from ictbot.venues.symbols import SymbolSpec
+from ictbot.symbols import SymbolSpec
 
 if TYPE_CHECKING:
     from ictbot.config import Settings

@@ -27,7 +27,7 @@ import numpy as np
 from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
 from ictbot.risk.liquidation import liquidation_price_at_leverage
 from ictbot.sdk import ClosePosition, MoveStop, PositionAction, TakePartial
-from ictbot.venues.symbols import SymbolSpec
+from ictbot.symbols import SymbolSpec
 
 
 @dataclass(slots=True)

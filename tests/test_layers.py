@@ -1,0 +1,26 @@
+"""The layer contract in pyproject.toml holds: no package imports one above it, the bot never imports the exchange."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = {"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([str(lint), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_layers_hold_and_an_upward_import_breaks_them(tmp_path):
+    assert _lint(ROOT).returncode == 0
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy)
+    domain = copy / "src" / "ictbot" / "domain.py"
+    domain.write_text(domain.read_text() + "\nfrom ictbot.runtime import engine  # noqa: E402\n")
+    broken = _lint(copy)
+    assert broken.returncode != 0
+    assert "ictbot.domain is not allowed to import ictbot.runtime" in broken.stdout
