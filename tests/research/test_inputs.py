@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from ictbot.data.funding import sibling_schedule
+from ictbot.data.funding_store import write_funding
 from ictbot.data.loaders import load_candles
 from ictbot.data.store import HistoryStore
 from ictbot.domain import Timeframe
-from ictbot.research.funding_store import write_funding
 from ictbot.research.inputs import load_inputs
 
 MAY_20 = 1747699200000  # 2025-05-20T00:00Z

@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
         if coverage is not None:
             console.print(f"stored: {coverage}", highlight=False, soft_wrap=True)
         if paid is not None:
-            from ictbot.research.funding_store import funding_path
+            from ictbot.data.funding_store import funding_path
 
             console.print(
                 f"{paid.symbol} funding: {paid.added} new settlements ({paid.funding_requests} REST pages, "

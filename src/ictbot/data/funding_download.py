@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ictbot.data.download import KlineFetcher, Sleep
+from ictbot.data.funding_store import MINUTE_MS, funding_path, read_funding, write_funding
 from ictbot.data.store import HistoryStore
-from ictbot.research.funding_store import MINUTE_MS, funding_path, read_funding, write_funding
 
 FUNDING_PAGE = 1000  # Binance's most settlements per fundingRate request
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from ictbot.data.frame import CandleFrame
 from ictbot.data.funding import FundingSchedule, sibling_schedule
+from ictbot.data.funding_store import stored_schedule
 from ictbot.data.loaders import load_candles
 from ictbot.data.store import DEFAULT_VENUE, HistoryStore
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError
-from ictbot.research.funding_store import stored_schedule
 
 DEFAULT_STORE = Path("ictbot-data/history")
 
