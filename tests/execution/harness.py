@@ -1,7 +1,7 @@
-"""The fault suite's harness: a bot whose durable part is its SQLite file, crash points, and the invariants.
+"""The fault suite's harness: a bot whose durable part is its database, crash points, and the invariants.
 
-``Bot`` is what survives of a bot across a crash: the database file. Each ``Bot.start()`` builds a fresh client and
-order manager on it, as a restarted process would.
+``Bot`` is what survives of a bot across a crash: the database (a SQLite file or a PostgreSQL database) and the intent
+journal. Each ``Bot.start()`` builds a fresh client and order manager on them, as a restarted process would.
 """
 
 from __future__ import annotations
@@ -42,9 +42,17 @@ def live_settings(exchange: LocalExchange, symbols: list[str], **extra: Any) -> 
 class Bot:
     """A bot's durable part (its database) and the live parts a restart rebuilds."""
 
-    def __init__(self, exchange: LocalExchange, database: Path, client_type: type[VenueClient] = VenueClient) -> None:
+    def __init__(
+        self,
+        exchange: LocalExchange,
+        database: Path,
+        client_type: type[VenueClient] = VenueClient,
+        *,
+        url: str | None = None,
+    ) -> None:
+        """``database`` is the SQLite file, beside which the journal lives; ``url`` another database to use instead."""
         self.exchange = exchange
-        self.url = f"sqlite:///{database}"
+        self.url = url or f"sqlite:///{database}"
         self.journal_path = database.with_suffix(".journal")
         self.client_type = client_type
         self.writer = ThreadPoolExecutor(max_workers=1)

@@ -89,7 +89,9 @@ KILL_POINTS = {"its entry reaches the venue": placed_entry, "its stop-loss reach
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Path, point: str) -> None:
+async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(
+    tmp_path: Path, point: str, database_url: str
+) -> None:
     frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
     async with LocalExchange([frame], warmup=400) as exchange:
         config = tmp_path / "ictbot.yaml"
@@ -110,7 +112,7 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
                     "execution": {"unknown_order_settle_s": 0.05},
                     "api": {"enabled": False},
                     "data_dir": str(tmp_path / "data"),
-                    "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
+                    "database_url": database_url,
                 }
             )
         )
@@ -151,7 +153,7 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
                 bot.kill()
                 bot.wait()
 
-        recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
+        recorder = open_recorder(database_url)
         assert_consistent(exchange, recorder, [SYMBOL])
         venue = venue_state(exchange)
         assert venue["orders"].count(entry) == 1

@@ -18,9 +18,17 @@ from ictbot.storage.migrate import alembic_config
 from ictbot.storage.models import Base
 
 
-def schema(engine) -> list[str]:
-    with engine.connect() as connection:
-        return sorted(row[0] for row in connection.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")))
+def schema(engine) -> dict[str, tuple]:
+    """Every table's columns (name, type, nullable), indexes and unique constraints, as the database reports them."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
+            sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
+        )
+        for table in inspector.get_table_names()
+    }
 
 
 def test_migrated_database_matches_the_models(db_url):

@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 
 from ictbot.config import Settings
 from ictbot.domain import Fill, OrderIntent, Position, Side, Signal
-from ictbot.errors import IctbotError
 from ictbot.portfolio.ledger import Trade
 from ictbot.risk.gate import Rejection, client_order_id
-from ictbot.storage.engine import SQLITE_BEGIN_OPTION, create_engine, redacted_url
+from ictbot.storage.engine import SQLITE_BEGIN_OPTION, StorageError, create_engine, redacted_url
 from ictbot.storage.migrate import upgrade_database
 from ictbot.storage.models import (
     BotEvent,
@@ -54,10 +53,6 @@ from ictbot.storage.types import exact, jsonable
 REDACTED = "**********"
 SECRET_WORDS = ("key", "secret", "token", "password")
 Number = Decimal | float | int | str
-
-
-class StorageError(IctbotError):
-    """A write the database cannot take as asked (e.g. a transition for an order it has never seen)."""
 
 
 def wall_clock_ms() -> int:
