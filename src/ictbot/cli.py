@@ -142,13 +142,15 @@ def run(
     from ictbot.runtime.engine import Engine
     from ictbot.runtime.operations import DataDirLock, setup_logging
     from ictbot.runtime.preflight import open_database
+    from ictbot.storage import BotIdentity
 
     lock = None
     try:
         settings = load_settings(config)
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
-        recorder = open_database(settings.database_url)
+        recorder = open_database(settings.database_url, bot=settings.bot_name)
+        recorder.claim_bot(BotIdentity.of(settings))
     except IctbotError as exc:
         if lock is not None:
             lock.release()

@@ -55,7 +55,7 @@ def test_upgrading_twice_is_a_no_op(db_url):
     assert schema(engine) == first
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0004"
     engine.dispose()
 
 
