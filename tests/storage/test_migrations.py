@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -117,9 +118,8 @@ def test_a_database_from_before_runs_were_told_apart_keeps_its_records_and_takes
         connection.execute(text("INSERT INTO equity_snapshots (time, equity) VALUES (60000, '1000.5')"))
     upgrade_database(db_url)
     with engine.begin() as connection:
-        assert connection.execute(text("SELECT time, equity, run_id FROM equity_snapshots")).all() == [
-            (60000, "1000.5", None)
-        ]
+        snapshots = connection.execute(text("SELECT time, equity, run_id FROM equity_snapshots")).all()
+        assert [(time, Decimal(equity), run) for time, equity, run in snapshots] == [(60000, Decimal("1000.5"), None)]
         events = connection.execute(text("SELECT detail, time, market_time FROM bot_events ORDER BY id")).all()
         assert events == [("pause", 7, 7), ("flatten", 11, None)]  # a replay's market time is not its wall time
         assert connection.execute(text("SELECT symbols, market_started_at FROM runs")).all() == [(None, None)] * 2

@@ -1,5 +1,6 @@
 """Bots share a database: every record names its bot (existing ones belong to the default bot, ``ictbot``), what was
-unique is unique per bot (equity snapshots stay unique per run, and a run is one bot's), and ``bots`` records each bot's account and the process that runs it.
+unique is unique per bot (equity snapshots stay unique per run, and a run is one bot's), and ``bots`` records each
+bot's account and the process that runs it.
 
 Revision ID: 0004
 Revises: 0003
