@@ -25,6 +25,7 @@ from ictbot.ict.cli import register as register_ict_command
 from ictbot.money import usdt
 from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
+from ictbot.storage.cli import app as db_app
 from ictbot.strategy.cli import strategy_app
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
@@ -32,6 +33,7 @@ data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(db_app, name="db")
 register_flatten_command(app)
 console = Console()
 errors = Console(stderr=True)
