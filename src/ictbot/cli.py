@@ -25,6 +25,7 @@ from ictbot.ict.cli import register as register_ict_command
 from ictbot.money import usdt
 from ictbot.research import cli as research_cli
 from ictbot.sample import sample_path
+from ictbot.storage.cli import app as db_app
 from ictbot.strategy.cli import strategy_app
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
@@ -32,6 +33,7 @@ data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(db_app, name="db")
 register_flatten_command(app)
 console = Console()
 
@@ -117,13 +119,15 @@ def run(
     from ictbot.compose import build_engine
     from ictbot.runtime.operations import DataDirLock, setup_logging
     from ictbot.runtime.preflight import open_database
+    from ictbot.storage import BotIdentity
 
     lock = None
     try:
         settings = load_settings(config)
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
-        recorder = open_database(settings.database_url)
+        recorder = open_database(settings.database_url, bot=settings.bot_name)
+        recorder.claim_bot(BotIdentity.of(settings))
     except IctbotError as exc:
         if lock is not None:
             lock.release()

@@ -230,9 +230,25 @@ class Settings(BaseSettings):
     replay: ReplaySettings = ReplaySettings()
     data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
     database_url: str = Field(
-        "sqlite:///ictbot-data/ictbot.sqlite",
-        description="SQLAlchemy URL of the database recording orders, fills, signals and events",
+        "",
+        description="SQLAlchemy URL of the database (sqlite:///path or postgresql://user:password@host/db); "
+        "empty: <data_dir>/ictbot.sqlite",
     )
+    bot_name: str = Field(
+        "ictbot",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="this bot's name in the database: bots sharing one database each need their own, and each sees "
+        "and reconciles only its own records",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_data_dir(cls, values: Any) -> Any:
+        """The default database follows ``data_dir``, so two bots with their own data directories never share one."""
+        if isinstance(values, dict) and not values.get("database_url"):
+            data_dir = Path(values.get("data_dir") or "ictbot-data")
+            values = {**values, "database_url": f"sqlite:///{data_dir / 'ictbot.sqlite'}"}
+        return values
 
     @property
     def timeframes(self) -> frozenset[Timeframe]:

@@ -1,4 +1,5 @@
-"""Fixtures: the local exchange replaying real BTCUSDT/ETHUSDT minutes, and a bot on a real SQLite file."""
+"""Fixtures: the local exchange replaying real BTCUSDT/ETHUSDT minutes, and a bot on a real database (each test
+that takes ``bot`` runs on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ async def exchange(frames: list[CandleFrame]) -> AsyncIterator[LocalExchange]:
 
 
 @pytest.fixture
-async def bot(exchange: LocalExchange, tmp_path: Path) -> AsyncIterator[Bot]:
-    b = Bot(exchange, tmp_path / "ictbot.sqlite")
+async def bot(exchange: LocalExchange, tmp_path: Path, database_url: str) -> AsyncIterator[Bot]:
+    b = Bot(exchange, tmp_path / "ictbot.sqlite", url=database_url)
     yield b
     await b.stop()

@@ -1,7 +1,7 @@
-"""The fault suite's harness: a bot whose durable part is its SQLite file, crash points, and the invariants.
+"""The fault suite's harness: a bot whose durable part is its database, crash points, and the invariants.
 
-``Bot`` is what survives of a bot across a crash: the database file. Each ``Bot.start()`` builds a fresh client and
-order manager on it, as a restarted process would.
+``Bot`` is what survives of a bot across a crash: the database (a SQLite file or a PostgreSQL database) and the intent
+journal. Each ``Bot.start()`` builds a fresh client and order manager on them, as a restarted process would.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ictbot.execution.orders import OrderManager
 from ictbot.execution.reconcile import Reconciliation, reconcile
 from ictbot.storage import Recorder, open_recorder
 from ictbot.storage.journal import IntentJournal
+from ictbot.storage.models import DEFAULT_BOT
 
 DATA = Path(__file__).parent.parent / "data"
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -41,9 +42,20 @@ def live_settings(exchange: LocalExchange, symbols: list[str], **extra: Any) -> 
 class Bot:
     """A bot's durable part (its database) and the live parts a restart rebuilds."""
 
-    def __init__(self, exchange: LocalExchange, database: Path, client_type: type[VenueClient] = VenueClient) -> None:
+    def __init__(
+        self,
+        exchange: LocalExchange,
+        database: Path,
+        client_type: type[VenueClient] = VenueClient,
+        *,
+        url: str | None = None,
+        name: str = DEFAULT_BOT,
+    ) -> None:
+        """``database`` is the SQLite file, beside which the journal lives; ``url`` another database to use instead;
+        ``name`` the bot's name in it."""
         self.exchange = exchange
-        self.url = f"sqlite:///{database}"
+        self.url = url or f"sqlite:///{database}"
+        self.name = name
         self.journal_path = database.with_suffix(".journal")
         self.client_type = client_type
         self.writer = ThreadPoolExecutor(max_workers=1)
@@ -56,7 +68,7 @@ class Bot:
 
     async def start(self, client_type: type[VenueClient] | None = None, **options: Any) -> OrderManager:
         """``options``: the order manager's keyword options (``max_unprotected_s``, …)."""
-        self.recorder = open_recorder(self.url)
+        self.recorder = open_recorder(self.url, bot=self.name)
         self.dead = False
         self.client = (client_type or self.client_type)(self.exchange.ccxt_config())
         self.client.on_death = self._die  # type: ignore[attr-defined]
@@ -85,9 +97,9 @@ class Bot:
         while not self.manager.jobs.empty():
             await self.manager.jobs.get_nowait()()
 
-    async def reconcile(self, *, apply_fills: bool = True) -> Reconciliation:
+    async def reconcile(self, *, apply_fills: bool = True, symbols: list[str] = SYMBOLS) -> Reconciliation:
         assert self.manager is not None
-        return await reconcile(self.manager, SYMBOLS, apply_fills=apply_fills)
+        return await reconcile(self.manager, symbols, apply_fills=apply_fills)
 
     async def crash(self) -> None:
         """What a killed process leaves: the database and the venue; nothing in memory, nothing cleaned up."""

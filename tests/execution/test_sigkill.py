@@ -49,10 +49,14 @@ KILL_POINTS = {"its entry reaches the venue": placed_entry, "its stop-loss reach
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Path, point: str) -> None:
+async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(
+    tmp_path: Path, point: str, database_url: str
+) -> None:
     frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
     async with LocalExchange([frame], warmup=400) as exchange:
-        bot = BotProcess(bot_config(tmp_path, exchange, SYMBOL, {"name": "fvg_retrace"}), tmp_path / "bot.out")
+        bot = BotProcess(
+            bot_config(tmp_path, exchange, SYMBOL, {"name": "fvg_retrace"}, database_url), tmp_path / "bot.out"
+        )
         bot.start()
         killed: list[str] = []
         publish = exchange.engine.sink
@@ -82,7 +86,7 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(tmp_path: Pa
         finally:
             bot.reap()
 
-        recorder = open_recorder(f"sqlite:///{tmp_path / 'ictbot.sqlite'}")
+        recorder = open_recorder(database_url)
         assert_consistent(exchange, recorder, [SYMBOL])
         venue = venue_state(exchange)
         assert venue["orders"].count(entry) == 1

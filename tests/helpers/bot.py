@@ -22,8 +22,11 @@ WAIT_S = 60.0  # bounds every wait; nothing is timed
 POLL_S = 0.02
 
 
-def bot_config(tmp_path: Path, exchange: LocalExchange, symbol: str, strategy: dict[str, Any]) -> Path:
-    """A live-mode config for one symbol against ``exchange`` on loopback, data and database under ``tmp_path``."""
+def bot_config(
+    tmp_path: Path, exchange: LocalExchange, symbol: str, strategy: dict[str, Any], database_url: str | None = None
+) -> Path:
+    """A live-mode config for one symbol against ``exchange`` on loopback, data (and by default the database) under
+    ``tmp_path``."""
     config = tmp_path / "ictbot.yaml"
     settings = {
         "mode": "live",
@@ -40,7 +43,7 @@ def bot_config(tmp_path: Path, exchange: LocalExchange, symbol: str, strategy: d
         "execution": {"unknown_order_settle_s": 0.05},
         "api": {"enabled": False},
         "data_dir": str(tmp_path / "data"),
-        "database_url": f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
+        "database_url": database_url or f"sqlite:///{tmp_path / 'ictbot.sqlite'}",
     }
     config.write_text(yaml.safe_dump(settings))
     return config

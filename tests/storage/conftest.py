@@ -1,4 +1,4 @@
-"""Recorder fixtures: a real SQLite file per test and a hand-driven clock."""
+"""Recorder fixtures: a real database per test, on SQLite and on PostgreSQL, and a hand-driven clock."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'ictbot.sqlite'}"
+def db_url(database_url) -> str:
+    return database_url
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
-"""The API reads while the engine writes: with WAL a reader never blocks the writer and always sees a consistent
-snapshot."""
+"""The API reads while the engine writes: a reader never blocks the writer and always sees a consistent snapshot (WAL
+on SQLite, repeatable-read transactions on PostgreSQL)."""
 
 from __future__ import annotations
 
 import threading
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from ictbot.storage import EventKind
@@ -14,6 +15,7 @@ from ictbot.storage.engine import SQLITE_CACHE_PAGES
 from .records import T0, make_intent, make_signal
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_database_file_uses_wal_foreign_keys_and_a_bounded_page_cache(recorder):
     with recorder.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -21,6 +23,22 @@ def test_database_file_uses_wal_foreign_keys_and_a_bounded_page_cache(recorder):
         # positive: pages. SQLite allocates a cache's first 20 pages at once (SQLITE_DEFAULT_PCACHE_INITSZ) and every
         # further one alone, so a cache of at most 20 pages never allocates again as readers empty and refill it
         assert connection.execute(text("PRAGMA cache_size")).scalar() == SQLITE_CACHE_PAGES <= 20
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_every_postgresql_commit_waits_for_the_disk_even_on_a_server_that_would_not(recorder, postgres_server):
+    """The pre-send intent write is durable only if its commit is synced: the bot asks for it on every connection."""
+    postgres_server.sql("ALTER SYSTEM SET synchronous_commit TO off")
+    postgres_server.sql("SELECT pg_reload_conf()")
+    try:
+        recorder.engine.dispose()
+        with recorder.engine.connect() as connection:
+            assert connection.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            assert connection.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        assert postgres_server.sql("SHOW synchronous_commit").strip() == "off"
+    finally:
+        postgres_server.sql("ALTER SYSTEM RESET synchronous_commit")
+        postgres_server.sql("SELECT pg_reload_conf()")
 
 
 def test_writer_commits_while_a_reader_holds_a_snapshot(recorder):

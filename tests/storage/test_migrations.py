@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -18,9 +19,17 @@ from ictbot.storage.migrate import alembic_config
 from ictbot.storage.models import Base
 
 
-def schema(engine) -> list[str]:
-    with engine.connect() as connection:
-        return sorted(row[0] for row in connection.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")))
+def schema(engine) -> dict[str, tuple]:
+    """Every table's columns (name, type, nullable), indexes and unique constraints, as the database reports them."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
+            sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
+        )
+        for table in inspector.get_table_names()
+    }
 
 
 def test_migrated_database_matches_the_models(db_url):
@@ -47,7 +56,7 @@ def test_upgrading_twice_is_a_no_op(db_url):
     assert schema(engine) == first
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0004"
     engine.dispose()
 
 
@@ -109,9 +118,8 @@ def test_a_database_from_before_runs_were_told_apart_keeps_its_records_and_takes
         connection.execute(text("INSERT INTO equity_snapshots (time, equity) VALUES (60000, '1000.5')"))
     upgrade_database(db_url)
     with engine.begin() as connection:
-        assert connection.execute(text("SELECT time, equity, run_id FROM equity_snapshots")).all() == [
-            (60000, "1000.5", None)
-        ]
+        snapshots = connection.execute(text("SELECT time, equity, run_id FROM equity_snapshots")).all()
+        assert [(time, Decimal(equity), run) for time, equity, run in snapshots] == [(60000, Decimal("1000.5"), None)]
         events = connection.execute(text("SELECT detail, time, market_time FROM bot_events ORDER BY id")).all()
         assert events == [("pause", 7, 7), ("flatten", 11, None)]  # a replay's market time is not its wall time
         assert connection.execute(text("SELECT symbols, market_started_at FROM runs")).all() == [(None, None)] * 2

@@ -113,11 +113,23 @@ def test_money_column_refuses_a_float(recorder):
         connection.execute(insert(EquitySnapshot).values(time=T0, equity=0.1))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_money_is_stored_as_text_on_sqlite_so_nothing_passes_through_a_double(recorder):
     recorder.record_equity(T0, Decimal("123456789.123456789012345678"))
     with recorder.engine.connect() as connection:
         raw = connection.execute(text("SELECT equity, typeof(equity) FROM equity_snapshots")).one()
     assert tuple(raw) == ("123456789.123456789012345678", "text")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_money_is_an_unbounded_numeric_on_postgresql_and_keeps_its_scale(recorder):
+    recorder.record_equity(T0, Decimal("123456789.123456789012345678"))
+    recorder.record_equity(T0 + 1, Decimal("1.50"))
+    with recorder.engine.connect() as connection:
+        query = "SELECT equity::text, pg_typeof(equity)::text FROM equity_snapshots ORDER BY time"
+        raw = connection.execute(text(query))
+        assert [tuple(r) for r in raw] == [("123456789.123456789012345678", "numeric"), ("1.50", "numeric")]
+    assert [e.equity for e in recorder.equity_curve()] == [Decimal("123456789.123456789012345678"), Decimal("1.50")]
 
 
 def test_fills_update_their_order_and_the_day(recorder):

@@ -42,6 +42,7 @@ class Snapshot:
     venue_latencies_s: list[float] = field(default_factory=list)
     rate_limits: dict[str, float] = field(default_factory=dict)
     orders_by_state: dict[str, int] = field(default_factory=dict)
+    auto_halts: tuple[str, ...] = ()
 
 
 def take_snapshot(engine: Engine) -> Snapshot:
@@ -69,6 +70,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         venue_ok_age_s=venue.age_seconds if venue.ok else None,
         venue_latencies_s=sorted(engine.venue_latencies),
         rate_limits=engine.venue.usage() if engine.venue is not None else {},
+        auto_halts=engine.auto_halts,
     )
 
 
@@ -125,6 +127,10 @@ class SnapshotCollector:
         for name in ("ACTIVE", "REDUCING", "HALTED"):
             state.add_metric([name], int(name == s.trading_state))
         yield state
+        yield GaugeMetricFamily(
+            "ictbot_reconciliation_failing", "1 while the last reconciliation with the venue failed (trading halted)",
+            value=int("reconciliation" in s.auto_halts),
+        )  # fmt: skip
         restarts = CounterMetricFamily("ictbot_task_restarts", "Restarts of each supervised task", labels=["task"])
         up = GaugeMetricFamily("ictbot_task_up", "1 while a task runs and beats", labels=["task"])
         for stage in s.stages:

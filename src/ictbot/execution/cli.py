@@ -45,7 +45,7 @@ def flatten(
         try:
             from ictbot.execution.flatten import flatten_venue
 
-            done = event_loop.run(flatten_venue(settings, open_recorder(settings.database_url)))
+            done = event_loop.run(flatten_venue(settings, open_recorder(settings.database_url, bot=settings.bot_name)))
         finally:
             lock.release()
     except IctbotError as exc:

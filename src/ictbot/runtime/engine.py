@@ -544,6 +544,11 @@ class Engine:
             ctx.beat()
 
     @property
+    def auto_halts(self) -> tuple[str, ...]:
+        """Why the engine itself holds trading halted now (``reconciliation``, ``stage:<name>``)."""
+        return tuple(self._auto_halts)
+
+    @property
     def _speed(self) -> float:
         """Market seconds per wall second."""
         return self.settings.replay.speed if self.exchange is not None else 1.0

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ictbot.errors import ConfigError
 from ictbot.storage import Recorder, open_recorder
+from ictbot.storage.models import DEFAULT_BOT
 
 #: How long the startup probe waits for another process's write lock on a SQLite database before calling it locked.
 DATABASE_LOCK_WAIT_S = 2.0
@@ -33,8 +34,9 @@ def check_data_dir(path: Path) -> None:
         ) from None
 
 
-def open_database(url: str) -> Recorder:
-    """Open (and migrate) the database, refusing at once one that cannot be opened or that another process locks."""
+def open_database(url: str, bot: str = DEFAULT_BOT) -> Recorder:
+    """Open (and migrate) the database as ``bot``'s recorder, refusing at once one that cannot be opened or that
+    another process locks."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -45,7 +47,7 @@ def open_database(url: str) -> Recorder:
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_writable(parsed.database or "", shown)
     try:
-        return open_recorder(url)
+        return open_recorder(url, bot=bot)
     except (SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise ConfigError(

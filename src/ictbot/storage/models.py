@@ -1,5 +1,9 @@
 """The database schema: one table per kind of record the bot keeps.
 
+Several bots may share one database: every record names the bot that made it (``bot``, see :class:`BotOwned`), and
+each bot reads and writes only its own (the recorder filters by it). ``bots`` says which bot runs, where, and on which
+account, so a second process under the same name is refused.
+
 Times are UTC epoch milliseconds (``BigInteger``), as in the domain objects; money and quantities are exact decimals
 (``ExactDecimal``); enums are stored as their string values so the schema stays plain on SQLite and PostgreSQL.
 """
@@ -32,7 +36,31 @@ class Base(DeclarativeBase):
     }
 
 
-class Run(Base):
+DEFAULT_BOT = "ictbot"
+
+
+class BotOwned:
+    """A record that belongs to one bot; the recorder fills ``bot`` on insert and filters every query by it."""
+
+    bot: Mapped[str] = mapped_column(String(64), index=True, default=DEFAULT_BOT, server_default=DEFAULT_BOT)
+
+
+class BotIdentityRecord(Base):
+    """A bot known to this database: its account (a fingerprint of its API key, never the key), its symbols, and the
+    process that holds it (``holder`` is ``host:pid`` while it runs, ``None`` once it stopped)."""
+
+    __tablename__ = "bots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    account: Mapped[str] = mapped_column(String(64))
+    symbols: Mapped[list[Any]]
+    holder: Mapped[str | None] = mapped_column(String(300))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Run(BotOwned, Base):
     """One start-to-stop of the bot (one ``ictbot run``), with the settings it ran with (secrets redacted).
 
     ``started_at``/``stopped_at`` are wall-clock times; ``market_started_at`` is the market time the run started at,
@@ -50,7 +78,7 @@ class Run(Base):
     market_started_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class BotEvent(Base):
+class BotEvent(BotOwned, Base):
     """Startup, readiness changes, task crashes and restarts, control actions (``source`` says who acted).
 
     ``time`` is the wall-clock time it happened, ``market_time`` the market time then (the replayed time in a replay,
@@ -69,14 +97,14 @@ class BotEvent(Base):
     data: Mapped[dict[str, Any] | None]
 
 
-class SignalRecord(Base):
+class SignalRecord(BotOwned, Base):
     """A strategy signal and the evidence that justified it; ``key`` is the client order id it derives."""
 
     __tablename__ = "signals"
-    __table_args__ = (Index("ix_signals_created_at", "created_at"),)
+    __table_args__ = (Index("ix_signals_created_at", "created_at"), UniqueConstraint("bot", "key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     symbol: Mapped[str] = mapped_column(String(32), index=True)
     side: Mapped[str] = mapped_column(String(8))
@@ -106,7 +134,7 @@ class RiskDecision(Base):
     signal: Mapped[SignalRecord] = relationship(back_populates="decision")
 
 
-class OrderIntentRecord(Base):
+class OrderIntentRecord(BotOwned, Base):
     """What the bot asked for, persisted before it is sent; never changes afterwards.
 
     Entries come from a signal (``stop``/``target`` are the protective levels to place once filled); protective and
@@ -114,9 +142,10 @@ class OrderIntentRecord(Base):
     """
 
     __tablename__ = "order_intents"
+    __table_args__ = (UniqueConstraint("bot", "client_order_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     signal_id: Mapped[int | None] = mapped_column(ForeignKey("signals.id"))
     parent_client_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -134,15 +163,15 @@ class OrderIntentRecord(Base):
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class Order(Base):
+class Order(BotOwned, Base):
     """The venue side of an intent: its current state and what has filled so far."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_updated_at", "updated_at"),)
+    __table_args__ = (Index("ix_orders_updated_at", "updated_at"), UniqueConstraint("bot", "client_order_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     intent_id: Mapped[int] = mapped_column(ForeignKey("order_intents.id"), unique=True)
-    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
     symbol: Mapped[str] = mapped_column(String(32), index=True)
     state: Mapped[str] = mapped_column(String(24), index=True)
     venue_order_id: Mapped[str | None] = mapped_column(String(64))
@@ -169,14 +198,14 @@ class OrderTransition(Base):
     order: Mapped[Order] = relationship(back_populates="transitions")
 
 
-class FillRecord(Base):
+class FillRecord(BotOwned, Base):
     """An execution; ``trade_id`` is the venue's trade id, unique when known."""
 
     __tablename__ = "fills"
-    __table_args__ = (Index("ix_fills_time", "time"),)
+    __table_args__ = (Index("ix_fills_time", "time"), UniqueConstraint("bot", "trade_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    trade_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    trade_id: Mapped[str | None] = mapped_column(String(64))
     client_order_id: Mapped[str] = mapped_column(String(64), index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True)
     side: Mapped[str] = mapped_column(String(8))
@@ -189,7 +218,7 @@ class FillRecord(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class TradeRecord(Base):
+class TradeRecord(BotOwned, Base):
     """A closed round trip from flat to flat on one symbol, as the portfolio booked it (``client_order_id`` is its
     entry's; empty for a position the bot found on the venue)."""
 
@@ -213,7 +242,7 @@ class TradeRecord(Base):
     funding: Mapped[Decimal]
 
 
-class PositionSnapshot(Base):
+class PositionSnapshot(BotOwned, Base):
     """A position as it stood at ``time`` (signed quantity: positive long, negative short)."""
 
     __tablename__ = "position_snapshots"
@@ -228,11 +257,11 @@ class PositionSnapshot(Base):
     unrealized_pnl: Mapped[Decimal | None]
 
 
-class FundingPayment(Base):
+class FundingPayment(BotOwned, Base):
     """A funding settlement; ``amount`` is signed USDT (negative: paid). One per symbol and funding time."""
 
     __tablename__ = "funding_payments"
-    __table_args__ = (UniqueConstraint("symbol", "time"),)
+    __table_args__ = (UniqueConstraint("bot", "symbol", "time"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     symbol: Mapped[str] = mapped_column(String(32))
@@ -242,13 +271,14 @@ class FundingPayment(Base):
     position_quantity: Mapped[Decimal | None]
 
 
-class DailyPnl(Base):
+class DailyPnl(BotOwned, Base):
     """Per UTC day: realized PnL, fees and funding from the fills and payments recorded, first and last equity."""
 
     __tablename__ = "daily_pnl"
+    __table_args__ = (UniqueConstraint("bot", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), unique=True)
+    day: Mapped[str] = mapped_column(String(10))
     realized_pnl: Mapped[Decimal]
     fees: Mapped[Decimal]
     funding: Mapped[Decimal]
@@ -261,7 +291,7 @@ class DailyPnl(Base):
         return self.realized_pnl - self.fees + self.funding
 
 
-class EquitySnapshot(Base):
+class EquitySnapshot(BotOwned, Base):
     """Account equity at market ``time``: one snapshot per run and time (replays of the same data share times)."""
 
     __tablename__ = "equity_snapshots"

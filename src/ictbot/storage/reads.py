@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Engine, Select, func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import Engine, Select, event, func, select
+from sqlalchemy.orm import ORMExecuteState, Session, selectinload, sessionmaker, with_loader_criteria
 
 from ictbot.storage.models import (
+    DEFAULT_BOT,
     BotEvent,
+    BotOwned,
     DailyPnl,
     EquitySnapshot,
     FillRecord,
@@ -33,9 +35,26 @@ _Row = TypeVar("_Row")
 
 
 class RecordReader:
-    def __init__(self, engine: Engine) -> None:
+    """The records of one bot (``bot``): every query sees only its rows, every insert is marked as its own, so bots
+    sharing a database never read, reconcile or update each other's records."""
+
+    def __init__(self, engine: Engine, *, bot: str = DEFAULT_BOT) -> None:
         self.engine = engine
+        self.bot = bot
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self._sessions, "do_orm_execute", self._only_this_bot)
+        event.listen(self._sessions, "before_flush", self._mark_as_this_bot)
+
+    def _only_this_bot(self, state: ORMExecuteState) -> None:
+        if state.is_select or state.is_update or state.is_delete:
+            bot = self.bot
+            criteria = with_loader_criteria(BotOwned, lambda cls: cls.bot == bot, include_aliases=True)
+            state.statement = state.statement.options(criteria)
+
+    def _mark_as_this_bot(self, session: Session, _context: object, _instances: object) -> None:
+        for record in session.new:
+            if isinstance(record, BotOwned):
+                record.bot = self.bot
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session
 
 from ictbot.config import Settings
 from ictbot.domain import Fill, OrderIntent, Position, Rejection, Side, Signal, client_order_id
-from ictbot.errors import IctbotError
 from ictbot.portfolio.ledger import Trade
-from ictbot.storage.engine import SQLITE_BEGIN_OPTION, create_engine, redacted_url
+from ictbot.storage.engine import SQLITE_BEGIN_OPTION, StorageError, create_engine, redacted_url
+from ictbot.storage.identity import BotIdentity, claim, release, touch
 from ictbot.storage.migrate import upgrade_database
 from ictbot.storage.models import (
+    DEFAULT_BOT,
     BotEvent,
     DailyPnl,
     EquitySnapshot,
@@ -55,17 +56,13 @@ SECRET_WORDS = ("key", "secret", "token", "password")
 Number = Decimal | float | int | str
 
 
-class StorageError(IctbotError):
-    """A write the database cannot take as asked (e.g. a transition for an order it has never seen)."""
-
-
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
 class Recorder(RecordReader):
-    def __init__(self, engine: Engine, clock: Callable[[], int] = wall_clock_ms) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: Engine, clock: Callable[[], int] = wall_clock_ms, *, bot: str = DEFAULT_BOT) -> None:
+        super().__init__(engine, bot=bot)
         self.clock = clock
         self.market_clock = clock  # the market's time: a replay's replayed time, else the wall clock
         self.run_id: int | None = None
@@ -94,6 +91,16 @@ class Recorder(RecordReader):
         with self._sessions() as session, session.begin():
             session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             yield session
+
+    # the bot's identity
+
+    def claim_bot(self, identity: BotIdentity) -> None:
+        """Record that this process runs ``identity`` (this recorder's bot), or raise ``BotConflict`` if another live
+        process does, or another bot trades the same symbols on the same account."""
+        if identity.name != self.bot:
+            raise ValueError(f"this recorder keeps bot {self.bot!r}'s records, not {identity.name!r}'s")
+        with self._write() as session:
+            claim(session, identity, self._now(None))
 
     # runs and events
 
@@ -125,6 +132,7 @@ class Recorder(RecordReader):
         with self._write() as session:
             run = session.get_one(Run, self.run_id)
             run.stopped_at, run.stop_reason = self._now(at), reason
+            release(session, self.bot)
         self.run_id = None
 
     def record_event(
@@ -437,6 +445,7 @@ class Recorder(RecordReader):
                 unrealized_pnl=exact(unrealized_pnl),
             )
             session.add(snapshot)
+            touch(session, self.bot, self._now(None))
             day = _day(session, time)
             if day.equity_open is None:
                 day.equity_open = snapshot.equity
@@ -447,11 +456,23 @@ class Recorder(RecordReader):
         return self.clock() if at is None else at
 
 
-def open_recorder(url: str, clock: Callable[[], int] = wall_clock_ms) -> Recorder:
-    """A recorder on ``url`` with its schema migrated to the latest version (what the engine calls at startup)."""
+def open_recorder(url: str, clock: Callable[[], int] = wall_clock_ms, *, bot: str = DEFAULT_BOT) -> Recorder:
+    """A recorder of ``bot``'s records on ``url``, its schema migrated to the latest version."""
     engine = create_engine(url)
     upgrade_database(engine)
-    return Recorder(engine, clock)
+    return Recorder(engine, clock, bot=bot)
+
+
+def open_bot_recorder(settings: Settings) -> Recorder:
+    """What ``ictbot run`` records through: the settings' database, as the settings' bot, claimed for this process
+    (``BotConflict`` if another process runs it)."""
+    recorder = open_recorder(settings.database_url, bot=settings.bot_name)
+    try:
+        recorder.claim_bot(BotIdentity.of(settings))
+    except BaseException:
+        recorder.engine.dispose()
+        raise
+    return recorder
 
 
 def config_snapshot(settings: Settings) -> dict[str, Any]:
