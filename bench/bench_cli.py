@@ -64,7 +64,7 @@ def main() -> None:
             "ictbot data info (sample)": [*ictbot, "data", "info", str(SAMPLE)],
             "ictbot check-config (defaults)": [*ictbot, "check-config"],
             "ictbot backtest (sample, one day)": [
-                *ictbot, "backtest", "--data", str(SAMPLE), "--to", "2025-05-05", "--baseline-runs", "0",
+                *ictbot, "backtest", "--data", str(SAMPLE), "--to", "2025-05-21", "--baseline-runs", "0",
             ],
         }  # fmt: skip
         print(f"median of {args.runs} runs, whole processes (python -m ictbot)", flush=True)
