@@ -189,10 +189,25 @@ def storage_url(storage: str | Path | None, default_dir: Path) -> str:
 
 
 def open_storage(url: str) -> Any:
+    """The study database. A SQLite file is switched to write-ahead logging with ``synchronous=NORMAL``: a trial
+    commits a dozen times, and waiting for the disk on each commit was a seventh of a trial's time; WAL also lets
+    the workers read while one writes. A crash can lose the last commits, never corrupt the file."""
     import optuna
+    from sqlalchemy import event
 
     engine: dict[str, Any] = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=10, grace_period=30)
+    storage = optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=10, grace_period=30)
+    if url.startswith("sqlite"):
+        event.listen(storage.engine, "connect", _sqlite_pragmas)
+        storage.engine.dispose()  # connections opened while creating the tables reconnect with the pragmas
+    return storage
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def open_study(url: str, name: str, problem: Problem, seed: int | None = 0) -> Any:
