@@ -4,8 +4,7 @@ form. Definitions and defaults: docs/ict.md.
 The names below are imported on first use, so that importing a light module of this package (its records or its
 configuration, as the settings do) does not compile the batch detectors."""
 
-from importlib import import_module
-from typing import Any
+from ictbot.lazy import lazy_exports
 
 _HOMES = {
     "IctTables": "batch",
@@ -30,11 +29,4 @@ _HOMES = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, globals())
