@@ -30,10 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_UNPROTECTED_S = 2.0 + 1.0  # the matrix's execution.max_unprotected_s, and the second a market close may take
 MAX_RECOVERY_S = 60.0
 MATRIX = "tests/execution/test_fault_matrix.py"
+# Cells are named [database-fault-kill point]; the small set runs on SQLite, and two of its cells on PostgreSQL too.
 SMALL = [
-    f"{MATRIX}::test_fault_matrix_cell[{fault}-{kill}]"
+    f"{MATRIX}::test_fault_matrix_cell[sqlite-{fault}-{kill}]"
     for fault in ("none", "three 503s", "banned (418)", "unknown status, executed")
     for kill in ("no crash", "entry sent, before its answer", "entry filled, before the stop is sent")
+] + [
+    f"{MATRIX}::test_fault_matrix_cell[postgresql-{fault}-entry filled, before the stop is sent]"
+    for fault in ("none", "unknown status, executed")
 ]
 COUNTS = ("duplicates", "unprotected", "untracked", "stale")
 PEAKS = ("unprotected_s", "recovery_s")
@@ -56,7 +60,7 @@ def run_suite(runs: int, hogs: int, small: bool, log: Path) -> int:
             )
             if result.returncode != 0:
                 failed += 1
-                print(result.stdout[-3000:], file=sys.stderr)
+                print(result.stdout[-3000:] + result.stderr[-2000:], file=sys.stderr)
     finally:
         for hog in hog_processes:
             hog.kill()
@@ -110,6 +114,8 @@ def main() -> None:
         and peaks["unprotected_s"] <= MAX_UNPROTECTED_S
         and peaks["recovery_s"] <= MAX_RECOVERY_S
     )
+    if not rows:
+        print("no cell of the matrix ran: check the test ids above against `pytest --collect-only`", file=sys.stderr)
     if args.check and not kept:
         sys.exit(1)
 
