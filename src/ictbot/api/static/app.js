@@ -222,7 +222,15 @@ async function loadChart() {
 const point = (e) => ({ time: e.time / 1000, value: Number(e.equity) });
 
 // The current run's curve: its newest points once, then only what was recorded since, so it grows while the bot runs.
-async function loadEquity() {
+// One load at a time: the timer and a refresh after an event would otherwise both append the same points, and the
+// chart refuses a point older than its newest.
+let equityLoad = null;
+function loadEquity() {
+  equityLoad ??= appendEquity().finally(() => { equityLoad = null; });
+  return equityLoad;
+}
+
+async function appendEquity() {
   let curve = await getJson(view.equityLast ? `/api/equity?start=${view.equityLast + 1}` : "/api/equity");
   if (!curve.items) return;
   if (curve.run !== view.run) {
@@ -231,7 +239,8 @@ async function loadEquity() {
     equity.setData(curve.items.map(point));
   } else {
     for (;;) {
-      curve.items.forEach((e) => equity.update(point(e)));
+      const newest = equity.data().at(-1)?.time ?? -Infinity;
+      curve.items.filter((e) => e.time / 1000 >= newest).forEach((e) => equity.update(point(e)));
       if (curve.next_start == null) break;
       view.equityLast = curve.items[curve.items.length - 1].time;
       curve = await getJson(`/api/equity?start=${curve.next_start}`);
