@@ -194,7 +194,10 @@ async def test_telegram_commands_steer_a_running_bot_only_from_the_configured_ch
             ("resume", "telegram:4242"),
             ("flatten trading HALTED", "telegram:4242"),
         ]
+        lines = log_lines(tmp_path)  # both runs, to their clean stop: every line one JSON object
+        assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+        assert lines[-1]["message"] == "stopped cleanly"
         written = (tmp_path / "data" / "logs" / "ictbot.log").read_text() + (tmp_path / "bot.out").read_text()
-        for secret in (TOKEN, exchange.credentials.api_secret):
+        for secret in (TOKEN, exchange.credentials.api_key, exchange.credentials.api_secret):
             assert secret not in written
             assert all(secret not in reply.text for reply in telegram.replies)
