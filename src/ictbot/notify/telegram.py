@@ -131,8 +131,6 @@ class TelegramControl:
         self._allowed = frozenset(settings.telegram_control_chat_ids)
         self._offset = UpdateOffset(engine.settings.data_dir / OFFSET_FILE)
         self._confirmation = FlattenConfirmation(engine.wall, settings.telegram_confirm_s)
-        self.carried_out = 0
-        self.ignored = 0
 
     async def run(self, ctx: StageContext) -> None:
         s = self._settings
@@ -171,7 +169,6 @@ class TelegramControl:
             return
         command, argument = match.group(1).lower(), (match.group(2) or "").strip()
         if chat_id not in self._allowed:
-            self.ignored += 1
             log.warning(
                 "telegram command /%s from chat %d ignored: that chat is not in notify.telegram_control_chat_ids",
                 command,
@@ -198,11 +195,9 @@ class TelegramControl:
                 return self._positions()
             if command == "pause":
                 await engine.pause_entries(source)
-                self.carried_out += 1
                 return "Paused: no new entries; open positions keep their stops and targets. /resume to trade again."
             if command == "resume":
                 await engine.resume_entries(source)
-                self.carried_out += 1
                 return "Resumed: the bot takes entries again."
             if command == "flatten":
                 return await self._flatten(argument, chat_id, source)
@@ -225,7 +220,6 @@ class TelegramControl:
         if problem is not None:
             return f"Not flattened: {problem}. Send /flatten for a new code."
         fills = await self._engine.flatten(source)
-        self.carried_out += 1
         closed = f"{len(fills)} closing fill(s)" if fills else "closing orders sent"
         return (
             f"Flattened: every order cancelled, every position closed at market ({closed}); trading HALTED. "
