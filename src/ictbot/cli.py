@@ -117,7 +117,7 @@ def run(
 
     from ictbot import event_loop
     from ictbot.compose import build_engine
-    from ictbot.runtime.operations import DataDirLock, setup_logging
+    from ictbot.runtime.operations import DataDirLock, secret_values, setup_logging
     from ictbot.runtime.preflight import open_database
     from ictbot.storage import BotIdentity
 
@@ -132,7 +132,7 @@ def run(
         if lock is not None:
             lock.release()
         raise _fail(exc) from None
-    log_file = setup_logging(settings.data_dir)
+    log_file = setup_logging(settings.data_dir, format=settings.logging.format, secrets=secret_values(settings))
     console.print(f"Logging to {log_file}; press Ctrl-C to stop.", highlight=False)
 
     async def main() -> None:

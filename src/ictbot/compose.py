@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ictbot.api import attach_api
 from ictbot.config import Settings
+from ictbot.notify.telegram import attach_telegram
 from ictbot.runtime.clock import Clock
 from ictbot.runtime.engine import Engine, Service
 from ictbot.runtime.supervisor import RestartPolicy
@@ -22,4 +23,6 @@ def build_engine(
 ) -> Engine:
     """The bot ``ictbot run`` starts: the engine for ``settings.mode`` with the services the settings enable."""
     services: list[Service] = [attach_api] if settings.api.enabled else []
+    if settings.notify.telegram_control_chat_ids:
+        services.append(attach_telegram)
     return Engine(settings, recorder, restart=restart, wall=wall, services=services)

@@ -142,12 +142,44 @@ class NotifySettings(_Section):
     queue_size: int = Field(
         1000, ge=1, description="undelivered messages kept; beyond it new ones are dropped (messages)"
     )
+    telegram_control_chat_ids: list[int] = Field(
+        default_factory=list,
+        description="Telegram chat ids whose /status, /positions, /pause, /resume and /flatten the bot obeys "
+        "(commands from any other chat are ignored and logged); empty = no remote control",
+    )
+    telegram_poll_timeout_s: int = Field(
+        25, ge=1, le=50, description="how long one getUpdates long poll waits for a command before asking again (s)"
+    )
+    telegram_confirm_s: float = Field(
+        60.0, gt=0, le=600, description="time to confirm /flatten by sending back its one-time code (s)"
+    )
+    telegram_command_max_age_s: float = Field(
+        300.0,
+        gt=0,
+        description="a command older than this when the bot reads it (sent while the bot was down) is answered but "
+        "not carried out (s)",
+    )
 
     @model_validator(mode="after")
     def _telegram_complete(self) -> NotifySettings:
         if (self.telegram_token is None) != (self.telegram_chat_id is None):
             raise ValueError("set notify.telegram_token and notify.telegram_chat_id together")
+        if self.telegram_control_chat_ids and self.telegram_token is None:
+            raise ValueError(
+                "notify.telegram_control_chat_ids needs the bot's token: set ICTBOT_NOTIFY__TELEGRAM_TOKEN "
+                "(environment or .env) and notify.telegram_chat_id"
+            )
         return self
+
+
+class LogSettings(_Section):
+    """The bot's log lines, on the console and in ``<data_dir>/logs/ictbot.log``. Secrets are never written."""
+
+    format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per event; json: one JSON object per line (time, level, logger, message "
+        "and the event's fields, such as the heartbeat's figures) for log collectors",
+    )
 
 
 class ExecutionSettings(_Section):
@@ -233,6 +265,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     live: LiveSettings = LiveSettings()
     replay: ReplaySettings = ReplaySettings()
+    logging: LogSettings = LogSettings()
     data_dir: Path = Field(Path("ictbot-data"), description="logs, lock file and the default database live here")
     database_url: str = Field(
         "",
