@@ -132,8 +132,10 @@ def replay_files(symbols: int, candles: int, directory: Path) -> list[Path]:
         source = sources[i % 3]
         start = (i // 3) * 2000
         window = source.slice(start, start + candles)
-        moved = replace(window, open_time=common_start + np.arange(len(window), dtype=np.int64) * 60_000)
-        path = directory / f"{source.symbol[:-4]}{i:02d}USDT-1m-bench.parquet"
+        symbol = f"{source.symbol[:-4]}{i:02d}USDT"
+        # The exchange takes a series' symbol from the file's contents: each copy carries its own name.
+        moved = replace(window, symbol=symbol, open_time=common_start + np.arange(len(window), dtype=np.int64) * 60_000)
+        path = directory / f"{symbol}-1m-bench.parquet"
         write_parquet(moved, path)
         paths.append(path)
     return paths

@@ -2,8 +2,8 @@
 and no other site can frame or script it.
 
 * **Host** must be a loopback name (``127.0.0.1``, ``localhost``, ``::1``), the configured ``api.host``, one of
-  ``api.allowed_hosts`` (a container's service name) or the host of an ``api.cors_origins`` entry: a page on another site whose name was rebound to 127.0.0.1 (DNS rebinding) sends
-  its own name and is refused with 421.
+  ``api.allowed_hosts`` (a container's service name) or the host of an ``api.cors_origins`` entry: a page on another
+  site whose name was rebound to 127.0.0.1 (DNS rebinding) sends its own name and is refused with 421.
 * **Origin** of the ``/api/stream`` WebSocket, when sent (browsers always send it), must be a loopback origin, the
   configured host's or one of ``api.cors_origins``: WebSockets are not covered by CORS, so without this any site the
   user visits could read the bot's live events.
