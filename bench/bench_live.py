@@ -7,17 +7,24 @@ reconciliation. Printed in one run: the latency from a closed kline's arrival to
 to the entry's order request being written to the socket (p50/p99), the bot's RSS over the soak, and the import
 floor — the RSS of a process that only imports the third-party modules the bot imports.
 
+The soak runs once per database backend on the same replay: SQLite (a file) and PostgreSQL (a throwaway server
+started from the distribution's packages as the tests start it, on a unix socket), and the kline → order-request
+latency is printed for each (median, p95, max), so the cost of the pre-send intent write on each is seen side by
+side. ``--backends sqlite`` skips PostgreSQL.
+
 With ``--trace-heap`` the run also prints what the Python heap gained in the steady state, by the line that allocated
 it (tracemalloc, compared between a third of the soak and its end). Tracing slows the bot, so its latency figures
 are not the bot's: use a separate run.
 
 Run: python bench/bench_live.py [--symbols 20] [--hours 24] [--speed 300] [--strategy fvg_retrace] [--trace-heap]
+     [--backends sqlite postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import resource
@@ -26,6 +33,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -38,11 +46,13 @@ from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 DEPENDENCIES = (
     "import sys, ictbot.runtime.engine, ictbot.cli; "
     "print(' '.join(sorted(m for m in sys.modules if not m.startswith(('ictbot', '_', '__main__')))))"
 )
+BACKENDS = ("sqlite", "postgresql")
 
 
 def rss_mb() -> float:
@@ -122,8 +132,10 @@ def replay_files(symbols: int, candles: int, directory: Path) -> list[Path]:
         source = sources[i % 3]
         start = (i // 3) * 2000
         window = source.slice(start, start + candles)
-        moved = replace(window, open_time=common_start + np.arange(len(window), dtype=np.int64) * 60_000)
-        path = directory / f"{source.symbol[:-4]}{i:02d}USDT-1m-bench.parquet"
+        symbol = f"{source.symbol[:-4]}{i:02d}USDT"
+        # The exchange takes a series' symbol from the file's contents: each copy carries its own name.
+        moved = replace(window, symbol=symbol, open_time=common_start + np.arange(len(window), dtype=np.int64) * 60_000)
+        path = directory / f"{symbol}-1m-bench.parquet"
         write_parquet(moved, path)
         paths.append(path)
     return paths
@@ -169,7 +181,13 @@ async def caught_up(engine: Engine, symbols: list[str]) -> None:
 
 
 async def soak(
-    paths: list[Path], printed: dict[str, str], hours: float, speed: float, strategy: str, trace: HeapTrace | None
+    paths: list[Path],
+    printed: dict[str, str],
+    hours: float,
+    speed: float,
+    strategy: str,
+    trace: HeapTrace | None,
+    database_url: str | None = None,
 ) -> dict[str, object]:
     symbols = [p.name.split("-")[0] for p in paths]
     data_dir = Path(tempfile.mkdtemp(prefix="ictbot-bench-"))
@@ -186,7 +204,7 @@ async def soak(
         data_dir=str(data_dir),
         api={"enabled": False},
     )
-    engine = Engine(settings, open_recorder(f"sqlite:///{data_dir / 'bench.sqlite'}"))
+    engine = Engine(settings, open_recorder(database_url or f"sqlite:///{data_dir / 'bench.sqlite'}"))
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     await engine.ready.wait()
@@ -211,6 +229,29 @@ async def soak(
     return {"engine": engine, "samples": samples}
 
 
+@contextlib.contextmanager
+def database(backend: str) -> Iterator[str | None]:
+    """The soak's database URL: ``None`` for a SQLite file in its data directory, or a fresh database on a throwaway
+    PostgreSQL server (stopped afterwards)."""
+    if backend == "sqlite":
+        yield None
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgserver import PostgresServer, postgres_bindir
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise SystemExit(
+            "PostgreSQL's server is not installed (Debian: apt-get install postgresql); or --backends sqlite"
+        )
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server.new_database()
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--symbols", type=int, default=20)
@@ -220,6 +261,9 @@ def main() -> None:
         "--strategy", default="fvg_retrace", help="fvg_retrace trades often, so order latency gets samples"
     )
     parser.add_argument("--trace-heap", action="store_true", help="also print the Python heap's growth by line")
+    parser.add_argument(
+        "--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), help="the databases to soak on, in order"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warmup = 300
@@ -229,15 +273,21 @@ def main() -> None:
             candles = warmup + int(args.hours * 60) + 60
             paths = child.submit(replay_files, args.symbols, candles, Path(directory)).result()
         floor = import_floor_mb()
-        server, printed = start_exchange(paths, args.speed, warmup, Path(directory) / "exchange.log")
-        try:
-            trace = HeapTrace(args.hours) if args.trace_heap else None
-            result = event_loop.run(soak(paths, printed, args.hours, args.speed, args.strategy, trace))
-        finally:
-            server.terminate()
-            server.wait(10)
-    engine = result["engine"]
-    samples = result["samples"]
+        results = {}
+        for backend in args.backends:
+            trace = HeapTrace(args.hours) if args.trace_heap and not results else None
+            with database(backend) as url:
+                server, printed = start_exchange(paths, args.speed, warmup, Path(directory) / f"exchange-{backend}.log")
+                try:
+                    run = soak(paths, printed, args.hours, args.speed, args.strategy, trace, url)
+                    results[backend] = event_loop.run(run)
+                finally:
+                    server.terminate()
+                    server.wait(10)
+    # The memory figures are the first soak's: the later ones run in a process the first has already warmed.
+    first = results[args.backends[0]]
+    engine = first["engine"]
+    samples = first["samples"]
     processed = engine.processing.values()
     orders = engine.latencies.values()
     print(
@@ -252,6 +302,13 @@ def main() -> None:
         f"kline arrival → entry request written to the socket: p50 {percentile_ms(orders, 50):.3f} ms, "
         f"p99 {percentile_ms(orders, 99):.3f} ms, max {percentile_ms(orders, 100):.3f} ms ({len(orders)} orders)"
     )
+    for backend, result in results.items():
+        requests = result["engine"].latencies.values()
+        print(
+            f"kline arrival → entry request on the socket, {backend}: median {percentile_ms(requests, 50):.3f} ms, "
+            f"p95 {percentile_ms(requests, 95):.3f} ms, max {percentile_ms(requests, 100):.3f} ms "
+            f"({len(requests)} orders)"
+        )
     settled = [rss for hour, rss in samples if hour >= min(1.0, args.hours / 4)]
     print(f"import floor (deps only): {floor:.1f} MB")
     print(

@@ -122,6 +122,11 @@ class ApiSettings(_Section):
     cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API from other sites; empty = none"
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="more names the API answers to besides loopback and api.host, e.g. a container's service name "
+        "that Prometheus scrapes; empty = none",
+    )
 
 
 NotifyEvent = Literal["fill", "stop", "rejection", "daily_loss", "task_crash", "readiness"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 from botkit import client, running, until
-from prometheus_client.parser import text_string_to_metric_families
+
+from helpers import series_names
 
 RULES = Path(__file__).parents[2] / "deploy" / "prometheus"
 PROMTOOL = shutil.which("promtool")
@@ -52,5 +53,5 @@ async def test_every_metric_a_rule_names_is_exported_by_a_bot_trading_on_the_ven
     async with running(settings) as engine, client(engine) as http:
         await until(lambda: engine.counters.totals().candles, seconds=60)
         text = (await http.get("/metrics")).text
-    exported = {family.name for family in text_string_to_metric_families(text)}
+    exported = series_names(text)
     assert names - exported == set(), f"rules name metrics the bot does not export: {sorted(names - exported)}"

@@ -1,9 +1,9 @@
 """What a browser may do with the API: only this machine's names reach it, only its own pages open its event stream,
 and no other site can frame or script it.
 
-* **Host** must be a loopback name (``127.0.0.1``, ``localhost``, ``::1``), the configured ``api.host`` or the host
-  of an ``api.cors_origins`` entry: a page on another site whose name was rebound to 127.0.0.1 (DNS rebinding) sends
-  its own name and is refused with 421.
+* **Host** must be a loopback name (``127.0.0.1``, ``localhost``, ``::1``), the configured ``api.host``, one of
+  ``api.allowed_hosts`` (a container's service name) or the host of an ``api.cors_origins`` entry: a page on another
+  site whose name was rebound to 127.0.0.1 (DNS rebinding) sends its own name and is refused with 421.
 * **Origin** of the ``/api/stream`` WebSocket, when sent (browsers always send it), must be a loopback origin, the
   configured host's or one of ``api.cors_origins``: WebSockets are not covered by CORS, so without this any site the
   user visits could read the bot's live events.
@@ -54,6 +54,7 @@ class Guard:
         self.app = app
         self.origins = {origin.rstrip("/").lower() for origin in settings.cors_origins}
         self.hosts = LOOPBACK | {_hostname(settings.host)} | {urlsplit(o).hostname or "" for o in self.origins}
+        self.hosts |= {name.strip().lower() for name in settings.allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
