@@ -12,6 +12,7 @@ Run: python bench/bench_optimize.py [--candles 525600] [--trials 200] [--jobs 2]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -19,6 +20,12 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bars would interleave with the figures
+
+import pandas as pd
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+from backtesting.test import SMA
 
 from _data import tiled_candles, tiled_funding
 from ictbot.config import load_settings
@@ -36,28 +43,26 @@ def bench_ictbot(frame, trials: int, jobs: int, ray: bool) -> tuple[float, int]:
         return elapsed, len(completed(study))
 
 
+class SmaCross(Strategy):
+    """The peer's SMA cross, defined at module level: its optimiser pickles the strategy to its worker processes."""
+
+    fast = 10
+    slow = 20
+
+    def init(self):
+        self.f = self.I(SMA, self.data.Close, self.fast)
+        self.s = self.I(SMA, self.data.Close, self.slow)
+
+    def next(self):
+        if crossover(self.f, self.s):
+            self.position.close()
+            self.buy()
+        elif crossover(self.s, self.f):
+            self.position.close()
+            self.sell()
+
+
 def bench_backtesting_py(frame, tries: int) -> tuple[float, int]:
-    import pandas as pd
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-    from backtesting.test import SMA
-
-    class SmaCross(Strategy):
-        fast = 10
-        slow = 20
-
-        def init(self):
-            self.f = self.I(SMA, self.data.Close, self.fast)
-            self.s = self.I(SMA, self.data.Close, self.slow)
-
-        def next(self):
-            if crossover(self.f, self.s):
-                self.position.close()
-                self.buy()
-            elif crossover(self.s, self.f):
-                self.position.close()
-                self.sell()
-
     df = pd.DataFrame(
         {"Open": frame.open, "High": frame.high, "Low": frame.low, "Close": frame.close, "Volume": frame.volume},
         index=pd.to_datetime(frame.open_time, unit="ms", utc=True),

@@ -1,32 +1,31 @@
-"""The ``ictbot`` command line."""
+"""The ``ictbot`` command line. Each command imports its implementation when it runs, so that ``ictbot --help`` and
+the light commands do not pay for the detectors' compiler, the database layer or the exchange client."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ictbot import config_reference
 from ictbot.cli_support import fail as _fail
 from ictbot.cli_support import parse_date as _parse_date
 from ictbot.cli_support import with_symbols as _with_symbols
-from ictbot.config import Settings, load_settings
 from ictbot.data.download_cli import register as register_download_command
-from ictbot.data.frame import CandleFrame, iso
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
-from ictbot.money import usdt
 from ictbot.research import cli as research_cli
-from ictbot.sample import sample_path
 from ictbot.storage.cli import app as db_app
 from ictbot.strategy.cli import strategy_app
+
+if TYPE_CHECKING:
+    from ictbot.config import Settings
+    from ictbot.data.frame import CandleFrame
 
 app = typer.Typer(help="ictbot: ICT trading bot for Binance USDT-M perpetual futures.", no_args_is_help=True)
 data_app = typer.Typer(help="Inspect and convert candle files.", no_args_is_help=True)
@@ -43,6 +42,10 @@ def check_config(
     file: Annotated[Path | None, typer.Argument(help="YAML settings file (optional).")] = None,
 ) -> None:
     """Print the effective settings (secrets redacted), or every validation error at once (exit code 2)."""
+    import yaml
+
+    from ictbot.config import load_settings
+
     try:
         settings = load_settings(file)
     except ConfigError as exc:
@@ -73,11 +76,15 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from ictbot.backtest.report import print_summary, summarize, write_outputs
     from ictbot.backtest.runner import run_backtest
+    from ictbot.config import load_settings
     from ictbot.research.evidence import edge_evidence
     from ictbot.research.inputs import load_inputs
     from ictbot.research.report import print_evidence
+    from ictbot.sample import sample_path
 
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
     try:
@@ -117,6 +124,7 @@ def run(
 
     from ictbot import event_loop
     from ictbot.compose import build_engine
+    from ictbot.config import load_settings
     from ictbot.runtime.operations import DataDirLock, secret_values, setup_logging
     from ictbot.runtime.preflight import open_database
     from ictbot.storage import BotIdentity
@@ -166,6 +174,9 @@ def status(
 
     from rich.table import Table
 
+    from ictbot.config import load_settings
+    from ictbot.data.frame import iso
+    from ictbot.money import usdt
     from ictbot.runtime.control_token import control_token, token_path
 
     try:
@@ -251,6 +262,8 @@ def data_info(
     file: Path, symbol: Annotated[str | None, typer.Option(help="Symbol, if not in the name.")] = None
 ) -> None:
     """Symbol, timeframe, range, rows and gaps of a candle file."""
+    from ictbot.data.frame import iso
+
     try:
         from ictbot.data.loaders import load_candles
 

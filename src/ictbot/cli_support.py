@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from ictbot.config import Settings
-from ictbot.data.frame import CandleFrame
+if TYPE_CHECKING:
+    from ictbot.config import Settings
+    from ictbot.data.frame import CandleFrame
 
 errors = Console(stderr=True)
 

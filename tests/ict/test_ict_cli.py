@@ -53,3 +53,22 @@ def test_registered_command_prints_counts_and_fails_cleanly():
     assert ok.exit_code == 0 and "fvg" in ok.output
     bad = runner.invoke(app, ["ict", "--data", "missing.feather", "--timeframe", "1h"])
     assert bad.exit_code == 2
+
+
+def test_export_rows_are_the_detectors_records_in_known_at_order(tmp_path):
+    """The columnar export holds exactly the typed records the strategies see, field for field, null where a record
+    type lacks a field or a lifecycle step was not reached."""
+    from dataclasses import asdict
+
+    from ictbot.data.loaders import load_candles
+    from ictbot.ict.batch import detect_frame
+
+    ict_command(SOURCE, "1m", tmp_path / "events.parquet")
+    rows = pq.read_table(tmp_path / "events.parquet").to_pylist()
+    records = detect_frame(load_candles(SOURCE)).records()
+    assert len(rows) == len(records) > 10_000
+    columns = list(rows[0])
+    expected = [{name: asdict(r).get(name) for name in columns} for r in records]
+    assert [r["known_at"] for r in rows] == sorted(r["known_at"] for r in rows)
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+    assert [(r["known_at"], r["kind"]) for r in rows] == [(r.known_at, r.kind) for r in records]

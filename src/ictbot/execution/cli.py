@@ -6,14 +6,16 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ictbot import event_loop
-from ictbot.config import Settings, load_settings
 from ictbot.errors import ConfigError, IctbotError
+
+if TYPE_CHECKING:
+    from ictbot.config import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -31,6 +33,7 @@ def flatten(
     With a bot running on this data directory, it goes through that bot's API (so the bot halts too; it uses
     ICTBOT_API__TOKEN, or else the token the bot keeps in <data_dir>/control-token); otherwise straight to the venue,
     and the next `ictbot run` starts halted."""
+    from ictbot.config import load_settings
     from ictbot.runtime.operations import DataDirLock
     from ictbot.storage import open_recorder
 

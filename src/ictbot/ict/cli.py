@@ -16,6 +16,8 @@ def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
     """Detect with default parameters on ``data`` aggregated to ``timeframe``; write ``out`` if given.
 
     Returns the number of records per kind."""
+    import numpy as np
+
     from ictbot.candles.aggregate import resample
     from ictbot.data.loaders import load_candles
     from ictbot.ict.batch import detect_frame
@@ -28,10 +30,15 @@ def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
     frame = load_candles(data)
     if frame.timeframe != tf:
         frame = resample(frame, tf)
-    records = detect_frame(frame).records()
+    tables = detect_frame(frame).tables
     if out is not None:
-        write_records(records, out)
-    return Counter(r.kind for r in records)
+        write_records(tables, out)
+    counts: Counter = Counter()
+    for table in tables:
+        if len(table):
+            kinds, numbers = np.unique(table.columns["kind"].astype(str), return_counts=True)
+            counts.update(dict(zip(kinds.tolist(), numbers.tolist(), strict=True)))
+    return counts
 
 
 def register(app: typer.Typer) -> None:

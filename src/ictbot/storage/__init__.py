@@ -1,26 +1,28 @@
 """The recorder: signals, risk decisions, orders and their history, fills, round trips, positions, funding, PnL and
 bot events in a SQL database (a SQLite file by default, PostgreSQL by URL), with Alembic migrations shipped in the
-package."""
+package.
 
-from ictbot.storage.engine import create_engine
-from ictbot.storage.identity import BotConflict, BotIdentity
-from ictbot.storage.migrate import upgrade_database
-from ictbot.storage.reads import MAX_PAGE, RecordReader
-from ictbot.storage.recorder import Recorder, StorageError, config_snapshot, open_bot_recorder, open_recorder
-from ictbot.storage.states import EventKind, OrderState
+The names below are imported on first use, so that importing a light module of this package (the ``ictbot db``
+command, for ``ictbot --help``) does not load SQLAlchemy and Alembic."""
 
-__all__ = [
-    "MAX_PAGE",
-    "BotConflict",
-    "BotIdentity",
-    "EventKind",
-    "OrderState",
-    "RecordReader",
-    "Recorder",
-    "StorageError",
-    "config_snapshot",
-    "create_engine",
-    "open_bot_recorder",
-    "open_recorder",
-    "upgrade_database",
-]
+from ictbot.lazy import lazy_exports
+
+_HOMES = {
+    "create_engine": "engine",
+    "BotConflict": "identity",
+    "BotIdentity": "identity",
+    "upgrade_database": "migrate",
+    "MAX_PAGE": "reads",
+    "RecordReader": "reads",
+    "Recorder": "recorder",
+    "StorageError": "recorder",
+    "config_snapshot": "recorder",
+    "open_bot_recorder": "recorder",
+    "open_recorder": "recorder",
+    "EventKind": "states",
+    "OrderState": "states",
+}
+
+__all__ = sorted(_HOMES)
+
+__getattr__ = lazy_exports(__name__, _HOMES, globals())

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ictbot.config import load_settings
 from ictbot.errors import IctbotError
 
 app = typer.Typer(help="Upgrade and back up the bot's database.", no_args_is_help=True)
@@ -20,6 +19,7 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settin
 @app.command()
 def upgrade(config: ConfigOption = None) -> None:
     """Migrate the database to this version's schema (``ictbot run`` does it too at start); safe to repeat."""
+    from ictbot.config import load_settings
     from ictbot.storage.engine import redacted_url
     from ictbot.storage.migrate import upgrade_database
 
@@ -42,6 +42,7 @@ def backup(
 ) -> None:
     """Write a consistent copy of the database, also while the bot runs: a SQLite file a bot can start from
     (database_url: sqlite:///PATH), or a pg_dump archive for pg_restore."""
+    from ictbot.config import load_settings
     from ictbot.storage.backup import backup_database
 
     try:

@@ -10,13 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ictbot.config import load_settings
-from ictbot.data.loaders import load_candles
 from ictbot.errors import ConfigError, IctbotError
-from ictbot.sample import sample_path
-from ictbot.strategy import loader
-from ictbot.strategy.params import SearchChoice, search_space
-from ictbot.strategy.template import strategy_source, strategy_test_source
 
 strategy_app = typer.Typer(help="List, create and check strategies (docs/strategies.md).", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -25,6 +19,9 @@ console = Console(soft_wrap=True)
 @strategy_app.command("list")
 def list_strategies() -> None:
     """Built-in and installed strategies, with their parameters, defaults and search ranges."""
+    from ictbot.strategy import loader
+    from ictbot.strategy.params import SearchChoice, search_space
+
     plugins = loader.plugin_names()
     for name in loader.known_names():
         origin = "built in" if name in loader.BUILTINS else f"plug-in {plugins[name]}"
@@ -62,6 +59,8 @@ def new(
     ),
 ) -> None:
     """Write a commented, working strategy and its test, ready for `ictbot strategy check --path`."""
+    from ictbot.strategy.template import strategy_source, strategy_test_source
+
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
         console.print(f"{name!r} is not a usable name; use lower case letters, digits and _, e.g. `ote_killzone`")
         raise typer.Exit(code=2)
@@ -89,6 +88,9 @@ def check(
     config: Annotated[Path | None, typer.Option("--config", help="YAML settings (for the strategy's values).")] = None,
 ) -> None:
     """Conformance: settings, determinism, fast backtest == stepwise, no lookahead; exit 1 if any check fails."""
+    from ictbot.config import load_settings
+    from ictbot.data.loaders import load_candles
+    from ictbot.sample import sample_path
     from ictbot.strategy.check import check_strategy
 
     if (name is None) == (path is None) and config is None:
