@@ -488,7 +488,7 @@ class OrderManager:
         delay = 0.1
         while True:
             try:
-                await self._place_protective(bracket, kind, cid, quantity)
+                await self._place_protective(bracket, kind, cid, trigger, quantity)
                 return
             except VenueUnavailable as exc:  # not processed by the venue (503, throttled, unreachable): send again
                 left = deadline - time.monotonic()
@@ -506,10 +506,12 @@ class OrderManager:
             log.error("%s: %s could not be placed; reconciliation will place it", plan.symbol, purpose)
             bracket.protected.discard(kind)
 
-    async def _place_protective(self, bracket: Bracket, kind: str, cid: str, quantity: Decimal | None) -> None:
+    async def _place_protective(
+        self, bracket: Bracket, kind: str, cid: str, trigger: Decimal, quantity: Decimal | None
+    ) -> None:
+        """Send the order as recorded: a stop move queued meanwhile places its own, newer one."""
         plan = bracket.plan
         order_type, purpose, level = PROTECTIVE[kind]
-        trigger = getattr(plan, level)
         for _ in range(3):
             try:
                 algo = await self.client.place_algo_order(
