@@ -20,13 +20,13 @@ from ictbot.sdk import (
     PositionAction,
     SearchChoice,
     SearchRange,
-    Side,
     Signal,
     Strategy,
     StrategySettings,
-    StructureBreak,
     Timeframe,
     Wake,
+    stop_beyond,
+    sweeps_then_breaks,
 )
 
 
@@ -84,35 +84,27 @@ class OteKillzone(Strategy[OteKillzoneSettings]):
         ict = ctx.ict()
         if ict.killzone not in s.killzones:
             return []
-        now = ctx.candle.open_time
         leg = ict.dealing_range
         signals = []
-        for brk in ict.records:
-            if not (isinstance(brk, StructureBreak) and brk.known_at == now):
+        for setup in sweeps_then_breaks(ctx, s.sweep_within, (s.bias_timeframe,)):
+            direction = setup.direction
+            if leg is None or leg.direction != direction:
                 continue
-            sweeps = [sw for sw in ict.sweeps(within=s.sweep_within) if sw.direction == brk.direction]
-            if not sweeps or ctx.ict(s.bias_timeframe).trend != brk.direction:
-                continue
-            if leg is None or leg.direction != brk.direction:
-                continue
-            direction = brk.direction
-            side = Side.BUY if direction > 0 else Side.SELL
             span = leg.top - leg.bottom
             entry = leg.top - s.ote_level * span if direction > 0 else leg.bottom + s.ote_level * span
-            origin = leg.bottom if direction > 0 else leg.top
-            stop = origin - direction * entry * s.stop_buffer_pct / 100
+            stop = stop_beyond(leg.bottom if direction > 0 else leg.top, direction, entry, s.stop_buffer_pct)
             risk = (entry - stop) * direction
             if risk <= 0:
                 continue
             signals.append(
                 ctx.limit(
-                    side,
+                    setup.side,
                     entry,
                     stop,
                     entry + direction * s.reward_risk * risk,
-                    reason=f"{ict.killzone} OTE {s.ote_level:g} after {brk.kind}",
+                    reason=f"{ict.killzone} OTE {s.ote_level:g} after {setup.brk.kind}",
                     ttl_candles=s.order_ttl_candles,
-                    evidence=(sweeps[-1].evidence, copy.copy(brk)),
+                    evidence=(setup.sweep.evidence, copy.copy(setup.brk)),
                 )
             )
         return signals

@@ -75,11 +75,14 @@ __all__ = [
     "StrategySettings",
     "StructureBreak",
     "Sweep",
+    "SweepThenBreak",
     "Swing",
     "TakePartial",
     "Timeframe",
     "Wake",
     "search_space",
+    "stop_beyond",
+    "sweeps_then_breaks",
 ]
 
 
@@ -311,6 +314,50 @@ class Context:
             expires_at=None if ttl_candles is None else self.time + ttl_candles * self.timeframe.ms,
             evidence=evidence,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SweepThenBreak:
+    """The classic ICT trigger: ``brk``, a BOS or CHoCH that became known on this candle, after ``sweep``, the last
+    liquidity sweep of the same direction. ``direction`` +1 bullish, −1 bearish; ``side`` the entry's side."""
+
+    brk: StructureBreak
+    sweep: Sweep
+
+    @property
+    def direction(self) -> int:
+        return self.brk.direction
+
+    @property
+    def side(self) -> Side:
+        return Side.BUY if self.brk.direction > 0 else Side.SELL
+
+
+def sweeps_then_breaks(ctx: Context, within: int, trend_agrees: Iterable[Timeframe] = ()) -> list[SweepThenBreak]:
+    """The structure breaks of ``ctx``'s timeframe known on this candle that follow a same-direction sweep within
+    ``within`` candles, with the trend of every ``trend_agrees`` timeframe pointing the same way; oldest first.
+
+    It finds exactly what ``Wake(tf, "structure_break", after_sweep_within=within, trend_agrees=...)`` promises a
+    backtest, so a strategy built on it can declare that wake and keep its promise."""
+    ict = ctx.ict()
+    now = ctx.candle.open_time
+    breaks = [r for r in ict.records if isinstance(r, StructureBreak) and r.known_at == now]
+    if not breaks:
+        return []
+    sweeps = ict.sweeps(within=within)
+    trends = [ctx.ict(tf).trend for tf in trend_agrees]
+    found = []
+    for brk in breaks:
+        same_way = [sw for sw in sweeps if sw.direction == brk.direction]
+        if same_way and all(trend == brk.direction for trend in trends):
+            found.append(SweepThenBreak(brk, same_way[-1]))
+    return found
+
+
+def stop_beyond(level: float, direction: int, entry: float, buffer_pct: float) -> float:
+    """A stop ``buffer_pct`` % of the entry price beyond ``level`` (below it for a long, ``direction`` +1; above it
+    for a short): the buffer keeps the stop out of the wick that swept the level."""
+    return level - direction * entry * buffer_pct / 100
 
 
 class Strategy(Generic[SettingsT]):

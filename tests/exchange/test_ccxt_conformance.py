@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 
 import ccxt
@@ -133,6 +134,36 @@ async def test_algo_stop_and_take_profit_trigger_along_the_candle_path(
     assert len(remaining) == 1
     await client.cancel_order(remaining[0]["id"], SYMBOL, params={"trigger": True})
     assert await client.fetch_open_orders(SYMBOL, params={"trigger": True}) == []
+
+
+async def test_a_second_close_position_stop_of_the_same_side_gets_4130(
+    client: ccxt_async.binanceusdm, exchange: LocalExchange
+) -> None:
+    """Binance holds one close-position stop per side: a second one is refused (a reduce-only one for a quantity, a
+    close-position take-profit and a stop of the other side are not)."""
+    entry = last_price(exchange)
+    await client.create_order(SYMBOL, "market", "buy", 0.01)
+    below, above = round(entry * 0.99, 1), round(entry * 1.01, 1)
+    close_all = {"closePosition": True}
+    first = await client.create_order(SYMBOL, "market", "sell", None, None, {"stopLossPrice": below, **close_all})
+    with pytest.raises(ccxt.ExchangeError) as refused:
+        await client.create_order(SYMBOL, "market", "sell", None, None, {"stopLossPrice": below - 10, **close_all})
+    assert json.loads(str(refused.value).split(" ", 1)[1]) == {
+        "code": -4130,
+        "msg": "An open stop or take profit order with GTE and closePosition in the direction is existing.",
+    }
+    reduce_only = await client.create_order(
+        SYMBOL, "market", "sell", 0.01, None, {"stopLossPrice": below - 10, "reduceOnly": True}
+    )
+    take = await client.create_order(SYMBOL, "market", "sell", None, None, {"takeProfitPrice": above, **close_all})
+    other_side = await client.create_order(SYMBOL, "market", "buy", None, None, {"stopLossPrice": above, **close_all})
+    assert {a.algo_id for a in exchange.engine.open_algos("BTCUSDT")} == {
+        int(o["id"]) for o in (first, reduce_only, take, other_side)
+    }
+    await client.cancel_order(first["id"], SYMBOL, params={"trigger": True})
+    again = await client.create_order(SYMBOL, "market", "sell", None, None, {"stopLossPrice": below, **close_all})
+    assert again["status"] == "open", "once the first is cancelled, a new close-position stop is accepted"
+    await client.cancel_all_orders(SYMBOL, params={"trigger": True})
 
 
 async def test_fees_and_tiers(client: ccxt_async.binanceusdm) -> None:

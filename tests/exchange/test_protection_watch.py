@@ -52,3 +52,26 @@ async def test_a_position_still_without_a_stop_counts_its_running_gap(
     await venue.place_order("BTCUSDT", Side.BUY, "MARKET", Decimal("0.002"), client_order_id="entry")
     now[0] = 7.0
     assert exchange.engine.protection.gaps == [] and exchange.engine.protection.longest_s() == 7.0
+
+
+async def test_a_reduce_only_stop_protects_only_as_much_as_it_covers(
+    exchange: LocalExchange, venue: VenueClient
+) -> None:
+    """A moved stop is reduce-only for a quantity: it protects the position while it covers all of it."""
+    now = [0.0]
+    exchange.engine.protection.clock = lambda: now[0]
+    stop = (exchange.engine.mark("BTCUSDT") * Decimal("0.95")).quantize(Decimal("0.1"))
+    await venue.place_order("BTCUSDT", Side.BUY, "MARKET", Decimal("0.004"), client_order_id="entry")
+    await venue.place_algo_order(
+        "BTCUSDT", Side.SELL, "STOP_MARKET", stop, client_algo_id="short", quantity=Decimal("0.002"), reduce_only=True
+    )
+    now[0] = 2.0  # half covered is not protected
+    await venue.place_algo_order(
+        "BTCUSDT", Side.SELL, "STOP_MARKET", stop, client_algo_id="all", quantity=Decimal("0.004"), reduce_only=True
+    )
+    now[0] = 30.0  # covered
+    await venue.place_order("BTCUSDT", Side.BUY, "MARKET", Decimal("0.002"), client_order_id="more")
+    now[0] = 34.0  # the position grew past the stop's quantity
+
+    assert exchange.engine.protection.gaps == [2.0]
+    assert exchange.engine.protection.longest_s() == 4.0

@@ -200,7 +200,10 @@ def assert_consistent(exchange: LocalExchange, recorder: Recorder, symbols: list
     assert duplicates == 0, f"duplicate client ids on the venue: {venue['orders']}"
     for symbol, found in stops.items():
         assert len(found) == 1, f"{symbol} position {venue['positions'][symbol]} has {len(found)} protective stops"
-        assert found[0].close_position
+        covered = found[0].close_position or (
+            found[0].reduce_only and found[0].quantity >= abs(venue["positions"].get(symbol, Decimal(0)))
+        )
+        assert covered, f"{symbol}: the stop must close the whole position (a moved stop is reduce-only for all of it)"
     assert database_open == venue_open, f"open orders: database {database_open}, venue {venue_open}"
     assert not untracked, f"booked fills {booked} vs venue positions {venue['positions']}"
 

@@ -1,6 +1,8 @@
 """The example plug-in on the local exchange (replay, orders through ccxt on the venue): its break-even move becomes a
 new stop-loss placed before the old one is cancelled, so the position is never unprotected and the exchange then holds
-exactly one stop, at the entry; its partial take-profit is a reduce-only market order for half the position."""
+exactly one stop, at the entry (reduce-only: Binance refuses a second close-position stop of a side, -4130); its
+partial take-profit is a reduce-only market order for half the position. Fills and trades are booked with the same
+reasons as the backtest's."""
 
 import asyncio
 import sqlite3
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ictbot.backtest.runner import run_backtest
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.runtime.engine import Engine
@@ -29,7 +32,8 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
     eth = load_candles(data_dir / "ETH_USDT_USDT-1m-futures.feather")
     start = int(np.searchsorted(eth.open_time, 1_748_476_800_000))  # 2025-05-29T00:00Z
     data = tmp_path / "ETHUSDT-1m.parquet"
-    write_parquet(eth.slice(start, start + 2000), data)
+    frame = eth.slice(start, start + 2000)
+    write_parquet(frame, data)
     settings = load_settings(
         symbols=["ETHUSDT"],
         replay={"speed": 12_000, "warmup": 300, "data": [str(data)], "stop_at_end": False},
@@ -64,6 +68,9 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
     assert [a.trigger_price for a in stops][1:] == [Decimal("2637.53")] and stops[0].trigger_price > Decimal("2640")
     first, moved = stops
     assert first.status == "CANCELED" and moved.create_time <= first.update_time
+    assert first.close_position and not moved.close_position
+    assert moved.reduce_only and moved.quantity == Decimal("0.056"), "the whole entry, clipped to what is left"
+
     assert moved.status != "NEW", "once the target was taken the remaining stop was cancelled"
     assert trades[0] == ("SELL", Decimal("0.056")) and ("BUY", Decimal("0.028")) in trades[1:]
     assert position.amount == 0
@@ -75,3 +82,12 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
     acknowledged = rows.index((new_id, "acknowledged"))
     cancelled = rows.index((old_id, "cancelled"))
     assert acknowledged < cancelled
+    # Booked as the backtest books them: the partial under the strategy's reason, the rest at the target.
+    with sqlite3.connect(tmp_path / "bot.sqlite") as db:
+        fills = db.execute("SELECT side, quantity, reason FROM fills ORDER BY time, id").fetchall()
+        exits = [r for (r,) in db.execute("SELECT exit_reason FROM trades ORDER BY entry_time")]
+    assert fills == [("SELL", "0.056", "entry"), ("BUY", "0.028", "partial"), ("BUY", "0.028", "target")]
+    assert exits == ["target"]
+    backtest = run_backtest(settings, [frame])
+    assert [(f.side.value, str(f.quantity), f.reason) for f in backtest.portfolio.fills] == fills
+    assert [t.exit_reason for t in backtest.trades] == exits

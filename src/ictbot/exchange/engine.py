@@ -292,6 +292,11 @@ class Engine:
         if working_type not in ("CONTRACT_PRICE", "MARK_PRICE"):
             raise BinanceError(-1102, "workingType")
         tif = params.get("timeInForce") or "GTC"
+        if close_position and any(
+            a.close_position and (a.side, a.position_side, a.order_type) == (side, position_side, order_type)
+            for a in self.open_algos(feed.symbol)
+        ):
+            raise BinanceError(-4130)  # one close-position stop (and one take-profit) per side
         if len(self.open_algos(feed.symbol)) >= MAX_ALGO_ORDERS:
             raise BinanceError(-2025)
         if self.reject_next:

@@ -48,6 +48,7 @@ MESSAGES: dict[int, str] = {
     -4068: "Position side cannot be changed if there exists position.",
     -4116: "clientOrderId is duplicated",
     -4120: "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
+    -4130: "An open stop or take profit order with GTE and closePosition in the direction is existing.",
     -4136: "Target strategy invalid for orderType {},closePosition {}",
     -4137: "Quantity must be zero with closePosition equals true",
     -4138: "Reduce only must be true with closePosition equals true",

@@ -1,10 +1,10 @@
 """How long each position stood without a stop, measured by the venue itself (wall seconds).
 
-A position is protected while a close-position STOP_MARKET of the closing side rests on its symbol. The engine calls
-:meth:`ProtectionWatch.check` after every change to positions and algo orders; each stretch without such a stop, from
-the position's opening (or its stop's end) to a stop's placement (or the position's close), is a gap. The fault
-matrix (``bench/fault_summary.py``) reads the longest gap: the bot's promise is that none outlasts
-``execution.max_unprotected_s``.
+A position is protected while a STOP_MARKET of the closing side rests on its symbol that closes the whole position, or
+is reduce-only for at least the position's size (a moved stop). The engine calls :meth:`ProtectionWatch.check` after
+every change to positions and algo orders; each stretch without such a stop, from the position's opening (or its
+stop's end) to a stop's placement (or the position's close), is a gap. The fault matrix (``bench/fault_summary.py``)
+reads the longest gap: the bot's promise is that none outlasts ``execution.max_unprotected_s``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ictbot.exchange.records import AlgoOrder, Position
+
+ZERO, INFINITE = Decimal(0), Decimal("Infinity")
 
 
 @dataclass
@@ -24,14 +27,18 @@ class ProtectionWatch:
 
     def check(self, positions: Iterable[Position], algos: Iterable[AlgoOrder]) -> None:
         now = self.clock()
-        stops = {(a.symbol, a.side) for a in algos if a.is_open and a.close_position and a.order_type == "STOP_MARKET"}
+        stops: dict[tuple[str, str], Decimal] = {}  # (symbol, closing side) → quantity covered
+        for a in algos:
+            if a.is_open and a.order_type == "STOP_MARKET" and (a.close_position or a.reduce_only):
+                key = (a.symbol, a.side)
+                stops[key] = max(stops.get(key, ZERO), INFINITE if a.close_position else a.quantity)
         open_now = set()
         for p in positions:
             if not p.amount:
                 continue
             key = (p.symbol, p.side)
             open_now.add(key)
-            protected = (p.symbol, "SELL" if p.amount > 0 else "BUY") in stops
+            protected = stops.get((p.symbol, "SELL" if p.amount > 0 else "BUY"), ZERO) >= abs(p.amount)
             if protected and key in self._since:
                 self.gaps.append(now - self._since.pop(key))
             elif not protected and key not in self._since:

@@ -58,7 +58,8 @@ PROTECTIVE = {
     STOP_LOSS: ("STOP_MARKET", "stop_loss", "stop"),
     TAKE_PROFIT: ("TAKE_PROFIT_MARKET", "take_profit", "target"),
 }
-FILL_REASONS = {"entry": "entry", "stop_loss": "stop", "take_profit": "target", "exit": "manual"}  # by purpose
+# A fill's reason by the purpose of its order; a closing order's own reason (see ``close_position``) comes first.
+FILL_REASONS = {"entry": "entry", "stop_loss": "stop", "take_profit": "target", "exit": "manual"}
 WOULD_TRIGGER_IMMEDIATELY = -2021
 
 ORDER_STATES = {
@@ -469,21 +470,25 @@ class OrderManager:
             bracket.protected.add(kind)
             await self.place_protective(bracket, kind)
 
-    async def place_protective(self, bracket: Bracket, kind: str, cid: str | None = None) -> None:
+    async def place_protective(
+        self, bracket: Bracket, kind: str, cid: str | None = None, quantity: Decimal | None = None
+    ) -> None:
+        """``quantity``: a reduce-only order for that much instead of one that closes the whole position (Binance
+        refuses a second close-position stop of the same side, -4130, so a moved stop is placed this way)."""
         plan = bracket.plan
         cid = cid or self._unused_child_id(plan.client_order_id, kind)
         order_type, purpose, level = PROTECTIVE[kind]
         trigger = getattr(plan, level)
         await self.persist(
             self.recorder.record_exit_intent, cid, plan.symbol, plan.side.opposite, order_type,
-            purpose=purpose, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
+            purpose=purpose, quantity=quantity, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
         )  # fmt: skip
         await self.transition(cid, OrderState.SENT)
         deadline = time.monotonic() + self._max_unprotected_s
         delay = 0.1
         while True:
             try:
-                await self._place_protective(bracket, kind, cid)
+                await self._place_protective(bracket, kind, cid, trigger, quantity)
                 return
             except VenueUnavailable as exc:  # not processed by the venue (503, throttled, unreachable): send again
                 left = deadline - time.monotonic()
@@ -496,26 +501,30 @@ class OrderManager:
         if kind == STOP_LOSS:
             log.error("%s: no stop-loss after %.0f s; closing the position at market", plan.symbol,
                       self._max_unprotected_s)  # fmt: skip
-            await self.close_bracket(bracket, reason="stop-loss could not be placed")
+            await self.close_bracket(bracket, reason="no stop", detail="stop-loss could not be placed")
         else:
             log.error("%s: %s could not be placed; reconciliation will place it", plan.symbol, purpose)
             bracket.protected.discard(kind)
 
-    async def _place_protective(self, bracket: Bracket, kind: str, cid: str) -> None:
+    async def _place_protective(
+        self, bracket: Bracket, kind: str, cid: str, trigger: Decimal, quantity: Decimal | None
+    ) -> None:
+        """Send the order as recorded: a stop move queued meanwhile places its own, newer one."""
         plan = bracket.plan
         order_type, purpose, level = PROTECTIVE[kind]
-        trigger = getattr(plan, level)
         for _ in range(3):
             try:
                 algo = await self.client.place_algo_order(
-                    plan.symbol, plan.side.opposite, order_type, trigger, client_algo_id=cid, close_position=True
-                )
+                    plan.symbol, plan.side.opposite, order_type, trigger, client_algo_id=cid,
+                    quantity=quantity, close_position=quantity is None, reduce_only=quantity is not None,
+                )  # fmt: skip
             except OrderRejected as exc:
                 await self.transition(cid, OrderState.REJECTED, {"code": exc.code, "message": exc.message})
                 crossed = exc.code == WOULD_TRIGGER_IMMEDIATELY
                 log.warning("%s: %s at %s %s; closing the position at market", plan.symbol, purpose, trigger,
                             "already crossed" if crossed else f"refused ({exc})")  # fmt: skip
-                await self.close_bracket(bracket, reason=f"{purpose} {'crossed' if crossed else 'refused'}")
+                detail = f"{purpose} {'crossed' if crossed else 'refused'}"
+                await self.close_bracket(bracket, reason=level if crossed else detail, detail=detail)
                 return
             except OutcomeUnknown as exc:
                 await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
@@ -577,15 +586,17 @@ class OrderManager:
                 await self.close_bracket(bracket, reason=reason)
 
     async def move_stop(self, bracket: Bracket, price: Decimal) -> None:
-        """Place the new stop first, then cancel the old one: the position is never without a stop. A crash between
-        the two leaves both on the venue (the tighter one acts first); reconciliation adopts them."""
+        """Place the new stop first, then cancel the old one: the position is never without a stop. The new one is a
+        reduce-only stop for the entry's whole quantity (the venue clips it to what is left), as Binance holds one
+        close-position stop per side only. A crash between the two leaves both on the venue (the tighter one acts
+        first); reconciliation keeps the newer."""
         plan = bracket.plan
         old = [
             r.client_order_id for r in self.recorder.children(plan.client_order_id)
             if r.intent.purpose == "stop_loss" and not OrderState(r.state).is_terminal
         ]  # fmt: skip
         bracket.plan = replace(plan, stop=price)
-        await self.place_protective(bracket, STOP_LOSS, self._fresh_id(plan.client_order_id, STOP_LOSS))
+        await self.place_protective(bracket, STOP_LOSS, self._fresh_id(plan.client_order_id, STOP_LOSS), plan.quantity)
         if plan.client_order_id not in self.brackets:
             return  # the new stop was already through the market: the position was closed instead
         for cid in old:
@@ -612,8 +623,9 @@ class OrderManager:
         state = ALGO_STATES.get(algo.status, OrderState.UNKNOWN)
         await self.transition(algo.client_algo_id, state, _algo_payload(algo), algo.algo_id)
 
-    async def close_bracket(self, bracket: Bracket, *, reason: str) -> None:
-        """Close the bracket's position with a reduce-only market order and cancel its protective orders."""
+    async def close_bracket(self, bracket: Bracket, *, reason: str, detail: str = "") -> None:
+        """Close the bracket's position with a reduce-only market order and cancel its protective orders; its fills
+        are booked with ``reason``."""
         plan = bracket.plan
         position = (await self.client.positions()).get(plan.symbol)
         await self.cancel_children(plan.client_order_id, plan.symbol)
@@ -621,15 +633,18 @@ class OrderManager:
         if position is None or position.quantity == 0:
             return
         cid = self._unused_child_id(plan.client_order_id, CLOSE)
-        await self.close_position(plan.symbol, position.quantity, cid, reason)
+        await self.close_position(plan.symbol, position.quantity, cid, reason, detail)
 
-    async def close_position(self, symbol: str, quantity: Decimal, cid: str, reason: str) -> list[Fill]:
+    async def close_position(
+        self, symbol: str, quantity: Decimal, cid: str, reason: str, detail: str = ""
+    ) -> list[Fill]:
         """A reduce-only market order for the whole signed ``quantity``, persisted before it is sent; returns its
-        fills (none when refused or lost)."""
+        fills (none when refused or lost), booked with ``reason`` ("stop", "target", the strategy's own, "manual"),
+        which its first transition keeps so that fills booked after a restart carry it too."""
         side = Side.SELL if quantity > 0 else Side.BUY
         await self.persist(self.recorder.record_exit_intent, cid, symbol, side, "MARKET", purpose="exit",
                             quantity=abs(quantity))  # fmt: skip
-        await self.transition(cid, OrderState.SENT, {"reason": reason})
+        await self.transition(cid, OrderState.SENT, {"reason": reason, **({"detail": detail} if detail else {})})
         try:
             order = await self.client.place_order(symbol, side, "MARKET", abs(quantity), client_order_id=cid,
                                                   reduce_only=True)  # fmt: skip
@@ -692,7 +707,9 @@ class OrderManager:
             position = (await self.client.positions()).get(symbol)
             if position is None or position.quantity == 0:
                 return []
-            return await self.close_position(symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", reason)
+            return await self.close_position(
+                symbol, position.quantity, f"ict-close-{symbol}-{now_ms:x}", "manual", detail=reason
+            )
 
     # ------------------------------------------------------------------ the user-data stream
 
@@ -738,9 +755,14 @@ class OrderManager:
             if bracket.state.advances_to(state):
                 bracket.state = state
             await self._after_entry_change(bracket)
-        elif status == "FILLED":
+        elif status == "FILLED" or (status == "EXPIRED" and await self._flat(bracket.plan.symbol)):
+            # A reduce-only stop larger than what is left fills that and expires: the position is closed all the same.
             self.brackets.pop(entry_id, None)
             await self.cancel_children(entry_id, bracket.plan.symbol)
+
+    async def _flat(self, symbol: str) -> bool:
+        position = (await self.client.positions()).get(symbol)
+        return position is None or position.quantity == 0
 
     async def book(self, fill: Fill, trade_id: str, realized_pnl: Decimal, *, apply: bool = True) -> bool:
         """Record one venue trade, once, and apply it to the account (``apply=False`` at startup, where the account
@@ -786,8 +808,13 @@ def _round_down(quantity: Decimal, like: Decimal) -> Decimal:
 
 
 def _fill_reason(cid: str, record: Order | None) -> str:
-    """Why a fill happened, from the purpose of the order it filled; the venue's own orders say what they are."""
+    """Why a fill happened: a closing order's own reason, else the purpose of the order it filled; the venue's own
+    orders say what they are."""
     if record is not None:
+        if record.intent.purpose == "exit":
+            asked = next((t.payload["reason"] for t in record.transitions if t.payload and "reason" in t.payload), None)
+            if asked is not None:
+                return asked
         return FILL_REASONS.get(record.intent.purpose, record.intent.purpose)
     return "liquidation" if cid.startswith("autoclose") else "venue"
 

@@ -36,15 +36,15 @@ from ictbot.sdk import (
     OrderBlock,
     SearchChoice,
     SearchRange,
-    Side,
     Signal,
     Strategy,
     StrategySettings,
-    StructureBreak,
-    Sweep,
+    SweepThenBreak,
     Swing,
     Timeframe,
     Wake,
+    stop_beyond,
+    sweeps_then_breaks,
 )
 
 
@@ -135,40 +135,32 @@ class IctMtfStrategy(Strategy[IctMtfSettings]):
         s = self.settings
         if ctx.timeframe is not s.entry_timeframe:
             return []
-        state = ctx.ict()
-        now = ctx.candle.open_time
-        breaks = [r for r in state.records if isinstance(r, StructureBreak) and r.known_at == now]
-        if not breaks:
+        setups = sweeps_then_breaks(ctx, s.sweep_window_candles, s.bias_timeframes)
+        if not setups:
             return []
-        sweeps = state.sweeps(within=s.sweep_window_candles)
+        state = ctx.ict()
+        if s.killzones_only and state.killzone is None:
+            return []
         bias = [ctx.ict(tf) for tf in s.bias_timeframes]
         signals = []
-        for brk in breaks:
-            signal = self._setup(ctx, state, bias, brk, sweeps)
+        for setup in setups:
+            signal = self._setup(ctx, state, bias, setup)
             if signal is not None:
                 signals.append(signal)
         return signals
 
-    def _setup(
-        self, ctx: Context, state: Detectors, bias: list[Detectors], brk: StructureBreak, sweeps: list[Sweep]
-    ) -> Signal | None:
+    def _setup(self, ctx: Context, state: Detectors, bias: list[Detectors], setup: SweepThenBreak) -> Signal | None:
         s = self.settings
-        direction = brk.direction
-        matching = [sw for sw in sweeps if sw.direction == direction]
-        if not matching or not all(b.trend == direction for b in bias):
-            return None
-        if s.killzones_only and state.killzone is None:
-            return None
-        sweep = matching[-1]
+        direction, sweep, brk = setup.direction, setup.sweep, setup.brk
         zone = self._entry_zone(state, direction, sweep.at, ctx.candle.open_time)
         if zone is None:
             return None
-        side = Side.BUY if direction > 0 else Side.SELL
+        side = setup.side
         entry = zone.top if direction > 0 else zone.bottom
         if s.require_discount and not self._priced_right(bias, direction, entry):
             return None
         far = min(sweep.extreme, zone.bottom) if direction > 0 else max(sweep.extreme, zone.top)
-        stop = far - direction * entry * s.stop_buffer_pct / 100
+        stop = stop_beyond(far, direction, entry, s.stop_buffer_pct)
         risk = (entry - stop) * direction
         if risk <= entry * s.min_stop_pct / 100:
             return None
