@@ -15,6 +15,7 @@ import pytest
 from ictbot.domain import OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueAlgoOrder, VenueClient, VenueUnavailable
+from ictbot.execution.orders import OrderManager
 from ictbot.storage import OrderState
 
 from .harness import Bot, assert_consistent, market_intent, venue_state
@@ -151,4 +152,37 @@ async def test_closing_a_symbol_answers_the_fills_that_closed_its_position(bot: 
     assert sum(f.quantity for f in fills) == intent.quantity
     assert {(f.symbol, f.side, f.reason) for f in fills} == {("BTCUSDT", Side.SELL, "manual")}
     assert all(abs(f.price - mark) / mark < Decimal("0.01") for f in fills)  # a market close near the mark
+    assert_consistent(exchange, bot.recorder)
+
+
+async def test_a_stop_move_asked_while_the_first_stop_is_placed_is_placed_after_it(
+    bot: Bot, exchange: LocalExchange
+) -> None:
+    """The strategy moves the stop (break-even, say) while the first stop-loss is still on its way: the venue gets the
+    entry's own stop first, as the database records it, and then the moved one, which replaces it."""
+    intent = market_intent(exchange)
+    moved = ((intent.stop + intent.price) / 2).quantize(Decimal("0.1"))
+    managers: list[OrderManager] = []
+
+    class MoveDuringFirstStop(VenueClient):
+        async def place_algo_order(self, *args: Any, **kwargs: Any) -> VenueAlgoOrder:
+            if kwargs["client_algo_id"].endswith("-sl") and managers:  # the first try, while the venue is briefly down
+                manager = managers.pop()
+                manager.manage("BTCUSDT", "move_stop", price=moved, reason="break-even")
+                assert manager.protection("BTCUSDT") == (moved, intent.target), "the strategy sees its move at once"
+                exchange.fail_requests(3, status=503)
+            return await super().place_algo_order(*args, **kwargs)
+
+    manager = await bot.start(MoveDuringFirstStop)
+    managers.append(manager)
+    manager.submit(intent)
+    await bot.run_jobs()
+
+    placed = [(a.client_algo_id, a.trigger_price, a.status) for a in exchange.engine.algos.values()]
+    cid = intent.client_order_id
+    assert placed == [(f"{cid}-sl", intent.stop, "CANCELED"), (f"{cid}-tp", intent.target, "NEW"),
+                      (f"{cid}-sl2", moved, "NEW")]  # fmt: skip
+    first = bot.recorder.order_by_client_id(f"{cid}-sl")
+    assert (first.intent.trigger_price, first.state) == (intent.stop, OrderState.CANCELLED)
+    assert manager.protection("BTCUSDT") == (moved, intent.target)
     assert_consistent(exchange, bot.recorder)

@@ -135,6 +135,9 @@ class Bracket:
     filled: Decimal = Decimal(0)
     protected: set[str] = field(default_factory=set)
     expiring: bool = False  # its cancel at the end of its time is queued
+    #: The stop the strategy last asked for, until its move job places it: ``plan.stop`` stays the stop the venue holds
+    #: or is being sent, so a first placement still in progress sends (and records) the entry's own stop.
+    asked_stop: Decimal | None = None
 
     @property
     def pending(self) -> bool:
@@ -553,14 +556,16 @@ class OrderManager:
     def protection(self, symbol: str) -> tuple[Decimal, Decimal] | None:
         """(stop, target) the open position of ``symbol`` is guarded by, as last asked for."""
         bracket = self._open_bracket(symbol)
-        return None if bracket is None else (bracket.plan.stop, bracket.plan.target)
+        if bracket is None:
+            return None
+        return (bracket.plan.stop if bracket.asked_stop is None else bracket.asked_stop), bracket.plan.target
 
     def manage(self, symbol: str, action: str, *, price: Decimal | None = None, fraction: Decimal | None = None,
                reason: str = "") -> None:  # fmt: skip
         """Queue a position action: ``move_stop`` to ``price``, ``partial`` of ``fraction``, or ``close``."""
         bracket = self._open_bracket(symbol)
         if bracket is not None and action == "move_stop" and price is not None:
-            bracket.plan = replace(bracket.plan, stop=price)  # what the strategy sees from now on
+            bracket.asked_stop = price  # what the strategy sees from now on; the venue's stop moves in its job
         self._enqueue(lambda: self._manage(symbol, action, price, fraction, reason))
 
     def _open_bracket(self, symbol: str) -> Bracket | None:
@@ -589,13 +594,16 @@ class OrderManager:
         """Place the new stop first, then cancel the old one: the position is never without a stop. The new one is a
         reduce-only stop for the entry's whole quantity (the venue clips it to what is left), as Binance holds one
         close-position stop per side only. A crash between the two leaves both on the venue (the tighter one acts
-        first); reconciliation keeps the newer."""
+        first); reconciliation keeps the newer. It runs under the symbol's lock, so after the bracket's first
+        placement, which holds that lock from the fill on."""
         plan = bracket.plan
         old = [
             r.client_order_id for r in self.recorder.children(plan.client_order_id)
             if r.intent.purpose == "stop_loss" and not OrderState(r.state).is_terminal
         ]  # fmt: skip
         bracket.plan = replace(plan, stop=price)
+        if bracket.asked_stop == price:
+            bracket.asked_stop = None
         await self.place_protective(bracket, STOP_LOSS, self._fresh_id(plan.client_order_id, STOP_LOSS), plan.quantity)
         if plan.client_order_id not in self.brackets:
             return  # the new stop was already through the market: the position was closed instead
