@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import numpy as np
 from pydantic import SecretStr, ValidationError
 
-from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
@@ -39,6 +38,7 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
+from ictbot.kernel.pipeline import Broker, Pipeline
 from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day

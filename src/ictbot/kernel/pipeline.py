@@ -1,6 +1,7 @@
 """The pipeline for one closed base candle: candle book → strategy → risk gate → broker → portfolio.
 
-The same object runs in every mode; only the broker and the source of candles differ.
+The same object runs in every mode — the backtest and the running bot both build it — and only the broker and the
+source of candles differ.
 """
 
 from __future__ import annotations
