@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
+import numpy as np
+
 from ictbot.candles.book import CandleBook
 from ictbot.data.funding import FundingSchedule
 from ictbot.domain import Candle, Fill, OrderIntent, Rejection, Signal, Timeframe
@@ -48,6 +50,11 @@ class Broker(Protocol):
 
     def manage(self, action: PositionAction) -> None:
         """Apply a strategy's position action (move the stop, take partial profit, close) from the next candle."""
+        ...
+
+    def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
+        """First index ≥ ``start`` of these candles at which ``on_candle`` could fill or cancel something, so a
+        backtest may skip the candles between; ``len(open_time)`` when nothing is pending."""
         ...
 
 
