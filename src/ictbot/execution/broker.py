@@ -50,6 +50,14 @@ class VenueBroker:
         else:
             self.manager.manage(action.symbol, "close", reason=action.reason)
 
+    def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
+        """The venue closes through the order manager (``OrderManager.close_symbol``); its fills arrive as events."""
+        return []
+
+    def take_cancelled(self) -> list[OrderIntent]:
+        """The order manager records the entries it cancels itself."""
+        return []
+
     def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
         """The venue matches, so any candle may bring a fill: none can be skipped."""
         return start
