@@ -20,10 +20,10 @@ from ictbot.data.frame import CandleFrame, iso
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
-from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
 from ictbot.money import usdt
 from ictbot.research import cli as research_cli
+from ictbot.runtime.cli import register as register_flatten_command
 from ictbot.sample import sample_path
 from ictbot.storage.cli import app as db_app
 from ictbot.strategy.cli import strategy_app
