@@ -77,7 +77,7 @@ def backtest(
     from ictbot.backtest.runner import run_backtest
     from ictbot.research.evidence import edge_evidence
     from ictbot.research.inputs import load_inputs
-    from ictbot.research.report import print_evidence
+    from ictbot.research.report import evidence_html, print_evidence
 
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
     try:
@@ -99,7 +99,8 @@ def backtest(
             summary["edge_evidence"] = edge_evidence(settings, frames, result, baseline_runs, 0, funding)
             print_evidence(summary["edge_evidence"], console)
         if out is not None:
-            written = write_outputs(result, summary, out, frames)
+            evidence = [evidence_html(summary["edge_evidence"])] if "edge_evidence" in summary else []
+            written = write_outputs(result, summary, out, frames, evidence)
             console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
     except IctbotError as exc:
         raise _fail(exc) from None
