@@ -10,13 +10,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from ictbot.backtest.pipeline import FILL_GRACE_MS, Pipeline
 from ictbot.backtest.report import print_summary, summarize
 from ictbot.backtest.runner import _prepare, run_backtest
 from ictbot.cli import app
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
+from ictbot.kernel.pipeline import FILL_GRACE_MS, Pipeline
 from ictbot.money import usdt
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.gate import RiskGate

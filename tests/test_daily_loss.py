@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ictbot.backtest.pipeline import Pipeline
 from ictbot.config import RiskSettings
 from ictbot.domain import Candle, Fill, OrderType, Position, Side, Signal, Timeframe
+from ictbot.kernel.pipeline import Pipeline
 from ictbot.portfolio.ledger import Portfolio
 from ictbot.risk.daily import DAY_MS, day_history, reducing_detail, restore_day
 from ictbot.risk.gate import RiskGate, TradingState

@@ -102,3 +102,17 @@ def test_gap_beyond_the_liquidation_price_loses_exactly_the_margin(open_, exit_p
     # Realized loss + clearance fee = the 2 USDT margin; on top of it only the two trading fees.
     assert portfolio.cash == Decimal(100) - Decimal(2) - taker_fee - entry_fee
     assert portfolio.closed_trades[0].exit_reason == "liquidation"
+
+
+def test_each_entry_cancelled_unfilled_is_handed_over_once_for_the_record():
+    broker = _broker()
+    expiring = _long(expires=3 * MIN)
+    broker.submit(expiring)
+    assert broker.take_cancelled() == []
+    broker.on_candle("ETHUSDT", _candle(1, 2010, 2012, 2001, 2005))
+    broker.on_candle("ETHUSDT", _candle(3, 2010, 2012, 2001, 2005))
+    assert broker.take_cancelled() == [expiring]
+    broker.submit(closed := _long())
+    assert broker.close_now("ETHUSDT", Decimal("2010.00"), 4 * MIN) == []
+    assert broker.take_cancelled() == [closed]
+    assert broker.take_cancelled() == []

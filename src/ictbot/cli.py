@@ -17,9 +17,9 @@ from ictbot.data.download_cli import register as register_download_command
 from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
-from ictbot.execution.cli import register as register_flatten_command
 from ictbot.ict.cli import register as register_ict_command
 from ictbot.research import cli as research_cli
+from ictbot.runtime.cli import register as register_flatten_command
 from ictbot.storage.cli import app as db_app
 from ictbot.strategy.cli import strategy_app
 
@@ -83,7 +83,7 @@ def backtest(
     from ictbot.config import load_settings
     from ictbot.research.evidence import edge_evidence
     from ictbot.research.inputs import load_inputs
-    from ictbot.research.report import print_evidence
+    from ictbot.research.report import evidence_html, print_evidence
     from ictbot.sample import sample_path
 
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
@@ -106,7 +106,8 @@ def backtest(
             summary["edge_evidence"] = edge_evidence(settings, frames, result, baseline_runs, 0, funding)
             print_evidence(summary["edge_evidence"], console)
         if out is not None:
-            written = write_outputs(result, summary, out, frames)
+            evidence = [evidence_html(summary["edge_evidence"])] if "edge_evidence" in summary else []
+            written = write_outputs(result, summary, out, frames, evidence)
             console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
     except IctbotError as exc:
         raise _fail(exc) from None

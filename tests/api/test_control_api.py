@@ -169,7 +169,7 @@ async def test_cors_is_closed_by_default_and_the_api_binds_to_loopback(make_sett
 async def test_ictbot_flatten_reaches_a_running_bot_with_the_kept_token_and_no_configured_one(make_settings):
     import asyncio
 
-    from ictbot.execution.cli import _flatten_running_bot
+    from ictbot.runtime.cli import _flatten_running_bot
 
     settings = make_settings(speed=6000, api={"token": None})
     async with running(settings) as engine:

@@ -23,7 +23,6 @@ from ictbot.candles.aggregate import resample
 from ictbot.data.frame import CandleFrame, iso
 from ictbot.domain import MINUTE_MS, OrderIntent, Timeframe
 from ictbot.portfolio.ledger import Trade
-from ictbot.research.report import evidence_html
 
 DAY_MS = 1440 * MINUTE_MS
 OVERVIEW_MAX_ROWS = 12
@@ -73,9 +72,13 @@ class _Plot:
 
 
 def render_html_report(
-    result: BacktestResult, summary: dict[str, Any], frames: Mapping[str, CandleFrame] | Sequence[CandleFrame]
+    result: BacktestResult,
+    summary: dict[str, Any],
+    frames: Mapping[str, CandleFrame] | Sequence[CandleFrame],
+    extra_sections: Sequence[str] = (),
 ) -> str:
-    """The whole report as one HTML document; ``frames`` are the candles the backtest ran on, one per symbol."""
+    """The whole report as one HTML document; ``frames`` are the candles the backtest ran on, one per symbol.
+    ``extra_sections`` are drawn after the figures by the tools above the backtest (the research evidence)."""
     by_symbol = dict(frames) if isinstance(frames, Mapping) else {f.symbol: f for f in frames}
     numbered = list(enumerate(result.trades, start=1))
     title = f"Backtest {', '.join(summary['symbols'])} · {summary['start']} → {summary['end']}"
@@ -88,7 +91,7 @@ def render_html_report(
         _equity_section(result),
         _sizing_note(summary),
         _figures_section(summary),
-        *([evidence_html(summary["edge_evidence"])] if summary.get("edge_evidence") else []),
+        *extra_sections,
         _trades_section(numbered),
         _panels_section(result, by_symbol, numbered),
         _rejections_section(result, summary),

@@ -172,17 +172,21 @@ def equity_csv(result: BacktestResult) -> str:
 
 
 def write_outputs(
-    result: BacktestResult, summary: dict[str, Any], out: Path, frames: Sequence[CandleFrame]
+    result: BacktestResult,
+    summary: dict[str, Any],
+    out: Path,
+    frames: Sequence[CandleFrame],
+    extra_sections: Sequence[str] = (),
 ) -> list[Path]:
     """Write every output file; each appears whole or not at all (written aside, then renamed).
 
-    ``frames`` are the candles the backtest ran on, drawn in ``report.html``."""
+    ``frames`` are the candles the backtest ran on, drawn in ``report.html`` with ``extra_sections``."""
     out.mkdir(parents=True, exist_ok=True)
     contents = {
         "summary.json": json.dumps(summary, indent=2, default=_json_default) + "\n",
         "trades.csv": trades_csv(result),
         "equity.csv": equity_csv(result),
-        "report.html": render_html_report(result, summary, frames),
+        "report.html": render_html_report(result, summary, frames, extra_sections),
     }
     staged = []
     try:

@@ -18,13 +18,13 @@ from decimal import Decimal
 
 import numpy as np
 
-from ictbot.backtest.pipeline import DAY_MS, Pipeline
 from ictbot.candles.schedule import Emission, EmissionSchedule, Plan
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.data.funding import FundingSchedule
 from ictbot.domain import Candle, OrderIntent, Rejection, Signal
 from ictbot.errors import DataError
+from ictbot.kernel.pipeline import DAY_MS, Pipeline
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.gate import RiskGate
 from ictbot.sdk import PositionAction

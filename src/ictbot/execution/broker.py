@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import numpy as np
+
 from ictbot.domain import Candle, Fill, OrderIntent
 from ictbot.execution.orders import OrderManager
 from ictbot.sdk import MoveStop, PositionAction, TakePartial
@@ -47,3 +49,15 @@ class VenueBroker:
             self.manager.manage(action.symbol, "partial", fraction=Decimal(str(action.fraction)), reason=action.reason)
         else:
             self.manager.manage(action.symbol, "close", reason=action.reason)
+
+    def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
+        """The venue closes through the order manager (``OrderManager.close_symbol``); its fills arrive as events."""
+        return []
+
+    def take_cancelled(self) -> list[OrderIntent]:
+        """The order manager records the entries it cancels itself."""
+        return []
+
+    def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
+        """The venue matches, so any candle may bring a fill: none can be skipped."""
+        return start

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import numpy as np
 from pydantic import SecretStr, ValidationError
 
-from ictbot.backtest.pipeline import Broker, Pipeline
 from ictbot.config import Settings, format_validation_error
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
@@ -39,6 +38,7 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
+from ictbot.kernel.pipeline import Broker, Pipeline
 from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day
@@ -285,7 +285,6 @@ class Engine:
         self._reconcile_soon = asyncio.Event()
         # Why the engine itself halted trading ("reconciliation", "stage:<name>"); it resumes once none is left.
         self._auto_halts: dict[str, str] = {}
-        self._cancelled_seen = 0
         self._pipeline_beat: Callable[[], None] = lambda: None
         self.venue_latencies = Samples(1000, np.float64)  # seconds per venue check call
         self.market: BinanceMarketData | None = None
@@ -862,7 +861,7 @@ class Engine:
         if self.orders is not None:
             return await self.orders.close_symbol(symbol, reason, self.clock.now_ms())
         mark = pipeline.marks.get(symbol)
-        if mark is None or not isinstance(pipeline.broker, SimulatedBroker):
+        if mark is None:
             return []
         fills = pipeline.broker.close_now(symbol, Decimal(str(mark)), self.clock.now_ms())
         self._note_cancelled()
@@ -872,10 +871,9 @@ class Engine:
 
     def _note_cancelled(self) -> None:
         assert self.pipeline is not None
-        broker = self.pipeline.broker
-        if isinstance(broker, SimulatedBroker) and len(broker.cancelled) > self._cancelled_seen:
-            self._recording.record_cancelled(broker.cancelled[self._cancelled_seen :])
-            self._cancelled_seen = len(broker.cancelled)
+        cancelled = self.pipeline.broker.take_cancelled()
+        if cancelled:
+            self._recording.record_cancelled(cancelled)
 
     def _control(self, action: str, source: str, detail: str = "") -> None:
         log.warning("control %s by %s%s", action, source, f": {detail}" if detail else "")

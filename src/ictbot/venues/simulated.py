@@ -57,6 +57,7 @@ class SimulatedBroker:
         self.slippage_ticks = slippage_ticks
         self._brackets: dict[str, list[_Bracket]] = {}
         self.cancelled: list[OrderIntent] = []
+        self._cancelled_taken = 0
 
     def submit(self, intent: OrderIntent) -> None:
         self._brackets.setdefault(intent.symbol, []).append(_Bracket(intent))
@@ -81,6 +82,12 @@ class SimulatedBroker:
                 bracket.intent = replace(bracket.intent, stop=self.specs[action.symbol].round_price(action.price))
             elif not isinstance(bracket.pending, ClosePosition):
                 bracket.pending = action
+
+    def take_cancelled(self) -> list[OrderIntent]:
+        """Entries cancelled unfilled since the last call (their time ran out, or their symbol was closed)."""
+        taken = self.cancelled[self._cancelled_taken :]
+        self._cancelled_taken = len(self.cancelled)
+        return taken
 
     def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
         """Cancel the resting entries of ``symbol`` and close its filled positions at ``price`` (taker, slipped)."""

@@ -1,6 +1,7 @@
 """The pipeline for one closed base candle: candle book → strategy → risk gate → broker → portfolio.
 
-The same object runs in every mode; only the broker and the source of candles differ.
+The same object runs in every mode — the backtest and the running bot both build it — and only the broker and the
+source of candles differ.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
+
+import numpy as np
 
 from ictbot.candles.book import CandleBook
 from ictbot.data.funding import FundingSchedule
@@ -47,6 +50,21 @@ class Broker(Protocol):
 
     def manage(self, action: PositionAction) -> None:
         """Apply a strategy's position action (move the stop, take partial profit, close) from the next candle."""
+        ...
+
+    def close_now(self, symbol: str, price: Decimal, time: int, reason: str = "manual") -> list[Fill]:
+        """Cancel ``symbol``'s resting entries and close its position at ``price`` now, returning the closing fills,
+        where this broker matches; a broker whose venue matches returns none (the venue's fills arrive as events)."""
+        ...
+
+    def take_cancelled(self) -> list[OrderIntent]:
+        """Entries this broker cancelled unfilled since the last call, for the record; a broker whose order manager
+        records its own cancellations returns none."""
+        ...
+
+    def next_action(self, symbol: str, open_time: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> int:
+        """First index ≥ ``start`` of these candles at which ``on_candle`` could fill or cancel something, so a
+        backtest may skip the candles between; ``len(open_time)`` when nothing is pending."""
         ...
 
 
