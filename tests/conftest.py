@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,12 @@ DATA = Path(__file__).parent / "data"
 BACKENDS = ["sqlite", "postgresql"]
 # CI sets this so that a PostgreSQL that failed to install fails the run instead of skipping half the storage tests.
 REQUIRE_POSTGRES = "ICTBOT_TEST_POSTGRES"
+# The tests' databases, logs and throwaway PostgreSQL live in memory where the machine has /dev/shm: every commit's
+# fsync on a busy disk cost a replay-driven test minutes. The tests kill processes, never the machine, and a killed
+# process's writes survive in the page cache on either, so what they prove is the same.
+SHARED_MEMORY = Path("/dev/shm")
+if SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK):
+    tempfile.tempdir = str(SHARED_MEMORY)
 
 
 @pytest.fixture(scope="session")
