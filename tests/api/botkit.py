@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from aiohttp import web
 
+from helpers import until
+from helpers.http import serve_on_loopback
 from ictbot.compose import build_engine
 from ictbot.config import Settings
 from ictbot.runtime.engine import Engine
@@ -30,14 +32,6 @@ async def running(settings: Settings) -> AsyncIterator[Engine]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-
-
-async def until(predicate: Callable[[], bool], seconds: float = 60.0) -> None:
-    for _ in range(int(seconds * 50)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 async def freeze(engine: Engine, predicate: Callable[[], bool]) -> None:
@@ -84,11 +78,7 @@ class Receiver:
     async def __aenter__(self) -> Receiver:
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

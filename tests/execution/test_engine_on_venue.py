@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from helpers import until
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
@@ -38,7 +39,7 @@ async def _settled(engine, exchange, recorder, seconds=90.0):
     writer thread (which lags under CPU load) caught up. Fails with the last disagreement after ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
-        await _until(lambda: not engine.orders.busy)
+        await until(lambda: not engine.orders.busy, seconds=90)
         await engine.records_written()
         try:
             assert_consistent(exchange, recorder, SYMBOLS)
@@ -47,14 +48,6 @@ async def _settled(engine, exchange, recorder, seconds=90.0):
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.05)
-
-
-async def _until(predicate, seconds=90.0):
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 FAULTS = {
@@ -84,11 +77,12 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         await asyncio.wait_for(engine.ready.wait(), 60)
         exchange = engine.exchange
         if FAULTS[fault] is not None:
-            await _until(lambda: exchange.replay.now >= exchange.replay.feeds["BTCUSDT"].frame.open_time[1500])
+            fault_time = exchange.replay.feeds["BTCUSDT"].frame.open_time[1500]
+            await until(lambda: exchange.replay.now >= fault_time, seconds=90)
             FAULTS[fault](exchange)
-        await _until(lambda: exchange.replay.finished)
+        await until(lambda: exchange.replay.finished, seconds=90)
         last = {symbol: int(feed.frame.open_time[-1]) for symbol, feed in exchange.replay.feeds.items()}
-        await _until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()))
+        await until(lambda: all(engine.pipeline.book.last_open_time(s) == t for s, t in last.items()), seconds=90)
         await _settled(engine, exchange, recorder)
         assert_consistent(exchange, recorder, SYMBOLS)
         trades = exchange.engine.trades

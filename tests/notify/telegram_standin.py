@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from helpers.http import serve_on_loopback
+
 
 @dataclass
 class Reply:
@@ -76,11 +78,7 @@ class TelegramStandIn:
     async def __aenter__(self) -> TelegramStandIn:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._route)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

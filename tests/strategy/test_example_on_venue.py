@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import until
 from ictbot.backtest.runner import run_backtest
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
@@ -18,14 +19,6 @@ from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "strategies" / "ote_killzone.py"
-
-
-async def _until(predicate, seconds=180.0):
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
@@ -49,8 +42,8 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
     try:
         await asyncio.wait_for(engine.ready.wait(), 60)
         exchange = engine.exchange
-        await _until(lambda: exchange.replay.finished)
-        await _until(lambda: not engine.orders.busy)
+        await until(lambda: exchange.replay.finished, seconds=180)
+        await until(lambda: not engine.orders.busy, seconds=180)
         await asyncio.sleep(1.0)  # the last events of the stream
         algos = sorted((a for a in exchange.engine.algos.values() if a.symbol == "ETHUSDT"), key=lambda a: a.algo_id)
         orders: dict[int, tuple[str, Decimal]] = {}
