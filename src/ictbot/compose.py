@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ictbot.api import attach_api
 from ictbot.config import Settings
+from ictbot.kernel.clock import Clock
 from ictbot.notify.telegram import attach_telegram
-from ictbot.runtime.clock import Clock
 from ictbot.runtime.engine import Engine, Service
 from ictbot.runtime.supervisor import RestartPolicy
 from ictbot.storage import Recorder

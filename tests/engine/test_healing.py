@@ -16,8 +16,9 @@ from helpers import running, until
 from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
+from ictbot.kernel.clock import ManualClock
 from ictbot.risk.gate import TradingState
-from ictbot.runtime import ManualClock, RestartPolicy, StageState
+from ictbot.runtime import RestartPolicy, StageState
 from ictbot.storage import open_recorder
 
 #: The default cap on restart backoff, with its 10 % jitter: a stage restarts this soon after the venue is back.

@@ -18,8 +18,8 @@ from helpers import until
 from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.errors import ConfigError
+from ictbot.kernel.clock import ManualClock
 from ictbot.notify.telegram import FlattenConfirmation, TelegramControl, UpdateOffset
-from ictbot.runtime.clock import ManualClock
 from ictbot.runtime.supervisor import Supervisor
 
 TOKEN = "5550001111:AAH-unit-token_Wm3k"

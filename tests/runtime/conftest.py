@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ictbot.runtime import ManualClock, Supervisor
+from ictbot.kernel.clock import ManualClock
+from ictbot.runtime import Supervisor
 
 from .stages import START_MS
 

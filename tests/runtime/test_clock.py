@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ictbot.runtime import ManualClock, WallClock
+from ictbot.kernel.clock import ManualClock, WallClock
 
 from .stages import START_MS
 

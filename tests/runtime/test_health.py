@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from ictbot.domain import Timeframe
+from ictbot.kernel.clock import ManualClock
 from ictbot.runtime import (
     Health,
     HeartbeatMonitor,
-    ManualClock,
     Readiness,
     RestartPolicy,
     StageContext,

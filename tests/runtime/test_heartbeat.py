@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from ictbot.domain import Timeframe
-from ictbot.runtime import Counters, Health, HeartbeatLine, HeartbeatMonitor, ManualClock, StageContext, Supervisor
+from ictbot.kernel.clock import ManualClock
+from ictbot.runtime import Counters, Health, HeartbeatLine, HeartbeatMonitor, StageContext, Supervisor
 
 from .stages import Feed
 

@@ -13,7 +13,8 @@ import pytest
 
 from ictbot.config import load_settings
 from ictbot.domain import Timeframe
-from ictbot.runtime import Health, HeartbeatMonitor, ManualClock, StageContext, Supervisor
+from ictbot.kernel.clock import ManualClock
+from ictbot.runtime import Health, HeartbeatMonitor, StageContext, Supervisor
 from ictbot.runtime.operations import secret_values, setup_logging
 
 API_KEY = "venue-key-7QpL2xW9"

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
+from ictbot.kernel.clock import ManualClock
 from ictbot.runtime import (
-    ManualClock,
     RestartPolicy,
     StageContext,
     StageExited,

@@ -1,1 +1,1 @@
-"""The kernel every mode shares: the pipeline one closed candle goes through and the latency samples it keeps."""
+"""The kernel every mode shares: the pipeline one closed candle goes through, its latency samples and its clock."""

@@ -24,7 +24,7 @@ import aiohttp
 
 from ictbot.data.frame import iso
 from ictbot.errors import ConfigError
-from ictbot.runtime.clock import Clock
+from ictbot.kernel.clock import Clock
 from ictbot.runtime.supervisor import RestartPolicy, StageContext
 
 if TYPE_CHECKING:

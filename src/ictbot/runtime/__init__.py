@@ -1,6 +1,5 @@
-"""The live runtime: supervised stages with heartbeats, the readiness model, the heartbeat log and the clock."""
+"""The live runtime: supervised stages with heartbeats, the readiness model, and the heartbeat log."""
 
-from ictbot.runtime.clock import Clock, ManualClock, WallClock
 from ictbot.runtime.counters import Counters, CountSnapshot
 from ictbot.runtime.health import Check, Health, Readiness
 from ictbot.runtime.heartbeat import HeartbeatLine, HeartbeatMonitor
@@ -16,13 +15,11 @@ from ictbot.runtime.supervisor import (
 
 __all__ = [
     "Check",
-    "Clock",
     "CountSnapshot",
     "Counters",
     "Health",
     "HeartbeatLine",
     "HeartbeatMonitor",
-    "ManualClock",
     "Readiness",
     "RestartPolicy",
     "StageContext",
@@ -31,5 +28,4 @@ __all__ = [
     "StageStatus",
     "Supervisor",
     "SupervisorError",
-    "WallClock",
 ]

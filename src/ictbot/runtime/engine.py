@@ -38,12 +38,12 @@ from ictbot.execution.flatten import HALTED_PREFIX
 from ictbot.execution.orders import Job, OrderManager
 from ictbot.execution.reconcile import reconcile
 from ictbot.execution.user_stream import AccountUpdate, AlgoUpdate, OrderUpdate, StreamReconnected, UserStream
+from ictbot.kernel.clock import Clock, WallClock
 from ictbot.kernel.pipeline import Broker, Pipeline
 from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio, Trade
 from ictbot.risk.daily import day_history, reducing_detail, restore_day
 from ictbot.risk.gate import RiskGate, TradingState
-from ictbot.runtime.clock import Clock, WallClock
 from ictbot.runtime.control_token import control_token
 from ictbot.runtime.counters import Counters
 from ictbot.runtime.health import Health

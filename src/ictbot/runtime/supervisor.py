@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ictbot.errors import IctbotError
-from ictbot.runtime.clock import Clock
+from ictbot.kernel.clock import Clock
 from ictbot.runtime.counters import Counters
 
 logger = logging.getLogger("ictbot.supervisor")

@@ -1,7 +1,8 @@
-"""The clock every timing rule of the runtime reads, so those rules can be tested without real waiting.
+"""The clock every timing rule reads, so those rules can be tested without real waiting.
 
-The supervisor's backoff, heartbeat deadlines, stream freshness and the once-a-minute heartbeat line all take their
-time from a ``Clock``: ``WallClock`` in production, ``ManualClock`` in tests (time moves only when a test advances it).
+The supervisor's backoff, heartbeat deadlines, stream freshness, the once-a-minute heartbeat line and the order
+manager's settle and protection deadlines all take their time from a ``Clock``: ``WallClock`` in production,
+``ManualClock`` in tests (time moves only when a test advances it).
 """
 
 from __future__ import annotations
