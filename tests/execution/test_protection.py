@@ -6,16 +6,19 @@ Every scenario runs against the local exchange over real HTTP, its faults turned
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from helpers import until
 from ictbot.domain import OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueAlgoOrder, VenueClient, VenueUnavailable
 from ictbot.execution.orders import OrderManager
+from ictbot.kernel.clock import ManualClock
 from ictbot.storage import OrderState
 
 from .harness import Bot, assert_consistent, market_intent, venue_state
@@ -67,6 +70,54 @@ async def test_a_stop_that_cannot_be_placed_within_the_bound_closes_the_position
     assert (close.state, close.filled_quantity) == (OrderState.FILLED, intent.quantity)
     assert bot.recorder.order_by_client_id(f"{intent.client_order_id}-sl").state == OrderState.REJECTED
     assert not manager.has_exposure("BTCUSDT")
+    assert_consistent(exchange, bot.recorder)
+
+
+class AskedClock(ManualClock):
+    """A manual clock that remembers every wait asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        await super().sleep(seconds)
+
+
+async def no_wait(_seconds: float) -> None:
+    """The client's own retry pauses, skipped: only the order manager's waits are under test."""
+
+
+async def test_a_stop_placement_is_retried_on_the_clock_and_the_position_closed_when_the_bound_passes_on_it(
+    bot: Bot, exchange: LocalExchange
+) -> None:
+    """The stop's retries wait 0.1 s doubling up to 2 s, then what is left of the 10 s bound, all on the order
+    manager's clock: nothing happens until that clock moves, and the close comes when it has moved 10 s."""
+    clock = AskedClock()
+    stops = failing_stops(exchange, times=None)
+    manager = await bot.start(lambda config: stops(config, sleep=no_wait), clock=clock, max_unprotected_s=10)
+    intent = market_intent(exchange)
+    manager.submit(intent)
+    job = asyncio.create_task(bot.run_jobs())
+    expected = [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0, 0.9]  # 10 s in all: 0.1+0.2+0.4+0.8+1.6+3×2+0.9
+    try:
+        for turn, delay in enumerate(expected):
+            await until(lambda turn=turn: len(clock.asked) > turn or job.done(), 30, f"retry wait {turn + 1}")
+            assert clock.asked == pytest.approx(expected[: turn + 1])
+            assert clock.sleeping == 1 and not job.done(), "the retry waits on the clock, not on real time"
+            assert venue_state(exchange)["positions"] == {"BTCUSDT": intent.quantity}
+            await clock.advance(delay)
+        await asyncio.wait_for(job, 30)
+    finally:
+        job.cancel()
+
+    assert clock.now_ms() == 10_000
+    venue = venue_state(exchange)
+    assert venue["positions"] == {} and venue["open_algos"] == {}
+    close = bot.recorder.order_by_client_id(f"{intent.client_order_id}-x")
+    assert (close.state, close.filled_quantity) == (OrderState.FILLED, intent.quantity)
+    assert bot.recorder.order_by_client_id(f"{intent.client_order_id}-sl").state == OrderState.REJECTED
     assert_consistent(exchange, bot.recorder)
 
 

@@ -43,6 +43,7 @@ from ictbot.execution.client import (
     VenueUnavailable,
 )
 from ictbot.execution.order_line import LineAnswer
+from ictbot.kernel.clock import Clock, WallClock
 from ictbot.kernel.samples import Samples
 from ictbot.storage import OrderState, Recorder
 from ictbot.storage.journal import IntentJournal
@@ -201,11 +202,13 @@ class OrderManager:
         on_sent: Callable[[], None] = lambda: None,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         max_unprotected_s: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         """``on_sent`` is called once per submitted entry, when its request has been written to the socket (or could
         not be): the engine holds back routine work while an entry is on its way out. ``now_ms`` is market time (an
-        entry's ``expires_at`` is read against it); ``max_unprotected_s`` bounds, in wall seconds, how long a filled
-        position may wait for its stop-loss before it is closed at market."""
+        entry's ``expires_at`` is read against it); ``max_unprotected_s`` bounds, in seconds of ``clock`` (default: the
+        wall clock), how long a filled position may wait for its stop-loss before it is closed at market. The settle
+        waits and the stop's retries sleep on ``clock`` too, so a test drives them without real waiting."""
         self.client = client
         self.recorder = recorder
         self.persist = persist
@@ -217,6 +220,7 @@ class OrderManager:
         self._settle_s = settle_s
         self._now_ms = now_ms
         self._max_unprotected_s = max_unprotected_s
+        self._clock: Clock = clock if clock is not None else WallClock()
         self.brackets: dict[str, Bracket] = {}
         self._locks: dict[str, SymbolLock] = {}
         self.jobs: asyncio.Queue[Job] = asyncio.Queue()  # jobs waiting for someone to run them
@@ -407,7 +411,7 @@ class OrderManager:
 
     async def _look_up(self, symbol: str, cid: str) -> VenueOrder | None:
         """The venue's view of an order whose send failed, once the lost request can no longer be executed."""
-        await asyncio.sleep(self._settle_s)
+        await self._clock.sleep(self._settle_s)
         return await self.client.order(symbol, cid)  # reads retry by themselves; a dead venue fails the job
 
     async def _rejected(self, bracket: Bracket, exc: OrderRejected) -> None:
@@ -487,18 +491,18 @@ class OrderManager:
             purpose=purpose, quantity=quantity, trigger_price=trigger, parent_client_order_id=plan.client_order_id,
         )  # fmt: skip
         await self.transition(cid, OrderState.SENT)
-        deadline = time.monotonic() + self._max_unprotected_s
+        deadline_ms = self._clock.now_ms() + round(self._max_unprotected_s * 1000)
         delay = 0.1
         while True:
             try:
                 await self._place_protective(bracket, kind, cid, trigger, quantity)
                 return
             except VenueUnavailable as exc:  # not processed by the venue (503, throttled, unreachable): send again
-                left = deadline - time.monotonic()
+                left = (deadline_ms - self._clock.now_ms()) / 1000
                 if left <= 0:
                     break
                 log.warning("%s: %s %s not placed (%s); trying again", plan.symbol, purpose, cid, exc)
-                await asyncio.sleep(min(delay, left))
+                await self._clock.sleep(min(delay, left))
                 delay = min(delay * 2, 2.0)
         await self.transition(cid, OrderState.REJECTED, {"reason": "could not be placed"})
         if kind == STOP_LOSS:
@@ -531,7 +535,7 @@ class OrderManager:
                 return
             except OutcomeUnknown as exc:
                 await self.transition(cid, OrderState.UNKNOWN, {"error": str(exc)})
-                await asyncio.sleep(self._settle_s)
+                await self._clock.sleep(self._settle_s)
                 found = await self.client.algo_order(plan.symbol, cid)
                 if found is None:
                     continue  # never reached the venue: send it again, under the same id
