@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import until
 from ictbot.data.frame import CandleFrame
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
 from ictbot.errors import VenueError
 from ictbot.exchange import LocalExchange
-from ictbot.execution import client as client_module
 from ictbot.execution.client import (
     OrderRejected,
     OutcomeUnknown,
@@ -26,6 +26,7 @@ from ictbot.execution.client import (
     VenuePosition,
     VenueUnavailable,
 )
+from ictbot.kernel.clock import ManualClock
 
 DATA = Path(__file__).parent.parent / "data"
 SYMBOL = "BTCUSDT"
@@ -294,29 +295,31 @@ async def test_429_waits_for_the_next_window_and_resends(
 async def test_429_then_418_stops_every_request_until_the_ban_ends(
     client: VenueClient, exchange: LocalExchange, sleeper: Sleeper, sent: Sent
 ) -> None:
-    """The 429's wait returns at once (the venue's minute is not simulated), so the resend meets a 1.5 s ban; that is
-    waited out for real, and a request made meanwhile waits too."""
+    """The 429's wait returns at once (the venue's minute is not simulated), so the resend meets a 1.5 s ban; a
+    request made during the ban waits too, and both go out once the ban is over (the test ends it)."""
+    ban_over = asyncio.Event()
 
     async def ban_passes(seconds: float) -> None:
-        remaining_ms = exchange.limiter.banned_until - exchange.wall_time()
-        if remaining_ms > 0:
-            await asyncio.sleep(remaining_ms / 1000)
-            exchange.lift_limits()  # a real ban lasts minutes: the weight window has rolled too
+        if len(sleeper.waits) > 1:  # the waits after the 429's: the ban's
+            await ban_over.wait()
 
     sleeper.on_wait = ban_passes
     exchange.limiter.ban_ms = 1500
     exchange.throttle(1)
     balance = asyncio.create_task(client.balance())
-    while client.usage()["banned"] == 0:
-        await asyncio.sleep(0.01)
+    await until(lambda: len(sleeper.waits) == 2, 30, "the balance request waiting out the ban")
     positions = asyncio.create_task(client.positions())
-    assert (await balance).wallet == 10_000
-    assert await positions == {}
+    await until(lambda: len(sleeper.waits) == 3, 30, "the positions request waiting out the ban")
+    assert not balance.done() and not positions.done()
+    exchange.lift_limits()  # a real ban lasts minutes: the weight window has rolled too
+    ban_over.set()
+    assert (await asyncio.wait_for(balance, 30)).wallet == 10_000
+    assert await asyncio.wait_for(positions, 30) == {}
 
     log = sent()
     assert [status for _, path, status in log if path == "/fapi/v3/balance"] == [429, 418, 200]
     assert [status for _, path, status in log if path == "/fapi/v2/positionRisk"] == [200]
-    assert 0 < sleeper.waits[1] < 2  # the ban, read from the 418 (to the clock sync's millisecond)
+    assert 0 < sleeper.waits[1] < 2 and 0 < sleeper.waits[2] < 2  # the ban, read from the 418 (to the clock sync's ms)
 
 
 async def test_a_ban_longer_than_the_client_waits_raises_and_sends_nothing_more(
@@ -383,7 +386,12 @@ async def test_placement_with_unknown_outcome_is_never_resent(
     assert sleeper.waits == []
 
 
-async def test_placement_timeout_is_an_unknown_outcome(btc_frame: CandleFrame) -> None:
+def answered(sent: Sent, method: str, path: str) -> Callable[[], bool]:
+    """Whether the venue has answered a ``method path`` request (to a client that may have given up on it)."""
+    return lambda: any((m, p) == (method, path) for m, p, _ in sent())
+
+
+async def test_placement_timeout_is_an_unknown_outcome(btc_frame: CandleFrame, sent: Sent) -> None:
     async with LocalExchange([btc_frame], warmup=300) as ex:
         c = VenueClient(ex.ccxt_config(timeout=300))
         await c.start()
@@ -393,7 +401,7 @@ async def test_placement_timeout_is_an_unknown_outcome(btc_frame: CandleFrame) -
                 SYMBOL, Side.SELL, "STOP_MARKET", price(ex, "0.5"), client_algo_id="late", close_position=True
             )
         ex.set_latency(0)
-        await asyncio.sleep(0.8)  # the venue finishes (or drops) the request it was still holding
+        await until(answered(sent, "POST", "/fapi/v1/algoOrder"), 30, "the venue finishing (or dropping) the request")
         found = await c.algo_order(SYMBOL, "late")
         await c.close()
     assert len([a for a in ex.engine.algos.values() if a.client_algo_id == "late"]) == int(found is not None)
@@ -534,7 +542,7 @@ async def test_a_refused_entry_on_an_order_line_carries_binances_code(
 
 
 async def test_an_order_line_that_times_out_is_an_unknown_outcome_and_reopens(
-    btc_frame: CandleFrame, caplog: pytest.LogCaptureFixture
+    btc_frame: CandleFrame, caplog: pytest.LogCaptureFixture, sent: Sent
 ) -> None:
     async with LocalExchange([btc_frame], warmup=300) as ex:
         c = VenueClient(ex.ccxt_config(timeout=300), order_line=True)
@@ -545,12 +553,8 @@ async def test_an_order_line_that_times_out_is_an_unknown_outcome_and_reopens(
             await c.place_order(SYMBOL, Side.BUY, "MARKET", QTY, client_order_id="late", sent=answer)
         assert c.order_lines_open == 3  # the late answer can no longer be matched: that connection is dropped
         ex.set_latency(0)
-        for _ in range(50):
-            if c.order_lines_open == 4:
-                break
-            await asyncio.sleep(0.1)
-        assert c.order_lines_open == 4
-        await asyncio.sleep(0.8)  # the venue finishes the request it was still holding
+        await until(lambda: c.order_lines_open == 4, 30, "the dropped order line reopening")
+        await until(answered(sent, "POST", "/fapi/v1/order"), 30, "the venue finishing the held request")
         found = await c.order(SYMBOL, "late")
         await c.close()
         key, secret = ex.credentials.api_key, ex.credentials.api_secret
@@ -558,18 +562,21 @@ async def test_an_order_line_that_times_out_is_an_unknown_outcome_and_reopens(
     assert key not in caplog.text and secret not in caplog.text
 
 
-async def test_idle_order_lines_are_pinged_so_the_venue_keeps_them_open(
-    exchange: LocalExchange, sent: Sent, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(client_module, "LINE_IDLE_S", 0.2)
-    c = VenueClient(exchange.ccxt_config(), order_line=True)
+async def test_idle_order_lines_are_pinged_so_the_venue_keeps_them_open(exchange: LocalExchange, sent: Sent) -> None:
+    """The keeper runs on the client's clock: a line is pinged once it has been idle for 20 s of it, not before."""
+    clock = ManualClock()
+    c = VenueClient(exchange.ccxt_config(), clock=clock, order_line=True)
     await c.start()
+
+    def pings() -> list[int]:
+        return [status for _, path, status in sent() if path == "/fapi/v1/ping"]
+
     try:
-        for _ in range(40):
-            if len([p for _, p, _ in sent() if p == "/fapi/v1/ping"]) >= 4:
-                break
-            await asyncio.sleep(0.1)
-        assert [status for _, path, status in sent() if path == "/fapi/v1/ping"][:4] == [200] * 4
+        await clock.advance(19)
+        assert pings() == [] and clock.sleeping == 1
+        await clock.advance(1)
+        await until(lambda: len(pings()) >= 4, 30, "four pings")
+        assert pings() == [200] * 4
         assert c.order_lines_open == 4
     finally:
         await c.close()

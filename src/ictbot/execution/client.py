@@ -21,7 +21,6 @@ import logging
 import math
 import random
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +34,7 @@ import ccxt.pro
 from ictbot.domain import Side
 from ictbot.errors import VenueError
 from ictbot.execution.order_line import LineAnswer, LineLost, OrderLine
+from ictbot.kernel.clock import Clock, WallClock
 
 log = logging.getLogger("ictbot.venue")
 
@@ -349,7 +349,8 @@ class VenueClient:
         config: dict[str, Any],
         *,
         demo: bool = False,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
         max_ban_wait_s: float = 600.0,
         tries: int = 3,
         backoff_s: float = 0.2,
@@ -357,6 +358,10 @@ class VenueClient:
     ) -> None:
         """``config`` is a ccxt constructor config; ``demo`` uses Binance's demo environment (the futures testnet);
         ``order_line`` keeps connections open for :meth:`send_order_now` (see ``execution.order_line``).
+
+        ``clock`` (default: the wall clock) times the order lines' keeper: how often it looks at them and how long
+        a line has been idle. ``sleep`` (default: the clock's) is every other wait: retry backoff, rate-limit waits
+        and bans; a test that only counts those waits passes one that returns at once.
 
         ccxt's own rate limiter is off: this client paces requests by Binance's weights and headers instead.
         """
@@ -367,10 +372,11 @@ class VenueClient:
         self.exchange.on_order_written = lambda client_order_id: self.on_order_written(client_order_id)
         if demo:
             self.exchange.enable_demo_trading(True)
-        self._sleep = sleep
+        self._clock: Clock = clock if clock is not None else WallClock()
+        self._sleep = sleep if sleep is not None else self._clock.sleep
         self._tries = tries
         self._backoff_s = backoff_s
-        self._limits = _Limits(sleep, self._venue_ms, max_ban_wait_s)
+        self._limits = _Limits(self._sleep, self._venue_ms, max_ban_wait_s)
         self._wants_lines = order_line
         self._lines: list[OrderLine] = []
         self._line_keeper: asyncio.Task[None] | None = None
@@ -382,7 +388,8 @@ class VenueClient:
         if self._wants_lines and self.exchange.apiKey and not self._lines:
             base = self.exchange.urls["api"]["fapiPrivate"]
             headers = {"X-MBX-APIKEY": self.exchange.apiKey}
-            self._lines = [OrderLine(base, headers, timeout_s=self.exchange.timeout / 1000) for _ in range(LINES)]
+            timeout_s, now_ms = self.exchange.timeout / 1000, self._clock.now_ms
+            self._lines = [OrderLine(base, headers, timeout_s=timeout_s, now_ms=now_ms) for _ in range(LINES)]
             for line in self._lines:
                 with contextlib.suppress(OSError):  # the keeper retries, and says so
                     await line.connect()
@@ -413,10 +420,13 @@ class VenueClient:
                     if number in down:
                         log.warning("order line %d to %s is open again", number + 1, line.origin)
                     down.discard(number)
-                elif line.ready and time.monotonic() - line.last_used >= LINE_IDLE_S and self._limits.try_book(1, 0):
+                elif line.ready and self._idle(line) and self._limits.try_book(1, 0):
                     with contextlib.suppress(ccxt.BaseError, _Answer):  # headers fed the limiter; a loss reconnects
                         await self._line_answer(line.request("GET", ping))
-            await asyncio.sleep(LINE_CHECK_S)
+            await self._clock.sleep(LINE_CHECK_S)
+
+    def _idle(self, line: OrderLine) -> bool:
+        return self._clock.now_ms() - line.last_used_ms >= LINE_IDLE_S * 1000
 
     @property
     def order_lines_open(self) -> int:

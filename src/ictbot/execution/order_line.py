@@ -40,7 +40,15 @@ class LineLost(ConnectionError):
 class OrderLine(asyncio.Protocol):
     """One connection to ``base_url``'s host, one request at a time; ``headers`` go with every request."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        timeout_s: float = 10.0,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        """``now_ms`` is the clock the line's last use is read on (its keeper pings a line idle for too long)."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the order line needs an http(s) URL, not {base_url!r}")
@@ -59,7 +67,8 @@ class OrderLine(asyncio.Protocol):
         self._body: list[bytes] = []
         self._complete = False
         self._keep_alive = False
-        self.last_used = 0.0  # time.monotonic() of the last request
+        self._now_ms = now_ms
+        self.last_used_ms = 0  # ``now_ms()`` of the last request
 
     @property
     def connected(self) -> bool:
@@ -76,7 +85,7 @@ class OrderLine(asyncio.Protocol):
         await loop.create_connection(
             lambda: self, self._host, self._port, ssl=self._tls, server_hostname=self._host if self._tls else None
         )
-        self.last_used = time.monotonic()
+        self.last_used_ms = self._now_ms()
 
     def request(
         self, method: str, target: str, written: Callable[[], None] = lambda: None
@@ -93,7 +102,7 @@ class OrderLine(asyncio.Protocol):
         self._timer = loop.call_later(self._timeout_s, self._lose, "no answer within the timeout", True)
         self._parser = httptools.HttpResponseParser(self)
         self._headers, self._body, self._complete, self._keep_alive = {}, [], False, False
-        self.last_used = time.monotonic()
+        self.last_used_ms = self._now_ms()
         return answer
 
     def close(self) -> None:
