@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from helpers import until
+from helpers.clocks import AskedClock
 from ictbot.domain import OrderType, Side
 from ictbot.exchange import LocalExchange
 from ictbot.execution.client import VenueAlgoOrder, VenueClient, VenueUnavailable
 from ictbot.execution.orders import OrderManager
-from ictbot.kernel.clock import ManualClock
 from ictbot.storage import OrderState
 
 from .harness import Bot, assert_consistent, market_intent, venue_state
@@ -54,35 +54,6 @@ async def test_three_503s_right_after_an_entry_fill_still_leave_the_position_pro
     stops = [a for a in venue["open_algos"].values() if a.order_type == "STOP_MARKET"]
     assert [(s.client_algo_id, s.trigger_price) for s in stops] == [(f"{intent.client_order_id}-sl", intent.stop)]
     assert_consistent(exchange, bot.recorder)
-
-
-async def test_a_stop_that_cannot_be_placed_within_the_bound_closes_the_position_at_market(
-    bot: Bot, exchange: LocalExchange
-) -> None:
-    manager = await bot.start(failing_stops(exchange, times=None), max_unprotected_s=0.5)
-    intent = market_intent(exchange)
-    manager.submit(intent)
-    await bot.run_jobs()
-
-    venue = venue_state(exchange)
-    assert venue["positions"] == {} and venue["open_algos"] == {}
-    close = bot.recorder.order_by_client_id(f"{intent.client_order_id}-x")
-    assert (close.state, close.filled_quantity) == (OrderState.FILLED, intent.quantity)
-    assert bot.recorder.order_by_client_id(f"{intent.client_order_id}-sl").state == OrderState.REJECTED
-    assert not manager.has_exposure("BTCUSDT")
-    assert_consistent(exchange, bot.recorder)
-
-
-class AskedClock(ManualClock):
-    """A manual clock that remembers every wait asked of it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.asked.append(seconds)
-        await super().sleep(seconds)
 
 
 async def no_wait(_seconds: float) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import until
+from helpers.clocks import AskedClock
 from ictbot.data.frame import CandleFrame
 from ictbot.data.loaders import load_candles
 from ictbot.domain import Side
@@ -25,6 +27,7 @@ from ictbot.execution.user_stream import (
     UserStream,
     parse_event,
 )
+from ictbot.kernel.clock import ManualClock
 
 DATA = Path(__file__).parent.parent / "data"
 SYMBOL = "BTCUSDT"
@@ -77,11 +80,8 @@ class Listener:
     async def connected(self) -> None:
         """Until the venue has a connection on its live listen key (events before that would be lost)."""
         hub = self.exchange.hub
-        for _ in range(500):
-            if hub.listen_key and any(c.listen_key == hub.listen_key.key for c in hub.connections):
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the user stream never connected")
+        live = lambda: hub.listen_key and any(c.listen_key == hub.listen_key.key for c in hub.connections)  # noqa: E731
+        await until(lambda: bool(live()), WAIT_S, "the user stream connected")
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -175,18 +175,18 @@ async def test_the_first_connection_also_asks_for_a_reconciliation(
 async def test_a_dropped_connection_reconnects_and_events_keep_flowing(
     make_listener, client: VenueClient, exchange: LocalExchange
 ) -> None:
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await asyncio.sleep(seconds)
-
-    listener = await make_listener(backoff_s=0.05, sleep=sleep)
+    """The reconnect waits its backoff on the stream's clock: the test moves that clock past it."""
+    clock = AskedClock()
+    listener = await make_listener(backoff_s=0.05, sleep=clock.sleep)
     assert exchange.drop_websockets() == 1
+    backoffs = lambda: [w for w in clock.asked if w != 1800]  # noqa: E731 (the rest are keepalive turns)
+    await until(lambda: bool(backoffs()), WAIT_S, "the reconnect backoff")
+    (backoff,) = backoffs()
+    assert 0.025 <= backoff <= 0.05  # the first backoff, with jitter of 0.5 to 1
+    assert listener.events.empty(), "nothing reconnects before the backoff has passed on the clock"
+    await clock.advance(backoff)
     reconnected = await listener.next(StreamReconnected)
     assert reconnected.reason.startswith("connection closed")
-    (backoff,) = [w for w in waits if w != 1800]  # the rest are keepalive turns
-    assert 0 < backoff <= 0.05
 
     await listener.connected()
     await buy(client, "after-drop")
@@ -239,12 +239,22 @@ async def test_a_keepalive_refused_with_1125_renews_the_key(
 
 
 async def test_keepalives_keep_a_short_lived_key_alive(btc_frame: CandleFrame) -> None:
-    async with LocalExchange([btc_frame], warmup=300, listen_key_ttl_ms=600) as ex:
+    """The venue's key lives 1 s of its real time; the stream's keepalive runs every 60 s of the stream's clock, which
+    the test moves on whenever half the key's life is left, four times: the key outlives its first life twice over."""
+    async with LocalExchange([btc_frame], warmup=300, listen_key_ttl_ms=1000) as ex:
         c = VenueClient(ex.ccxt_config())
         await c.start()
-        listener = Listener(UserStream(c, ex.ws_url, keepalive_s=0.1), ex)
+        clock = ManualClock()
+        listener = Listener(UserStream(c, ex.ws_url, keepalive_s=60, sleep=clock.sleep), ex)
         await listener.connected()
-        await asyncio.sleep(1.5)  # the key would have expired twice over without keepalives
+        key = ex.hub.listen_key
+        first_expiry = key.expires_at
+        for turn in range(4):
+            expiry = key.expires_at
+            await until(lambda expiry=expiry: ex.wall_time() >= expiry - 500, WAIT_S, "half the key's life")
+            await clock.advance(60)
+            await until(lambda expiry=expiry: key.expires_at > expiry, WAIT_S, f"keepalive {turn + 1}")
+        assert ex.hub.listen_key is key and key.expires_at >= first_expiry + 2000
         await buy(c, "still-alive")
         await listener.next(OrderUpdate, client_order_id="still-alive", status="FILLED")
         assert [e for e in listener.seen if isinstance(e, StreamReconnected)] == [StreamReconnected("connected")]
@@ -263,10 +273,7 @@ async def test_a_refused_connection_is_retried_with_exponential_backoff(
 
     listener = Listener(UserStream(client, exchange.ws_url + "/nowhere", backoff_s=0.01, sleep=sleep), exchange)
     try:
-        for _ in range(500):
-            if len(waits) >= 3:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(waits) >= 3, WAIT_S, "three reconnect attempts")
         assert waits[0] <= 0.01 < waits[2] <= 0.04
     finally:
         await listener.stop()

@@ -44,7 +44,14 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
         exchange = engine.exchange
         await until(lambda: exchange.replay.finished, seconds=180)
         await until(lambda: not engine.orders.busy, seconds=180)
-        await asyncio.sleep(1.0)  # the last events of the stream
+
+        def closed_out() -> bool:
+            """The stream's last events are in: the target's fill and the trade booked, the last stop cancelled."""
+            stops_open = any(a.symbol == "ETHUSDT" for a in exchange.engine.open_algos())
+            booked = len(recorder.fills(symbol="ETHUSDT")) >= 3 and len(recorder.trades(symbol="ETHUSDT")) >= 1
+            return booked and not stops_open and not engine.orders.busy
+
+        await until(closed_out, seconds=60, what="the position's last fill booked and its stop cancelled")
         algos = sorted((a for a in exchange.engine.algos.values() if a.symbol == "ETHUSDT"), key=lambda a: a.algo_id)
         orders: dict[int, tuple[str, Decimal]] = {}
         for t in exchange.engine.trades:
