@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ictbot import event_loop
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
 
@@ -127,6 +126,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Download closed candles into the Parquet history store; a repeated run fetches only what is missing."""
+        from ictbot import event_loop
+
         console, errors = Console(), Console(stderr=True)
         try:
             if source not in SOURCES:

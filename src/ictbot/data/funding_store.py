@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from ictbot.data.frame import CandleFrame
 from ictbot.data.funding import FundingSchedule
+from ictbot.data.loaders import column_array
 from ictbot.data.store import HistoryStore
 
 MINUTE_MS = 60_000
@@ -52,9 +53,9 @@ def read_funding(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.empty(0, np.int64), np.empty(0), np.empty(0)
     table = pq.read_table(path)
     return (
-        table["time"].to_numpy().astype(np.int64),
-        table["rate"].to_numpy().astype(np.float64),
-        table["mark"].to_numpy().astype(np.float64),
+        column_array(table["time"]).astype(np.int64),
+        column_array(table["rate"]).astype(np.float64),
+        column_array(table["mark"]).astype(np.float64),
     )
 
 

@@ -184,13 +184,48 @@ def _from_table(path: Path, table: pa.Table) -> tuple[np.ndarray, dict[str, np.n
         row = int(np.flatnonzero(time.is_null().to_numpy(zero_copy_only=False))[0])
         raise DataError(f"{path}: row {row + 1}: the {time_col} is empty; every candle needs its open time")
     if pa.types.is_timestamp(time.type):
-        open_time = time.cast(pa.timestamp("ms", tz="UTC"), safe=False).cast(pa.int64()).to_numpy()
+        open_time = _timestamps_ms(time)
     else:
-        open_time = _to_ms(_whole_times(path, time.to_numpy(zero_copy_only=False)))
-    columns = {
-        c: np.ascontiguousarray(table.column(c).to_numpy(zero_copy_only=False), dtype=np.float64) for c in COLUMNS
-    }
+        open_time = _to_ms(_whole_times(path, column_array(time)))
+    columns = {c: np.ascontiguousarray(column_array(table.column(c)), dtype=np.float64) for c in COLUMNS}
     return np.ascontiguousarray(open_time, dtype=np.int64), columns
+
+
+def column_array(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as a NumPy array (nulls as NaN), read from its buffers where it has no nulls: pyarrow's own
+    ``to_numpy`` imports pandas, which costs a command reading one small file a quarter of a second."""
+    parts = [_chunk_array(chunk) for chunk in column.chunks]
+    return np.concatenate(parts) if parts else column.to_numpy(zero_copy_only=False)
+
+
+def _chunk_array(chunk: pa.Array) -> np.ndarray:
+    kind = chunk.type
+    if pa.types.is_floating(kind) and kind.bit_width > 16:
+        code = "f"
+    elif pa.types.is_signed_integer(kind) or pa.types.is_timestamp(kind):
+        code = "i"
+    elif pa.types.is_unsigned_integer(kind):
+        code = "u"
+    else:
+        code = None
+    if code is None or chunk.null_count:
+        return chunk.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(f"={code}{kind.bit_width // 8}")
+    if len(chunk) == 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * dtype.itemsize)
+
+
+_PER_MS = {"ms": 1, "us": 1000, "ns": 1_000_000}
+
+
+def _timestamps_ms(column: pa.ChunkedArray) -> np.ndarray:
+    """Epoch ms of a timestamp column of any unit; finer units are truncated toward zero, as Arrow's cast does."""
+    ticks = column_array(column).astype(np.int64, copy=False)
+    if column.type.unit == "s":
+        return ticks * 1000
+    per_ms = _PER_MS[column.type.unit]
+    return ticks if per_ms == 1 else np.sign(ticks) * (np.abs(ticks) // per_ms)
 
 
 def _read_zip(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ictbot import event_loop
 from ictbot.errors import IctbotError
 
 if TYPE_CHECKING:
@@ -68,6 +66,7 @@ def serve(
     import time
     from decimal import Decimal, InvalidOperation
 
+    from ictbot import event_loop
     from ictbot.exchange.signing import Credentials
 
     replay_speed = parse_speed(speed)
@@ -99,6 +98,8 @@ def serve(
 
 
 async def _serve(exchange: LocalExchange, speed: float, *, show_secret: bool) -> None:
+    import asyncio
+
     await exchange.start()
     try:
         typer.echo(f"REST base URL: {exchange.rest_url}  (ccxt fapiPublic/fapiPrivate = {exchange.rest_url}/fapi/v1)")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from ictbot import event_loop
 from ictbot.errors import ConfigError, IctbotError
 
 if TYPE_CHECKING:
@@ -33,6 +30,7 @@ def flatten(
     With a bot running on this data directory, it goes through that bot's API (so the bot halts too; it uses
     ICTBOT_API__TOKEN, or else the token the bot keeps in <data_dir>/control-token); otherwise straight to the venue,
     and the next `ictbot run` starts halted."""
+    from ictbot import event_loop
     from ictbot.config import load_settings
     from ictbot.runtime.operations import DataDirLock
     from ictbot.storage import open_recorder
@@ -60,6 +58,9 @@ def flatten(
 
 
 def _flatten_running_bot(settings: Settings) -> str:
+    import urllib.error
+    import urllib.request
+
     from ictbot.runtime.control_token import control_token, token_path
 
     api = settings.api
