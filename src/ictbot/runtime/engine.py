@@ -577,7 +577,9 @@ class Engine:
         self.supervisor.add("market-data", self._stream_stage, restart=restart, beat_timeout_s=3 * candle_s)
         self.supervisor.add("pipeline", self._pipeline_stage, restart=restart, beat_timeout_s=idle_beat_s)
         self.supervisor.add("venue-check", self._venue_stage, restart=restart, beat_timeout_s=3 * venue_every_s)
-        check_s = min(5 * scale, candle_s / 2)
+        # readiness is re-judged every half candle, but at most 20 times a wall second: a fast replay's heartbeat
+        # would otherwise re-judge it thousands of times a second and take the event loop from the bot
+        check_s = max(min(5 * scale, candle_s / 2), scale / 20)
         self.monitor = HeartbeatMonitor(
             self.health, self.counters, line_interval_s=60 * scale, check_interval_s=check_s,
             progress=self.replay_progress,
