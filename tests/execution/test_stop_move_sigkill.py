@@ -19,8 +19,11 @@ from ictbot.storage import open_recorder
 from .harness import DATA, assert_consistent, venue_state
 from .test_sigkill import SYMBOL
 
-# Buys at market on a 5m close, stop 1 % under, target 2 % over; once in the position it moves the stop to 0.5 %
-# under the entry.
+# Buys at market on a 5m close, stop 3 % under, target 3 % over; once in the position it moves the stop to 0.5 %
+# under the entry. The replayed candles span less than 2 %, so neither the entry's stop nor its target can trade: the
+# position is still open, under its first stop, whenever the moved one reaches the venue, however late the bot is.
+# (With a 1 % stop a slow move met the market on the other side: the first stop closed the position while the moved
+# one was on its way, which is the venue doing its job, not the crash this test is about.)
 MOVER = """
 from ictbot.sdk import Context, OrderType, Side, Signal, Strategy, StrategySettings, Timeframe
 
@@ -37,13 +40,15 @@ class Mover(Strategy[MoverSettings]):
         if ctx.position is not None:
             return []
         c = ctx.candle.close
-        return [Signal(ctx.symbol, Side.BUY, c, c * 0.99, c * 1.02, ctx.time, "mover", OrderType.MARKET)]
+        return [Signal(ctx.symbol, Side.BUY, c, c * 0.97, c * 1.03, ctx.time, "mover", OrderType.MARKET)]
 
     def manage(self, ctx: Context):
         p = ctx.position
         moved = round(p.entry_price * 0.995, 1)
         return [ctx.move_stop(moved, "tighter")] if p.stop is not None and p.stop < moved - 0.05 else []
 """
+
+WARMUP = 400
 
 
 def placed_moved_stop(payload: dict[str, Any]) -> str | None:
@@ -55,8 +60,10 @@ def placed_moved_stop(payload: dict[str, Any]) -> str | None:
 
 async def test_killed_between_placing_the_moved_stop_and_cancelling_the_old_one(tmp_path: Path) -> None:
     frame = load_candles(DATA / "BTC_USDT_USDT-1m-futures.feather").slice(0, 1500)
+    replayed = slice(WARMUP, None)
+    assert frame.high[replayed].max() < frame.low[replayed].min() * 1.02, "the entry's levels stay untouched"
     (tmp_path / "mover.py").write_text(MOVER)
-    async with LocalExchange([frame], warmup=400) as exchange:
+    async with LocalExchange([frame], warmup=WARMUP) as exchange:
         strategy = {"path": str(tmp_path / "mover.py")}
         bot = BotProcess(bot_config(tmp_path, exchange, SYMBOL, strategy), tmp_path / "bot.out")
         bot.start()
