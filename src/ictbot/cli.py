@@ -21,7 +21,7 @@ from ictbot.ict.cli import register as register_ict_command
 from ictbot.research import cli as research_cli
 from ictbot.runtime.cli import register as register_flatten_command
 from ictbot.storage.cli import app as db_app
-from ictbot.strategy.cli import strategy_app
+from ictbot.strategy_tools.cli import strategy_app
 
 if TYPE_CHECKING:
     from ictbot.config import Settings

@@ -13,7 +13,7 @@ from ictbot.cli import app
 from ictbot.config import load_settings
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles, write_parquet
-from ictbot.strategy.check import check_strategy
+from ictbot.strategy_tools import check_strategy
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from ictbot.config import load_settings
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
 from ictbot.sdk import MoveStop, TakePartial
-from ictbot.strategy.check import check_strategy
+from ictbot.strategy_tools import check_strategy
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "strategies" / "ote_killzone.py"
 

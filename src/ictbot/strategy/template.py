@@ -89,7 +89,7 @@ from pathlib import Path
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles
 from ictbot.sample import sample_path
-from ictbot.strategy.check import check_strategy
+from ictbot.strategy_tools import check_strategy
 
 STRATEGY = Path(__file__).with_name("{name}.py")
 

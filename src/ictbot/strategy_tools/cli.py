@@ -91,7 +91,7 @@ def check(
     from ictbot.config import load_settings
     from ictbot.data.loaders import load_candles
     from ictbot.sample import sample_path
-    from ictbot.strategy.check import check_strategy
+    from ictbot.strategy_tools import check_strategy
 
     if (name is None) == (path is None) and config is None:
         console.print("give a strategy NAME or --path FILE (or --config with a strategy block)")
