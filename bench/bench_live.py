@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ictbot import event_loop
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.runtime.engine import Engine
@@ -204,7 +205,7 @@ async def soak(
         data_dir=str(data_dir),
         api={"enabled": False},
     )
-    engine = Engine(settings, open_recorder(database_url or f"sqlite:///{data_dir / 'bench.sqlite'}"))
+    engine = build_engine(settings, open_recorder(database_url or f"sqlite:///{data_dir / 'bench.sqlite'}"))
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     await engine.ready.wait()

@@ -1,17 +1,30 @@
 """Composition: the one place that turns settings into a running bot by choosing its parts.
 
-The engine is built from injected parts; this module picks them from the settings, so the engine never imports the
-packages that sit above it (the HTTP API reads the engine, so the engine must not import the API).
+Each mode is a choice of adapters for the engine's ports: where market data comes from (a replay of candle files —
+the bundled sample unless ``replay.data`` names some — on the local exchange in this process, or a venue: Binance,
+or any Binance-compatible server by URL), where orders go (the simulated account or the venue's order manager),
+the clocks (replayed market time, or the wall clock; a test may pass a manual one for restart backoff), the recorder,
+and the optional services (the HTTP API, Telegram control). The engine never imports the packages above it.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ictbot.api import attach_api
 from ictbot.config import Settings
+from ictbot.errors import ConfigError
 from ictbot.kernel.clock import Clock
 from ictbot.notify.telegram import attach_telegram
 from ictbot.runtime.engine import Engine, Service
+from ictbot.runtime.ports import Execution, MarketSource
+from ictbot.runtime.replay import ReplaySource
+from ictbot.runtime.safety import check_live_opt_in
+from ictbot.runtime.simulated_execution import SimulatedExecution
 from ictbot.runtime.supervisor import RestartPolicy
+from ictbot.runtime.venue_execution import VenueExecution
+from ictbot.runtime.venue_source import VenueSource
+from ictbot.sample import sample_path
 from ictbot.storage import Recorder
 
 
@@ -21,8 +34,28 @@ def build_engine(
     restart: RestartPolicy | None = None,
     wall: Clock | None = None,
 ) -> Engine:
-    """The bot ``ictbot run`` starts: the engine for ``settings.mode`` with the services the settings enable."""
-    services: list[Service] = [attach_api] if settings.api.enabled else []
-    if settings.notify.telegram_control_chat_ids:
+    """The bot ``ictbot run`` starts: the engine for ``settings.mode`` with the adapters and services it needs."""
+    s = settings
+    if s.mode == "backtest":
+        raise ConfigError("mode: backtest runs with `ictbot backtest`; `ictbot run` needs replay, paper or live")
+    check_live_opt_in(s)
+    source: MarketSource = (
+        ReplaySource(s.replay.data or [sample_path()], s.replay.warmup, Decimal(str(s.backtest.initial_equity_usdt)),
+                     s.replay.speed, s.replay.stop_at_end)
+        if s.mode == "replay"
+        else VenueSource(s)
+    )  # fmt: skip
+    execution: Execution
+    if (s.execution.broker or ("simulated" if s.mode == "paper" else "venue")) == "simulated":
+        execution = SimulatedExecution(s)
+    elif recorder is None:
+        raise ConfigError(
+            "orders on the venue are recorded before they are sent: run with a database (database_url), or set "
+            "execution.broker: simulated"
+        )
+    else:
+        execution = VenueExecution(s, recorder)
+    services: list[Service] = [attach_api] if s.api.enabled else []
+    if s.notify.telegram_control_chat_ids:
         services.append(attach_telegram)
-    return Engine(settings, recorder, restart=restart, wall=wall, services=services)
+    return Engine(s, source, execution, recorder, restart=restart, wall=wall, services=services)

@@ -10,10 +10,10 @@ from botkit import client, freeze, running
 async def test_status_reports_the_replays_progress_and_eta(make_settings):
     async with running(make_settings(speed=6000)) as engine:
         replay = engine.exchange.replay
-        await freeze(engine, lambda: replay.now > engine._replay_start_ms + 200 * 60_000)
+        await freeze(engine, lambda: replay.now > engine.source.start_ms + 200 * 60_000)
         async with client(engine) as http:
             body = (await http.get("/status")).json()
-        now, start, end = int(replay.now), engine._replay_start_ms, replay.end
+        now, start, end = int(replay.now), engine.source.start_ms, replay.end
     progress = body["replay"]
     # 2000 candles replayed from the 600th: 1400 minutes to go through in all.
     assert end - start == 1400 * 60_000

@@ -10,10 +10,10 @@ import pytest
 
 from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Side, client_order_id
-from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
 DAYS = 10
@@ -37,7 +37,7 @@ async def test_the_default_strategy_through_the_engine_makes_the_backtests_trade
     )
     assert settings.strategy.name == "ict_mtf"
     recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
-    engine = Engine(settings, recorder)
+    engine = build_engine(settings, recorder)
     await asyncio.wait_for(engine.run(asyncio.Event()), 600)  # the replay ends by itself after the last candle
     assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
 

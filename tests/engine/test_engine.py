@@ -10,6 +10,7 @@ import pytest
 from helpers import running, until
 from ictbot.api.serialize import closed_trade, trade_dict
 from ictbot.backtest.runner import run_backtest_stepwise
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Side, client_order_id
@@ -44,7 +45,7 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
     frame, path = btc_days
     settings = _settings(path, tmp_path)
     recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
-    engine = Engine(settings, recorder)
+    engine = build_engine(settings, recorder)
     async with running(engine):
         last = int(frame.open_time[-1])
         await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == last)
@@ -72,7 +73,7 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
 
 async def test_stalled_stream_makes_readiness_false_and_a_recovered_stream_true(btc_days, tmp_path, caplog):
     _, path = btc_days
-    engine = Engine(_settings(path, tmp_path, speed=600))
+    engine = build_engine(_settings(path, tmp_path, speed=600))
     caplog.set_level(logging.INFO)
     async with running(engine):
         await until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
@@ -110,7 +111,7 @@ def _spy_on_backfills(engine: Engine) -> list[tuple[int, int]]:
 
 async def test_unreachable_venue_makes_readiness_false(btc_days, tmp_path):
     _, path = btc_days
-    engine = Engine(_settings(path, tmp_path, speed=600))
+    engine = build_engine(_settings(path, tmp_path, speed=600))
     async with running(engine):
         engine.exchange.fail_requests(count=10_000, status=503)
         await until(lambda: "venue" in engine.health.readiness(engine.clock.now_ms()).failing, 40)
@@ -119,7 +120,7 @@ async def test_unreachable_venue_makes_readiness_false(btc_days, tmp_path):
 async def test_a_stage_that_keeps_crashing_halts_trading_until_it_runs_again(btc_days, tmp_path, caplog):
     _, path = btc_days
     quick = RestartPolicy(max_restarts=3, window_s=600, initial_backoff_s=0.05, max_backoff_s=0.2)  # wall seconds
-    engine = Engine(_settings(path, tmp_path, speed=600), restart=quick)
+    engine = build_engine(_settings(path, tmp_path, speed=600), restart=quick)
     caplog.set_level(logging.INFO)
     async with running(engine):
         await until(lambda: engine.health.readiness(engine.clock.now_ms()).ready, 30)
@@ -143,25 +144,25 @@ async def test_a_stage_that_keeps_crashing_halts_trading_until_it_runs_again(btc
 async def test_configuration_the_venue_cannot_serve_stops_startup(btc_days, tmp_path, data_dir):
     _, path = btc_days
     with pytest.raises(ConfigError, match=r"symbols: ETHUSDT not traded on the venue"):
-        await asyncio.wait_for(Engine(_settings(path, tmp_path, symbols=["ETHUSDT"])).run(asyncio.Event()), 60)
+        await asyncio.wait_for(build_engine(_settings(path, tmp_path, symbols=["ETHUSDT"])).run(asyncio.Event()), 60)
     # One SOL (the minimum quantity) cost ~145 USDT, more than a 40 × 3 = 120 USDT cap: only the venue's price shows it.
     sol_file = data_dir / "SOL_USDT_USDT-1m-futures.feather"
     sol = _settings(sol_file, tmp_path, symbols=["SOLUSDT"], risk={"max_position_margin_usdt": 40})
     with pytest.raises(ConfigError, match=r"cannot buy the smallest SOLUSDT order .* raise the margin or leverage"):
-        await asyncio.wait_for(Engine(sol).run(asyncio.Event()), 60)
+        await asyncio.wait_for(build_engine(sol).run(asyncio.Event()), 60)
     with pytest.raises(ConfigError, match="mode: live needs API keys"):
-        Engine(load_settings(mode="live"))
+        build_engine(load_settings(mode="live"))
     keys = {"api_key": "key", "api_secret": "secret"}
     with pytest.raises(ConfigError, match=r"real money on Binance; set live.confirm: true"):
-        Engine(load_settings(mode="live", venue={"testnet": False, **keys}))
+        build_engine(load_settings(mode="live", venue={"testnet": False, **keys}))
     with pytest.raises(ConfigError, match="orders on the venue are recorded before they are sent"):
-        Engine(load_settings(mode="live", venue={"testnet": True, **keys}))
+        build_engine(load_settings(mode="live", venue={"testnet": True, **keys}))
 
 
 async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_path, caplog):
     frame, path = btc_days
     caplog.set_level(logging.INFO)
-    engine = Engine(_settings(path, tmp_path, speed=200_000))
+    engine = build_engine(_settings(path, tmp_path, speed=200_000))
     await asyncio.wait_for(engine.run(asyncio.Event()), 120)
     assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
     assert "replay finished" in caplog.text and "stopped cleanly" in caplog.text
@@ -169,12 +170,14 @@ async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_
 
 async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_candle(btc_days, tmp_path):
     frame, path = btc_days
-    engine, stop = Engine(_settings(path, tmp_path, speed=200_000, stop_at_end=False)), asyncio.Event()
+    engine, stop = build_engine(_settings(path, tmp_path, speed=200_000, stop_at_end=False)), asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
         await until(lambda: engine.ready.is_set() and engine.exchange.replay.finished)
         await until(lambda: engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1]))
-        await asyncio.sleep(1.5)  # three periods of the end-of-replay check
+        # What stops a replay by itself is its end stage, composed only with stop_at_end: none runs here.
+        stages = {st.name for st in engine.supervisor.statuses(engine.clock.now_ms())}
+        assert "replay-end" not in stages and {"market-data", "pipeline", "heartbeat"} <= stages
         assert not task.done()
     finally:
         stop.set()
@@ -185,7 +188,7 @@ async def test_the_replays_test_account_starts_with_the_backtests_initial_equity
     """One setting funds both: the local exchange's test account in replay and the backtest's account."""
     _, path = btc_days
     settings = _settings(path, tmp_path, backtest={"initial_equity_usdt": 2500}, execution={"broker": "venue"})
-    engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
+    engine = build_engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
     async with running(engine):
         assert engine.exchange.engine.wallet == 2500
         assert engine.pipeline.equity() == 2500

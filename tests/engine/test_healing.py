@@ -83,7 +83,7 @@ async def test_after_an_outage_of_any_length_market_data_resumes_and_trading_onl
         await exchange.start()  # the venue is back, on the same port
         exchange.start_clock(600)
         # A reconciliation that succeeds while market data is still down must not let trading resume.
-        assert await engine._reconcile(apply_fills=True)
+        assert await engine.execution.reconciler.reconcile(apply_fills=True)
         assert engine.pipeline.gate.state is TradingState.HALTED
 
         await wall.advance(CAPPED_BACKOFF_S)  # within a minute of the venue coming back

@@ -12,11 +12,11 @@ import time
 import pytest
 
 from helpers import until
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
 from ictbot.domain import Timeframe
 from ictbot.exchange import LocalExchange
-from ictbot.runtime.engine import Engine
 from ictbot.storage import OrderState, open_recorder
 
 from .harness import assert_consistent, live_settings
@@ -70,7 +70,7 @@ async def test_three_symbols_trade_on_the_venue_and_the_database_reconciles_with
         api={"enabled": False},
     )
     recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
-    engine = Engine(settings, recorder)
+    engine = build_engine(settings, recorder)
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
@@ -116,7 +116,7 @@ async def test_live_mode_sets_the_account_up_and_warns_loudly_about_a_key_that_c
         exchange.engine.set_leverage("ETHUSDT", 20)
         exchange.engine.set_dual_side(True)  # hedge mode, cross margin, 20x: all unlike the settings
         settings = live_settings(exchange, ["ETHUSDT"], data_dir=str(tmp_path / "data"), api={"enabled": False})
-        engine = Engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
+        engine = build_engine(settings, open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}"))
         stop = asyncio.Event()
         task = asyncio.create_task(engine.run(stop))
         await asyncio.wait_for(engine.ready.wait(), 60)

@@ -6,7 +6,7 @@ import pytest
 
 from ictbot.config import load_settings
 from ictbot.errors import ConfigError
-from ictbot.runtime.engine import check_live_opt_in
+from ictbot.runtime.safety import check_live_opt_in
 
 KEYS = {"api_key": "key", "api_secret": "secret"}
 MAINNET = {"rest_url": "https://fapi.binance.com", "ws_url": "wss://fstream.binance.com"}

@@ -13,9 +13,9 @@ import numpy as np
 
 from helpers import until
 from ictbot.backtest.runner import run_backtest
+from ictbot.compose import build_engine
 from ictbot.config import load_settings
 from ictbot.data.loaders import load_candles, write_parquet
-from ictbot.runtime.engine import Engine
 from ictbot.storage import open_recorder
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "strategies" / "ote_killzone.py"
@@ -36,7 +36,7 @@ async def test_break_even_move_and_partial_on_the_venue(data_dir, tmp_path):
         api={"enabled": False},
     )
     recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
-    engine = Engine(settings, recorder)
+    engine = build_engine(settings, recorder)
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))
     try:
