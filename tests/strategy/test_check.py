@@ -80,6 +80,11 @@ def test_strategy_new_writes_a_template_whose_own_test_passes(tmp_path):
     assert {p.name for p in (tmp_path / "mine").iterdir()} == {"ote_killzone.py", "test_ote_killzone.py"}
     again = CliRunner().invoke(app, ["strategy", "new", "ote_killzone", "--dir", str(tmp_path / "mine")])
     assert again.exit_code == 2 and "exists" in again.output
+    source, test = tmp_path / "mine" / "ote_killzone.py", tmp_path / "mine" / "test_ote_killzone.py"
+    # The commands it prints and writes name the files where they are, so they work from where it was run.
+    assert f"ictbot strategy check --path {source}" in made.output and f"pytest {test}" in made.output
+    assert f"ictbot strategy check --path {source}`" in source.read_text()
+    assert f"`pytest {test}`" in test.read_text()
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "mine")],
         capture_output=True, text=True, timeout=600,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 _STRATEGY = '''"""{title}: after liquidity is swept in a killzone, enter the retrace into the gap the reversal leaves.
 
-Written with ``ictbot strategy new``. Check it with ``ictbot strategy check --path {name}.py``, backtest it with
-``strategy: {{path: {name}.py}}`` in your config. The guide: docs/strategies.md.
+Written with ``ictbot strategy new``. Check it with ``ictbot strategy check --path {path}``, backtest and replay it
+with ``strategy: {{path: {path}}}`` in your config (paths relative to where you start ``ictbot``). The guide:
+docs/strategies.md.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class {cls}(Strategy[{cls}Settings]):
         return signals
 '''
 
-_TEST = '''"""Conformance of {name}: run with `pytest {test_file}`."""
+_TEST = '''"""Conformance of {name}: `pip install pytest` (ictbot does not bring it), then `pytest {test_path}`."""
 
 from pathlib import Path
 
@@ -106,10 +107,11 @@ def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part) or "MyStrategy"
 
 
-def strategy_source(name: str) -> str:
+def strategy_source(name: str, path: str) -> str:
+    """The strategy ``name``, its docstring naming ``path``, where it is written, as the user will type it."""
     title = name.replace("_", " ").capitalize()
-    return _STRATEGY.format(name=name, cls=_class_name(name), title=title)
+    return _STRATEGY.format(name=name, cls=_class_name(name), title=title, path=path)
 
 
-def strategy_test_source(name: str) -> str:
-    return _TEST.format(name=name, test_file=f"test_{name}.py")
+def strategy_test_source(name: str, test_path: str) -> str:
+    return _TEST.format(name=name, test_path=test_path)

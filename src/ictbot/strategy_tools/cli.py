@@ -53,7 +53,7 @@ def list_strategies() -> None:
 
 @strategy_app.command("new")
 def new(
-    name: Annotated[str, typer.Argument(help="Strategy name, a Python identifier such as `ote_killzone`.")],
+    name: Annotated[str, typer.Argument(help="Strategy name, a Python identifier such as `killzone_sweep`.")],
     directory: Annotated[Path, typer.Option("--dir", help="Directory for the strategy file and its test.")] = Path(
         "strategies"
     ),
@@ -62,7 +62,7 @@ def new(
     from ictbot.strategy.template import strategy_source, strategy_test_source
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
-        console.print(f"{name!r} is not a usable name; use lower case letters, digits and _, e.g. `ote_killzone`")
+        console.print(f"{name!r} is not a usable name; use lower case letters, digits and _, e.g. `killzone_sweep`")
         raise typer.Exit(code=2)
     source, test = directory / f"{name}.py", directory / f"test_{name}.py"
     for path in (source, test):
@@ -70,11 +70,13 @@ def new(
             console.print(f"{path} exists; choose another name or --dir (nothing was written)", highlight=False)
             raise typer.Exit(code=2)
     directory.mkdir(parents=True, exist_ok=True)
-    source.write_text(strategy_source(name))
-    test.write_text(strategy_test_source(name))
+    source.write_text(strategy_source(name, str(source)))
+    test.write_text(strategy_test_source(name, str(test)))
     console.print(
         f"Wrote {source} and {test}.\nNext: ictbot strategy check --path {source}\n"
-        f"Then set `strategy: {{path: {source}}}` in your config and run `ictbot backtest --config …`.",
+        f"Its test: pytest {test} (after `pip install pytest`)\n"
+        f"Then set `strategy: {{path: {source}}}` in your config and run `ictbot backtest --config …`, "
+        "then `ictbot run --config …` to replay it on the local exchange (docs/strategies.md).",
         highlight=False,
         markup=False,
     )
