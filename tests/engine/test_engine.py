@@ -166,6 +166,7 @@ async def test_replay_stops_by_itself_once_every_candle_is_traded(btc_days, tmp_
     await asyncio.wait_for(engine.run(asyncio.Event()), 120)
     assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
     assert "replay finished" in caplog.text and "stopped cleanly" in caplog.text
+    assert "replay-end" in {st.name for st in engine.supervisor.statuses(engine.clock.now_ms())}
 
 
 async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_candle(btc_days, tmp_path):
