@@ -33,7 +33,8 @@ class Recording:
         self._recorder = recorder
         self._counters = counters
         self._latencies = latencies
-        self.writer = RecordWriter()
+        # queued routine records share a commit; an order's write is always its own
+        self.writer = RecordWriter(group=recorder.grouped if recorder is not None else None)
         self.arrived_ns = 0
         # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
         # records fills (with the venue's trade ids) and measures latency when the request leaves.

@@ -54,6 +54,9 @@ from ictbot.storage.types import exact, jsonable
 REDACTED = "**********"
 SECRET_WORDS = ("key", "secret", "token", "password")
 Number = Decimal | float | int | str
+# How often equity records also mark the bot alive (``touch``): a claim lapses only after minutes of silence
+# (``STALE_MS``), and a fast replay writes an equity record per candle, hundreds a second.
+TOUCH_EVERY_MS = 1_000
 
 
 def wall_clock_ms() -> int:
@@ -67,12 +70,14 @@ class Recorder(RecordReader):
         self.market_clock = clock  # the market's time: a replay's replayed time, else the wall clock
         self.run_id: int | None = None
         self._batch = threading.local()  # the transaction ``atomically`` opened on this thread, if any
+        self._touched_at: int | None = None  # when record_equity last marked the bot alive, by ``clock``
 
     @contextmanager
     def atomically(self) -> Iterator[None]:
         """Group the records made inside into one transaction on this thread: all or none, one commit."""
         if getattr(self._batch, "session", None) is not None:
-            yield
+            with self._write():  # inside ``grouped``: one savepoint for all of them
+                yield
             return
         with self._write() as session:
             self._batch.session = session
@@ -82,10 +87,30 @@ class Recorder(RecordReader):
                 self._batch.session = None
 
     @contextmanager
+    def grouped(self) -> Iterator[None]:
+        """One transaction and one commit for the writes made inside, each still whole or not at all on its own: a
+        write that fails is rolled back alone (to its savepoint) and the others are kept. The writer thread commits
+        queued routine records this way (``RecordWriter``'s ``group``)."""
+        with self.atomically():
+            self._batch.grouped = True
+            try:
+                yield
+            finally:
+                self._batch.grouped = False
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
         """One short transaction: committed on success, rolled back on any error (or the enclosing ``atomically``)."""
         batch = getattr(self._batch, "session", None)
         if batch is not None:
+            if getattr(self._batch, "grouped", False) and not getattr(self._batch, "saved", False):
+                self._batch.saved = True
+                try:
+                    with batch.begin_nested():
+                        yield batch
+                finally:
+                    self._batch.saved = False
+                return
             yield batch
             return
         with self._sessions() as session, session.begin():
@@ -445,7 +470,10 @@ class Recorder(RecordReader):
                 unrealized_pnl=exact(unrealized_pnl),
             )
             session.add(snapshot)
-            touch(session, self.bot, self._now(None))
+            now = self._now(None)
+            if self._touched_at is None or not 0 <= now - self._touched_at < TOUCH_EVERY_MS:
+                touch(session, self.bot, now)
+                self._touched_at = now
             day = _day(session, time)
             if day.equity_open is None:
                 day.equity_open = snapshot.equity
