@@ -37,7 +37,7 @@ def test_user_strategy_makes_the_same_trades_in_backtest_and_replay(tmp_path, da
         env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "site"), env.get("PYTHONPATH", "")])
         block = "strategy:\n  name: kz_installed\n  reward_risk: 2.0\n"
     (tmp_path / "bot.yaml").write_text(
-        block + f"symbols: [ETHUSDT]\nreplay:\n  speed: 20000\n  warmup: 1\n  data: [{data}]\n"
+        block + f"symbols: [ETHUSDT]\nreplay:\n  speed: 60000\n  warmup: 1\n  data: [{data}]\n"
         "execution:\n  broker: simulated\napi:\n  enabled: false\n"
     )
     _ictbot(tmp_path, env, "backtest", "--config", "bot.yaml", "--data", str(data), "--out", "out")
