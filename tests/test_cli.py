@@ -63,6 +63,29 @@ def test_a_backtest_of_a_stored_parquet_file_loads_only_what_it_runs(tmp_path):
     ]
 
 
+def test_loading_a_command_pauses_the_collector_once_and_leaves_it_collecting():
+    """The imports of a command's implementation run without the cyclic collector and are then frozen; afterwards
+    the collector runs as before (garbage made later is collected) and a second command loading changes nothing."""
+    code = """
+import gc, weakref
+from ictbot.lazy import loading_implementation
+with loading_implementation():
+    paused = not gc.isenabled()
+    import ictbot.backtest.runner
+frozen = gc.get_freeze_count()
+with loading_implementation():
+    again = gc.isenabled()
+    import ictbot.research.evidence
+class Node: pass
+node = Node(); node.me = node; ref = weakref.ref(node); del node
+gc.collect()
+print(paused, frozen > 100_000, again, gc.get_freeze_count() <= frozen, gc.isenabled(), ref() is None)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["True"] * 6
+
+
 def test_every_command_still_explains_itself():
     """The lazy imports keep each command's help: its options and its one-line summary."""
     runner = CliRunner()
