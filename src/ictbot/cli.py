@@ -18,6 +18,7 @@ from ictbot.domain import Timeframe
 from ictbot.errors import ConfigError, IctbotError
 from ictbot.exchange.cli import exchange_app
 from ictbot.ict.cli import register as register_ict_command
+from ictbot.lazy import loading_implementation as _loading_implementation
 from ictbot.research import cli as research_cli
 from ictbot.runtime.cli import register as register_flatten_command
 from ictbot.storage.cli import app as db_app
@@ -76,15 +77,16 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest the configured strategy on history (the bundled BTCUSDT sample when no --data is given)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    with _loading_implementation():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ictbot.backtest.report import print_summary, summarize, write_outputs
-    from ictbot.backtest.runner import run_backtest
-    from ictbot.config import load_settings
-    from ictbot.research.evidence import edge_evidence
-    from ictbot.research.inputs import load_inputs
-    from ictbot.research.report import evidence_html, print_evidence
-    from ictbot.sample import sample_path
+        from ictbot.backtest.report import print_summary, summarize, write_outputs
+        from ictbot.backtest.runner import run_backtest
+        from ictbot.config import load_settings
+        from ictbot.research.evidence import edge_evidence
+        from ictbot.research.inputs import load_inputs
+        from ictbot.research.report import evidence_html, print_evidence
+        from ictbot.sample import sample_path
 
     start_ms, end_ms = _parse_date(start, "--from"), _parse_date(end, "--to")
     try:

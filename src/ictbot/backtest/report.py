@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -166,9 +167,11 @@ def trades_csv(result: BacktestResult) -> str:
 
 
 def equity_csv(result: BacktestResult) -> str:
-    lines = ["time,equity"]
-    lines += [f"{iso(int(t))},{e:.8f}" for t, e in zip(result.equity_time, result.equity, strict=True)]
-    return "\n".join(lines) + "\n"
+    """One row per candle, times as ``iso`` writes them, formatted in bulk: ``iso`` row by row costs 4 µs a candle,
+    2 s for a year of 1m."""
+    seconds = result.equity_time.astype("datetime64[ms]").astype("datetime64[s]")
+    stamps = np.datetime_as_string(seconds, unit="s").tolist()
+    return "\n".join(["time,equity", *map("{}Z,{:.8f}".format, stamps, result.equity.tolist())]) + "\n"
 
 
 def write_outputs(

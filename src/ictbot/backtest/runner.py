@@ -22,7 +22,7 @@ from ictbot.candles.schedule import Emission, EmissionSchedule, Plan
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
 from ictbot.data.funding import FundingSchedule
-from ictbot.domain import Candle, OrderIntent, Rejection, Signal
+from ictbot.domain import Candle, OrderIntent, Rejection, Signal, Timeframe
 from ictbot.errors import DataError
 from ictbot.kernel.pipeline import DAY_MS, Pipeline
 from ictbot.portfolio.ledger import Portfolio, Trade
@@ -154,24 +154,24 @@ def run_backtest(
     progress: Callable[[int], None] | None = None,
     funding: dict[str, FundingSchedule] | None = None,
     strategy: Strategy | None = None,
+    history: ReplayHistory | None = None,
 ) -> BacktestResult:
     """Run the configured strategy over ``frames`` (one per symbol, same base timeframe).
 
     ``funding`` maps symbols to their funding schedule; symbols without one pay no funding (the report says which).
     ``strategy`` runs a strategy object instead of the configured one (the random-entry baseline, test strategies).
+    ``history`` keeps what the run derives from the candles alone for later runs on the same frames.
     """
     run = _prepare(settings, frames, funding, strategy)
     pipeline = run.pipeline
     symbols = list(run.by_symbol)
     frames_in_order = [run.by_symbol[s] for s in symbols]
-    merged = _MergedTimeline(frames_in_order)
-    schedules = [EmissionSchedule(f, set(pipeline.strategy.timeframes)) for f in frames_in_order]
+    history = history or ReplayHistory()
+    merged = history.merged(frames_in_order)
+    schedules = [history.schedule(f, frozenset(pipeline.strategy.timeframes)) for f in frames_in_order]
     emissions = [_emissions(pipeline.strategy, s, sc) for s, sc in zip(symbols, schedules, strict=True)]
     managed = [_Managed(sc) for sc in schedules] if getattr(pipeline.strategy, "manages", False) else None
-    wanted = np.zeros(merged.size, dtype=bool)
-    wanted[0] = True
-    day = merged.time // DAY_MS
-    wanted[1:] |= day[1:] != day[:-1]
+    wanted = merged.day_starts.copy()
     for j, frame in enumerate(frames_in_order):
         wanted[merged.position[j][list(emissions[j])]] = True
         schedule = run.funding.get(symbols[j])
@@ -203,7 +203,7 @@ def run_backtest(
     if progress is not None:
         progress(merged.size - reported)
     pipeline.marks.update(merged.marks_before(merged.size, pipeline.portfolio, symbols))
-    equity, exposed = merged.equity_curve(segments, [f.close for f in frames_in_order])
+    equity, exposed = merged.equity_curve(segments)
     return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
 
 
@@ -251,6 +251,28 @@ def _next_true(mask: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(idx[::-1])[::-1]
 
 
+class ReplayHistory:
+    """What runs derive from the candles alone, kept for the next run on the same frames: their merged order and each
+    symbol's strategy candles. The random-entry baseline replays one history 50 times; recomputing these was most of
+    each of its runs. Keeps the frames it was given, so an entry can never answer for other frames."""
+
+    def __init__(self) -> None:
+        self._merged: dict[tuple[int, ...], tuple[list[CandleFrame], _MergedTimeline]] = {}
+        self._schedules: dict[tuple[int, frozenset[Timeframe]], tuple[CandleFrame, EmissionSchedule]] = {}
+
+    def merged(self, frames: list[CandleFrame]) -> _MergedTimeline:
+        key = tuple(map(id, frames))
+        if key not in self._merged:
+            self._merged[key] = (frames, _MergedTimeline(frames))
+        return self._merged[key][1]
+
+    def schedule(self, frame: CandleFrame, timeframes: frozenset[Timeframe]) -> EmissionSchedule:
+        key = (id(frame), timeframes)
+        if key not in self._schedules:
+            self._schedules[key] = (frame, EmissionSchedule(frame, set(timeframes)))
+        return self._schedules[key][1]
+
+
 class _MergedTimeline:
     """All symbols' candles in one time order (ties by symbol name, as the stepwise merge orders them)."""
 
@@ -263,6 +285,9 @@ class _MergedTimeline:
         self.size = int(order.shape[0])
         self.position = [np.flatnonzero(self.symbol == j) for j in range(len(frames))]
         self._closes = [f.close for f in frames]
+        self._filled: dict[int, np.ndarray] = {}
+        day = self.time // DAY_MS
+        self.day_starts = np.concatenate(([True], day[1:] != day[:-1]))
 
     def marks_before(self, k: int, portfolio: Portfolio, symbols: list[str]) -> dict[str, float]:
         """Latest close of every held symbol among the candles before merged position ``k``."""
@@ -275,10 +300,10 @@ class _MergedTimeline:
                     marks[s] = float(self._closes[j][last])
         return marks
 
-    def equity_curve(self, segments: list[tuple], closes: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    def equity_curve(self, segments: list[tuple]) -> tuple[np.ndarray, int]:
         """Equity after every candle, from the account state after each visited candle and the closes between."""
         equity = np.empty(self.size, dtype=np.float64)
-        filled: dict[int, np.ndarray] = {}
+        filled = self._filled
         exposed = 0
         bounds = [seg[0] for seg in segments[1:]] + [self.size]
         for (start, cash, held), stop in zip(segments, bounds, strict=True):
@@ -287,7 +312,7 @@ class _MergedTimeline:
                 exposed += stop - start
             for j, quantity, entry in held:
                 if j not in filled:
-                    filled[j] = self._forward_filled_close(j, closes[j])
+                    filled[j] = self._forward_filled_close(j, self._closes[j])
                 equity[start:stop] += float(quantity) * (filled[j][start:stop] - float(entry))
         return equity, exposed
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from ictbot.data.frame import CandleFrame
 from ictbot.data.funding import FundingSchedule
-from ictbot.data.loaders import column_array
+from ictbot.data.loaders import column_array, read_parquet
 from ictbot.data.store import HistoryStore
 
 MINUTE_MS = 60_000
@@ -51,7 +51,7 @@ def write_funding(store: HistoryStore, symbol: str, times: np.ndarray, rates: np
 def read_funding(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not path.exists():
         return np.empty(0, np.int64), np.empty(0), np.empty(0)
-    table = pq.read_table(path)
+    table = read_parquet(path)
     return (
         column_array(table["time"]).astype(np.int64),
         column_array(table["rate"]).astype(np.float64),

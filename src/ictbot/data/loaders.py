@@ -140,13 +140,20 @@ def write_parquet(frame: CandleFrame, out: str | Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def read_parquet(path: Path) -> pa.Table:
+    """One Parquet file as a table. ``pq.read_table`` goes through ``pyarrow.dataset``, which imports pandas: half a
+    second of every command that reads a stored candle or funding file."""
+    with pq.ParquetFile(path) as file:
+        return file.read()
+
+
 def _read_any(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     name = path.name.lower()
     try:
         if name.endswith(".feather") or name.endswith(".arrow"):
             return _from_table(path, feather.read_table(path))
         if name.endswith(".parquet"):
-            return _from_table(path, pq.read_table(path))
+            return _from_table(path, read_parquet(path))
         if name.endswith(".zip"):
             return _read_zip(path)
         if name.endswith(".csv"):

@@ -10,18 +10,20 @@ import typer
 
 from ictbot.domain import Timeframe
 from ictbot.errors import DataError, IctbotError
+from ictbot.lazy import loading_implementation
 
 
 def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
     """Detect with default parameters on ``data`` aggregated to ``timeframe``; write ``out`` if given.
 
     Returns the number of records per kind."""
-    import numpy as np
+    with loading_implementation():
+        import numpy as np
 
-    from ictbot.candles.aggregate import resample
-    from ictbot.data.loaders import load_candles
-    from ictbot.ict.batch import detect_frame
-    from ictbot.ict.export import write_records
+        from ictbot.candles.aggregate import resample
+        from ictbot.data.loaders import load_candles
+        from ictbot.ict.batch import detect_frame
+        from ictbot.ict.export import write_records
 
     try:
         tf = Timeframe.parse(timeframe)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ictbot.backtest.runner import BacktestResult, run_backtest
+from ictbot.backtest.runner import BacktestResult, ReplayHistory, run_backtest
 from ictbot.candles.schedule import EmissionSchedule
 from ictbot.config import Settings
 from ictbot.data.frame import CandleFrame
@@ -145,9 +145,10 @@ def random_baseline(
     geometries = signal_geometries(result, frames)
     timeframe = entry_timeframe(settings, frames)
     pnl, mean_r, trades = np.zeros(runs), np.zeros(runs), np.zeros(runs, dtype=np.int64)
+    history = ReplayHistory()
     for n, child in enumerate(np.random.SeedSequence(seed).spawn(runs)):
         strategy = RandomEntryStrategy(timeframe, geometries, np.random.default_rng(child))
-        run = run_backtest(settings, frames, funding=funding, strategy=strategy)
+        run = run_backtest(settings, frames, funding=funding, strategy=strategy, history=history)
         r = r_multiples(run)
         pnl[n] = net_pnl(run)
         mean_r[n] = float(r.mean()) if r.size else 0.0

@@ -1,31 +1,27 @@
-"""The live runtime: supervised stages with heartbeats, the readiness model, and the heartbeat log."""
+"""The live runtime: supervised stages with heartbeats, the readiness model, and the heartbeat log.
 
-from ictbot.runtime.counters import Counters, CountSnapshot
-from ictbot.runtime.health import Check, Health, Readiness
-from ictbot.runtime.heartbeat import HeartbeatLine, HeartbeatMonitor
-from ictbot.runtime.supervisor import (
-    RestartPolicy,
-    StageContext,
-    StageExited,
-    StageState,
-    StageStatus,
-    Supervisor,
-    SupervisorError,
-)
+The names below are imported on first use, so that importing a light module of this package (``ictbot flatten``'s
+command, for every ``ictbot`` command) does not load the supervisor and asyncio."""
 
-__all__ = [
-    "Check",
-    "CountSnapshot",
-    "Counters",
-    "Health",
-    "HeartbeatLine",
-    "HeartbeatMonitor",
-    "Readiness",
-    "RestartPolicy",
-    "StageContext",
-    "StageExited",
-    "StageState",
-    "StageStatus",
-    "Supervisor",
-    "SupervisorError",
-]
+from ictbot.lazy import lazy_exports
+
+_HOMES = {
+    "CountSnapshot": "counters",
+    "Counters": "counters",
+    "Check": "health",
+    "Health": "health",
+    "Readiness": "health",
+    "HeartbeatLine": "heartbeat",
+    "HeartbeatMonitor": "heartbeat",
+    "RestartPolicy": "supervisor",
+    "StageContext": "supervisor",
+    "StageExited": "supervisor",
+    "StageState": "supervisor",
+    "StageStatus": "supervisor",
+    "Supervisor": "supervisor",
+    "SupervisorError": "supervisor",
+}
+
+__all__ = sorted(_HOMES)
+
+__getattr__ = lazy_exports(__name__, _HOMES, globals())
