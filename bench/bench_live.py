@@ -50,7 +50,7 @@ from ictbot.storage import open_recorder
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 DEPENDENCIES = (
-    "import sys, ictbot.runtime.engine, ictbot.cli; "
+    "import sys, ictbot.compose, ictbot.cli; "
     "print(' '.join(sorted(m for m in sys.modules if not m.startswith(('ictbot', '_', '__main__')))))"
 )
 BACKENDS = ("sqlite", "postgresql")

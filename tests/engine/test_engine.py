@@ -185,6 +185,19 @@ async def test_replay_with_stop_at_end_off_keeps_the_bot_running_after_the_last_
         await asyncio.wait_for(task, 30)
 
 
+async def test_a_replays_market_clock_is_the_replayed_time(btc_days, tmp_path):
+    """The composition gives the engine the replay's clock: stages, readiness and records read history's time, not
+    today's, and it moves with the replay."""
+    frame, path = btc_days
+    engine = build_engine(_settings(path, tmp_path, speed=200_000, stop_at_end=False))
+    async with running(engine):
+        first, last = int(frame.open_time[0]), int(frame.open_time[-1])
+        assert first <= engine.started_ms <= last
+        await until(lambda: engine.exchange.replay.finished)
+        assert engine.clock.now_ms() == int(engine.exchange.replay.now)
+        assert last < engine.clock.now_ms() <= last + 2 * 60_000, "the replay's end: one minute past the last open"
+
+
 async def test_the_replays_test_account_starts_with_the_backtests_initial_equity(btc_days, tmp_path):
     """One setting funds both: the local exchange's test account in replay and the backtest's account."""
     _, path = btc_days

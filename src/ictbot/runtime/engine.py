@@ -1,9 +1,11 @@
 """The live engine: the kernel's pipeline, fed by a market source's kline stream, as supervised stages.
 
 It is built from injected ports (``runtime/ports.py``): a ``MarketSource`` (a replay on the local exchange, or
-Binance) that brings candles and the market clock, and an ``Execution`` (the simulated account, or the venue's order
-manager) that the pipeline's orders go to. ``ictbot.compose`` picks them from the settings; this module only puts
-them together: start-up, supervision, stage crashes and halts, shutdown.
+Binance) that brings candles, an ``Execution`` (the simulated account, or the venue's order manager) that the
+pipeline's orders go to, and two clocks: the market clock (replayed time in a replay) that every stage, deadline and
+readiness judgement reads, and the wall clock of restart backoff and the order manager's waits. ``ictbot.compose``
+picks them from the settings; this module only puts them together: start-up, supervision, stage crashes and halts,
+shutdown.
 
 Stages: ``market-data`` and ``pipeline`` (``candle_feed``), ``venue-check`` (the venue answers), ``heartbeat``
 (readiness every few seconds, one log line a minute), the execution's own stages and, in a replay that stops at its
@@ -27,7 +29,7 @@ from pydantic import SecretStr
 
 from ictbot.config import Settings
 from ictbot.domain import Timeframe
-from ictbot.kernel.clock import Clock, WallClock
+from ictbot.kernel.clock import Clock
 from ictbot.kernel.pipeline import Pipeline
 from ictbot.kernel.samples import Samples
 from ictbot.portfolio.ledger import Portfolio
@@ -63,7 +65,8 @@ with the engine's restart policy. The composition passes them in, so the engine 
 
 
 class Engine(Controls):
-    """One bot: a market source and an execution → supervised pipeline. ``run`` returns after ``stop`` is set."""
+    """One bot: a market source and an execution → supervised pipeline, on the clocks it is given. ``run`` returns
+    after ``stop`` is set."""
 
     def __init__(
         self,
@@ -72,10 +75,14 @@ class Engine(Controls):
         execution: Execution,
         recorder: Recorder | None = None,
         restart: RestartPolicy | None = None,
-        wall: Clock | None = None,
+        *,
+        clock: Clock,
+        wall: Clock,
         services: Sequence[Service] = (),
     ) -> None:
         self.settings = settings
+        self.clock = clock  # the market's time: stages, deadlines, readiness (replayed time in a replay)
+        self.wall = wall  # restart backoff, the order manager's and order lines' waits: real seconds, any speed
         self.source = source
         self.execution = execution
         self.recorder = recorder
@@ -89,7 +96,6 @@ class Engine(Controls):
         self.pipeline: Pipeline | None = None
         self.health: Health | None = None
         self.supervisor: Supervisor | None = None
-        self.wall: Clock = wall if wall is not None else WallClock()  # restart backoff: real seconds, any speed
         self.monitor: HeartbeatMonitor | None = None
         self.api_url: str | None = None  # set by the API stage once it listens
         self.api_socket: socket.socket | None = None  # bound at startup, handed to the API stage's first run
@@ -101,11 +107,6 @@ class Engine(Controls):
         self.halts = AutoHalts(lambda: self._require_pipeline().gate)
         self.feed = CandleFeed(self)
         self._stop = asyncio.Event()
-
-    @property
-    def clock(self) -> Clock:
-        """The market's clock (replayed time in a replay)."""
-        return self.source.clock
 
     @property
     def exchange(self) -> Any:

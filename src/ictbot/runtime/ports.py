@@ -1,7 +1,9 @@
 """The ports the engine is built from: where market data comes from and where orders go.
 
-The composition (``ictbot.compose``) picks one adapter of each from the settings; the engine calls only these
-methods, so the modes differ in their adapters and never in the engine's code.
+The composition (``ictbot.compose``) picks one adapter of each from the settings, and the clocks the engine reads
+(``kernel/clock.py``: the market clock — a replay's replayed time, the wall clock live, a test's ``ManualClock`` — and
+the wall clock for restart backoff and the order manager's waits); the engine calls only these methods and asks no
+adapter for a clock, so the modes differ in their adapters and never in the engine's code.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ictbot.domain import Fill
 from ictbot.execution.client import VenueClient
 from ictbot.execution.orders import OrderManager
-from ictbot.kernel.clock import Clock
 from ictbot.kernel.pipeline import Broker
 from ictbot.runtime.supervisor import RestartPolicy, StageFactory, Supervisor
 from ictbot.symbols import SymbolSpec
@@ -24,10 +25,9 @@ if TYPE_CHECKING:
 
 
 class MarketSource(Protocol):
-    """Candles, the venue they come from and the market's clock: a replay on the local exchange, or Binance."""
+    """Candles and the venue they come from: a replay on the local exchange, or Binance."""
 
     name: str  # what the start-up line calls the venue
-    clock: Clock  # market time (replayed time in a replay)
     speed: float  # market seconds per wall second
     warmup_candles: int  # closed base candles the strategy learns from before trading
     exchange: LocalExchange | None  # the local exchange this source runs in-process, if any (faults, the status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ictbot.data.frame import iso
 from ictbot.data.loaders import load_candles
 from ictbot.exchange.server import LocalExchange
-from ictbot.kernel.clock import Clock, WallClock
 from ictbot.runtime.supervisor import StageContext, StageFactory
 from ictbot.venues.binance import VenueConnection
 
@@ -26,13 +26,20 @@ CAUGHT_UP_CHECK_S = 0.1  # wall seconds between looks at whether the pipeline ha
 
 class ReplayClock:
     """Market time of an in-process replay: ``now_ms`` is the replayed time, ``sleep`` lasts market seconds (the
-    replay's speed makes them shorter in real time)."""
+    replay's speed makes them shorter in real time). The composition builds it and hands it to the engine and the
+    replay source; the source attaches the exchange once it runs (until then the time is the wall clock's)."""
 
-    def __init__(self, exchange: LocalExchange, speed: float) -> None:
-        self._exchange = exchange
+    def __init__(self, speed: float) -> None:
+        self._exchange: LocalExchange | None = None
         self._speed = speed
 
+    def attach(self, exchange: LocalExchange) -> None:
+        """From now on, time is what ``exchange`` replays."""
+        self._exchange = exchange
+
     def now_ms(self) -> int:
+        if self._exchange is None:
+            return time.time_ns() // 1_000_000
         return int(self._exchange.replay.now)
 
     async def sleep(self, seconds: float) -> None:
@@ -44,20 +51,22 @@ class ReplaySource:
 
     name = "local exchange"
 
-    def __init__(self, paths: list[Path], warmup: int, balance: Decimal, speed: float, stop_at_end: bool) -> None:
+    def __init__(
+        self, paths: list[Path], warmup: int, balance: Decimal, speed: float, stop_at_end: bool, clock: ReplayClock
+    ) -> None:
         self._paths = paths
         self._balance = balance
         self._stop_at_end = stop_at_end
         self.warmup_candles = warmup
         self.speed = speed
-        self.clock: Clock = WallClock()  # replayed time once the exchange runs
+        self.clock = clock  # the engine's market clock: this source makes it run on the replayed time
         self.exchange: LocalExchange | None = None
         self.start_ms = 0
 
     async def open(self) -> VenueConnection:
         frames = [load_candles(path) for path in self._paths]
         self.exchange = await LocalExchange(frames, warmup=self.warmup_candles, balance=self._balance).start()
-        self.clock = ReplayClock(self.exchange, self.speed)
+        self.clock.attach(self.exchange)
         self.start_ms = int(self.exchange.replay.now)
         log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
                  self.exchange.rest_url)  # fmt: skip

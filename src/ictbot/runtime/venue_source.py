@@ -1,5 +1,5 @@
 """The venue adapter: market data from Binance (its demo environment on testnet) or any Binance-compatible server
-by URL, on the wall clock."""
+by URL; its market time is the wall clock the composition gives the engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ictbot.config import Settings
-from ictbot.kernel.clock import Clock, WallClock
 from ictbot.runtime.supervisor import StageFactory
 from ictbot.venues.binance import VenueConnection, venue_connection
 
@@ -19,16 +18,15 @@ LIVE_WARMUP_CANDLES = 1000  # closed base candles fetched by REST before trading
 
 
 class VenueSource:
-    """A live venue: its market never ends, its time is the wall clock's."""
+    """A live venue: its market never ends."""
 
     name = "Binance"
     speed = 1.0
     warmup_candles = LIVE_WARMUP_CANDLES
     exchange: LocalExchange | None = None
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.clock: Clock = clock if clock is not None else WallClock()
 
     async def open(self) -> VenueConnection:
         return venue_connection(self._settings)
