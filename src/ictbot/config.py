@@ -230,6 +230,19 @@ class ReplaySettings(_Section):
     stop_at_end: bool = Field(
         True, description="stop once the replayed history has been traded; false keeps the bot and its API up"
     )
+    lockstep: bool = Field(
+        True,
+        description="the replay's clock never moves past an event before the bot has reacted to it (candle "
+        "processed, user-stream events handled, no order in flight), so a replay makes the backtest's trades; "
+        "false lets the clock run on at `speed` whatever the bot is doing",
+    )
+    lockstep_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="wall seconds the lockstep clock waits for the bot to react to one event before the replay "
+        "stops with an error (seconds)",
+    )
 
 
 class SettingsConflict(ValueError):

@@ -25,6 +25,7 @@ class VenueSource:
     speed = 1.0
     warmup_candles = LIVE_WARMUP_CANDLES
     exchange: LocalExchange | None = None
+    failure: Exception | None = None
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self._settings = settings
