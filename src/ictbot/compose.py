@@ -41,7 +41,8 @@ def build_engine(
     check_live_opt_in(s)
     source: MarketSource = (
         ReplaySource(s.replay.data or [sample_path()], s.replay.warmup, Decimal(str(s.backtest.initial_equity_usdt)),
-                     s.replay.speed, s.replay.stop_at_end, s.replay.lockstep, s.replay.lockstep_timeout_s)
+                     s.replay.speed, s.replay.stop_at_end, s.replay.lockstep, s.replay.lockstep_timeout_s,
+                     s.backtest.slippage_ticks)
         if s.mode == "replay"
         else VenueSource(s)
     )  # fmt: skip

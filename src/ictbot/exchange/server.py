@@ -64,10 +64,12 @@ class LocalExchange:
         weight_limit: int = 2400,
         listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS,
         legacy_ws_urls: bool = False,
+        slippage_ticks: int = 0,
     ) -> None:
         self.replay = MarketReplay(list(frames), warmup, funding)
         self.marks = dict(marks or {})  # recorded mark-price candles per symbol, served by markPriceKlines
         self.engine = Engine(self.replay, balance)
+        self.engine.slippage_ticks = slippage_ticks
         self.engine.sink = self._user_event
         self.credentials = credentials or Credentials.generate()
         self.limiter = RateLimiter(weight_limit=weight_limit)

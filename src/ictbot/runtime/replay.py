@@ -53,12 +53,15 @@ class ReplaySource:
 
     def __init__(
         self, paths: list[Path], warmup: int, balance: Decimal, speed: float, stop_at_end: bool,
-        lockstep: bool = False, lockstep_timeout_s: float = 60.0,
+        lockstep: bool = False, lockstep_timeout_s: float = 60.0, slippage_ticks: int = 0,
     ) -> None:  # fmt: skip
+        """``slippage_ticks``: price steps the exchange's market fills are worse (the backtest's assumption, so that
+        both book a market order alike)."""
         self._paths = paths
         self._balance = balance
         self._stop_at_end = stop_at_end
         self._lockstep, self._lockstep_timeout_s = lockstep, lockstep_timeout_s
+        self._slippage_ticks = slippage_ticks
         self._engine: Engine | None = None
         self._stop: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -71,7 +74,9 @@ class ReplaySource:
 
     async def open(self) -> VenueConnection:
         frames = [load_candles(path) for path in self._paths]
-        self.exchange = await LocalExchange(frames, warmup=self.warmup_candles, balance=self._balance).start()
+        self.exchange = await LocalExchange(
+            frames, warmup=self.warmup_candles, balance=self._balance, slippage_ticks=self._slippage_ticks
+        ).start()
         self.clock = ReplayClock(self.exchange, self.speed)
         self.start_ms = int(self.exchange.replay.now)
         log.info("local exchange replaying %s on %s", ", ".join(f.symbol or "?" for f in frames),
