@@ -25,6 +25,6 @@ async def test_a_replay_whose_bot_stops_taking_candles_fails_with_the_reason(dat
     run = asyncio.create_task(engine.run(asyncio.Event()))
     await asyncio.wait_for(engine.ready.wait(), 60)
     engine.exchange.stall_websockets()  # connections stay open, nothing reaches the bot: it never catches up
-    with pytest.raises(LockstepTimeout, match="the bot did not finish reacting to it within 0.5 s"):
+    with pytest.raises(LockstepTimeout, match=r"the bot did not finish reacting to it within 0\.5 s"):
         await asyncio.wait_for(run, 60)
     assert not engine.exchange.replay.finished

@@ -45,7 +45,7 @@ async def test_a_bot_that_never_answers_stops_the_replay_with_the_reason(btc_fra
             await asyncio.Event().wait()
 
         ex.start_clock(math.inf, never, gate_timeout_s=0.05)
-        with pytest.raises(LockstepTimeout, match=r"did not finish reacting to it within 0.05 s.*replay.lockstep"):
+        with pytest.raises(LockstepTimeout, match=r"did not finish reacting to it within 0\.05 s.*replay.lockstep"):
             await asyncio.wait_for(ex.wait_finished(), 10)
         assert ex.replay.now == start  # nothing was replayed past the unanswered event
         assert not ex.replay.finished
