@@ -231,10 +231,11 @@ class ReplaySettings(_Section):
         True, description="stop once the replayed history has been traded; false keeps the bot and its API up"
     )
     lockstep: bool = Field(
-        True,
-        description="the replay's clock never moves past an event before the bot has reacted to it (candle "
-        "processed, user-stream events handled, no order in flight), so a replay makes the backtest's trades; "
-        "false lets the clock run on at `speed` whatever the bot is doing",
+        False,
+        description="true: the replay's clock never moves past an event before the bot has reacted to it (candle "
+        "processed, user-stream events handled, no order in flight), so a replay makes the backtest's trades — for "
+        "verifying a strategy; a lost WebSocket message (a dropped connection) then stops the replay with an error. "
+        "false: the clock runs on at `speed` whatever the bot is doing, as a venue's market does",
     )
     lockstep_timeout_s: float = Field(
         60.0,
