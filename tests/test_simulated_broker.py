@@ -56,13 +56,22 @@ def test_a_gap_through_the_target_fills_at_the_open():
 def test_stop_first_when_a_candle_reaches_both_and_on_the_entry_candle():
     broker = _broker()
     broker.submit(_long())
-    entry, stop = broker.on_candle("ETHUSDT", _candle(1, 2001, 2040, 1985, 2020))  # entry, target and stop inside
+    entry, stop = broker.on_candle("ETHUSDT", _candle(1, 1999, 2040, 1985, 2020))  # entry, target and stop inside
     assert (entry.reason, stop.reason) == ("entry", "stop")
     assert stop.price == Decimal("1989.99")  # the stop less one tick of slippage, taker
+    assert (entry.time, stop.time) == (60_000, 80_000)  # entry at the open, stop on the way to the low (1/3)
     broker.submit(_long())
     broker.on_candle("ETHUSDT", _candle(2, 2001, 2035, 1999, 2020))  # target reached on the entry candle: not taken
     [exit_] = broker.on_candle("ETHUSDT", _candle(3, 2020, 2040, 1980, 2000))
     assert exit_.reason == "stop"
+
+
+def test_a_stop_already_crossed_when_the_entry_fills_closes_at_that_ticks_price():
+    broker = _broker()
+    broker.submit(_long())  # buy 2000, stop 1990: the path 2001 → 1985 fills the entry at the low, beyond the stop
+    entry, stop = broker.on_candle("ETHUSDT", _candle(1, 2001, 2040, 1985, 2020))
+    assert (entry.price, entry.is_maker, entry.time) == (Decimal("2000"), True, 80_000)
+    assert (stop.reason, stop.price, stop.is_maker, stop.time) == ("stop", Decimal("1984.99"), False, 80_000)
 
 
 def test_a_gap_through_the_stop_fills_at_the_open_and_expiry_cancels():

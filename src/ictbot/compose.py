@@ -51,7 +51,8 @@ def build_engine(
         clock = ReplayClock(s.replay.speed)
         source = ReplaySource(s.replay.data or [sample_path()], s.replay.warmup,
                               Decimal(str(s.backtest.initial_equity_usdt)), s.replay.speed, s.replay.stop_at_end,
-                              clock)  # fmt: skip
+                              clock, s.replay.lockstep, s.replay.lockstep_timeout_s,
+                              s.backtest.slippage_ticks)  # fmt: skip
     else:
         source = VenueSource(s)
     market_clock = clock if clock is not None else WallClock()

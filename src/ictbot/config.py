@@ -230,6 +230,20 @@ class ReplaySettings(_Section):
     stop_at_end: bool = Field(
         True, description="stop once the replayed history has been traded; false keeps the bot and its API up"
     )
+    lockstep: bool = Field(
+        False,
+        description="true: the replay's clock never moves past an event before the bot has reacted to it (candle "
+        "processed, user-stream events handled, no order in flight), so a replay makes the backtest's trades — for "
+        "verifying a strategy; a lost WebSocket message (a dropped connection) then stops the replay with an error. "
+        "false: the clock runs on at `speed` whatever the bot is doing, as a venue's market does",
+    )
+    lockstep_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="wall seconds the lockstep clock waits for the bot to react to one event before the replay "
+        "stops with an error (seconds)",
+    )
 
 
 class SettingsConflict(ValueError):

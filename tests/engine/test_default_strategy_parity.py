@@ -1,10 +1,12 @@
 """The default strategy (``ict_mtf``) traded by the engine on the local exchange — candles over the WebSocket, history
-over REST through ccxt — makes exactly the backtest's signals, fills and trades on the same candles."""
+over REST through ccxt — makes exactly the backtest's signals, fills and trades on the same candles: with the
+backtest's fill model in the engine, and with real orders on the exchange in a lockstep replay."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import astuple
+from decimal import Decimal
 
 import pytest
 
@@ -54,3 +56,29 @@ async def test_the_default_strategy_through_the_engine_makes_the_backtests_trade
     assert fills == [astuple(f) for f in backtest.portfolio.fills]
     recorded_trades = [trade_dict(closed_trade(t)) for t in reversed(recorder.trades(limit=10_000))]
     assert recorded_trades == [trade_dict(t) for t in backtest.trades]
+
+
+async def test_the_default_strategy_with_orders_on_the_local_exchange_makes_the_backtests_trades(btc_days, tmp_path):
+    frame, path = btc_days
+    settings = load_settings(
+        replay={"speed": 60_000, "warmup": 1, "data": [str(path)], "stop_at_end": True, "lockstep": True},
+        data_dir=str(tmp_path / "data"),
+        api={"enabled": False},
+    )
+    assert settings.execution.broker is None  # the default: orders through ccxt, fills from the user stream
+    recorder = open_recorder(f"sqlite:///{tmp_path / 'bot.sqlite'}")
+    engine = build_engine(settings, recorder)
+    await asyncio.wait_for(engine.run(asyncio.Event()), 600)
+    assert engine.pipeline.book.last_open_time("BTCUSDT") == int(frame.open_time[-1])
+
+    backtest = run_backtest_stepwise(settings, [frame])
+    assert backtest.trades, "the window must contain a trade for the comparison to mean something"
+
+    def row(t):
+        d = trade_dict(t)
+        return (d["side"], d["entry_time"], d["exit_time"], Decimal(d["entry_price"]), Decimal(d["exit_price"]),
+                Decimal(d["quantity"]), d["exit_reason"], Decimal(d["fees"]))  # fmt: skip
+
+    venue = [row(closed_trade(t)) for t in reversed(recorder.trades(limit=10_000))]
+    assert venue == [row(t) for t in backtest.trades]
+    assert all(f.is_maker == (f.reason == "entry") for f in recorder.fills(limit=10_000))  # limit in, market out

@@ -1,5 +1,5 @@
 """A user's strategy — from a file by path, or from an installed package by entry-point name — runs in `ictbot
-backtest` and in `ictbot run` (the replay on the local exchange, with the backtest's fill model) and makes the same
+backtest` and in `ictbot run` (a lockstep replay with its orders on the local exchange) and makes the same
 trades in both, as processes a user starts."""
 
 import csv
@@ -38,7 +38,7 @@ def test_user_strategy_makes_the_same_trades_in_backtest_and_replay(tmp_path, da
         block = "strategy:\n  name: kz_installed\n  reward_risk: 2.0\n"
     (tmp_path / "bot.yaml").write_text(
         block + f"symbols: [ETHUSDT]\nreplay:\n  speed: 60000\n  warmup: 1\n  data: [{data}]\n"
-        "execution:\n  broker: simulated\napi:\n  enabled: false\n"
+        "  lockstep: true\napi:\n  enabled: false\n"
     )
     _ictbot(tmp_path, env, "backtest", "--config", "bot.yaml", "--data", str(data), "--out", "out")
     with (tmp_path / "out" / "trades.csv").open() as f:

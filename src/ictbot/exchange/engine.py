@@ -2,7 +2,9 @@
 
 Liquidity is unlimited at the replayed price: a taker order fills at the last trade price, a resting limit order
 fills at its own price as soon as the price path reaches it, a triggered stop fills at its trigger price (or at the
-open when the candle gaps through it). Mark price equals the last price. All money is ``Decimal``.
+open when the candle gaps through it). A market order (a triggered stop or take-profit included) fills
+``slippage_ticks`` price steps worse, the spread a taker crosses (0 unless set, as the backtest's
+``slippage_ticks`` is). Mark price equals the last price. All money is ``Decimal``.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Engine:
         self.income: list[Income] = []
         self.sink: EventSink = lambda event: None
         self.fill_ratio: Decimal | None = None
+        self.slippage_ticks = 0  # price steps a market order fills worse than the last price
         self.reject_next: list[int] = []
         self._next_order_id = 8_389_765_000_000
         self._next_algo_id = 3_000_000_000
@@ -457,7 +460,10 @@ class Engine:
             order.price >= market_price if order.side == "BUY" else order.price <= market_price
         )
         if marketable:
-            self._fill(order, self._taker_qty(order.remaining, order.quantity, feed), market_price, maker=False)
+            price = market_price
+            if order.type == "MARKET":
+                price += (1 if order.side == "BUY" else -1) * self.slippage_ticks * feed.spec.tick_size
+            self._fill(order, self._taker_qty(order.remaining, order.quantity, feed), price, maker=False)
         if not order.is_open:
             return
         if order.type == "MARKET" or order.time_in_force == "IOC" or (order.reduce_only and not self._reducible(order)):

@@ -6,6 +6,7 @@ Use it in-process (tests, the offline default) as an async context manager::
         client = ccxt.async_support.binanceusdm(ex.ccxt_config())
         await ex.advance(5)        # five candles, deterministically
         ex.start_clock(speed=60)   # or let the replay run: 60× real time, math.inf = as fast as possible
+        ex.start_clock(speed=math.inf, gate=bot_caught_up)  # lockstep: wait for the bot after each event it gets
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ictbot.data.loaders import load_candles, load_funding_rates, load_mark_pric
 from ictbot.exchange.engine import Engine
 from ictbot.exchange.faults import Faults
 from ictbot.exchange.limits import RateLimiter
+from ictbot.exchange.lockstep import Delivered, Gate, LockstepTimeout, wait_for_bot
 from ictbot.exchange.numbers import fmt
 from ictbot.exchange.replay import (
     INTERVAL_MS,
@@ -62,10 +64,12 @@ class LocalExchange:
         weight_limit: int = 2400,
         listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS,
         legacy_ws_urls: bool = False,
+        slippage_ticks: int = 0,
     ) -> None:
         self.replay = MarketReplay(list(frames), warmup, funding)
         self.marks = dict(marks or {})  # recorded mark-price candles per symbol, served by markPriceKlines
         self.engine = Engine(self.replay, balance)
+        self.engine.slippage_ticks = slippage_ticks
         self.engine.sink = self._user_event
         self.credentials = credentials or Credentials.generate()
         self.limiter = RateLimiter(weight_limit=weight_limit)
@@ -79,6 +83,9 @@ class LocalExchange:
         self._clock: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()  # set once the last candle is replayed, however the clock was driven
+        self.user_events_sent = 0  # user-stream messages delivered to connections, for a lockstep gate
+        self._closed_sent: dict[str, int] = {}  # open time of each symbol's last candle closed by the clock
+        self.clock_error: LockstepTimeout | None = None  # why a lockstep clock stopped before the end
 
     @classmethod
     def from_files(
@@ -141,7 +148,7 @@ class LocalExchange:
         for task in (self._clock, self._watcher):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, LockstepTimeout):  # the error is in clock_error
                     await task
         self._clock = self._watcher = None
         await self.hub.close_all()
@@ -201,13 +208,18 @@ class LocalExchange:
             done += 1
         return done
 
-    def start_clock(self, speed: float) -> None:
-        """Let the replay run by itself: ``speed``× real time (``math.inf``: as fast as possible)."""
+    def start_clock(self, speed: float, gate: Gate | None = None, gate_timeout_s: float = 60.0) -> None:
+        """Let the replay run by itself: ``speed``× real time (``math.inf``: as fast as possible).
+
+        With ``gate`` the clock runs in lockstep (``ictbot.exchange.lockstep``): after each event that sent the bot
+        something it waits, at most ``gate_timeout_s`` wall seconds, until ``gate`` says the bot has reacted."""
         if speed <= 0:
             raise ValueError("speed must be positive (math.inf for as fast as possible)")
+        if gate_timeout_s <= 0:
+            raise ValueError("gate_timeout_s must be positive (wall seconds)")
         self.stop_clock()
         self.speed = speed
-        self._clock = asyncio.create_task(self._run_clock(speed))
+        self._clock = asyncio.create_task(self._run_clock(speed, gate, gate_timeout_s))
 
     def stop_clock(self) -> None:
         if self._clock is not None:
@@ -217,15 +229,25 @@ class LocalExchange:
 
     async def wait_finished(self) -> None:
         """Until the last candle has been replayed; stopping and starting the clock meanwhile (``/admin/stop_clock``,
-        ``/admin/start_clock``) does not end the wait."""
+        ``/admin/start_clock``) does not end the wait. Raises :class:`LockstepTimeout` if a lockstep clock stopped
+        because the bot did not answer."""
         await self._finished.wait()
+        if self.clock_error is not None:
+            raise self.clock_error
 
-    async def _run_clock(self, speed: float) -> None:
+    async def _run_clock(self, speed: float, gate: Gate | None, gate_timeout_s: float) -> None:
         pace = 0.0 if math.isinf(speed) else self.replay.step_ms / 1000 / speed
-        while not self.replay.finished:
-            await self._step(pace)
+        try:
+            if gate is not None:  # the bot listens before anything is sent
+                await wait_for_bot(gate, self.delivered, gate_timeout_s)
+            while not self.replay.finished:
+                await self._step(pace, gate, gate_timeout_s)
+        except LockstepTimeout as exc:
+            self.clock_error = exc
+            self._finished.set()
+            raise
 
-    async def _step(self, pace_s: float) -> None:
+    async def _step(self, pace_s: float, gate: Gate | None = None, gate_timeout_s: float = 60.0) -> None:
         loop = asyncio.get_running_loop()
         start, t0 = loop.time(), self.replay.now
         for event in self.replay.step():
@@ -233,10 +255,20 @@ class LocalExchange:
                 delay = start + (event.time - t0) / self.replay.step_ms * pace_s - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            sent = self.user_events_sent
             self._process(event)
+            if gate is not None and (isinstance(event, CandleClosed) or self.user_events_sent != sent):
+                await wait_for_bot(gate, self.delivered, gate_timeout_s)
         self._end_step()
         remaining = start + pace_s - loop.time()
         await asyncio.sleep(max(remaining, 0))
+
+    def delivered(self) -> Delivered:
+        """What the bot has been sent so far (closed candles, user-stream messages) and what it listens to."""
+        closed = dict(self._closed_sent)
+        streams = frozenset(s for c in self.hub.connections if c.market for s in c.streams)
+        users = sum(1 for c in self.hub.connections if c.listen_key)
+        return Delivered(self.engine.time, closed, self.user_events_sent, streams, users)
 
     def _end_step(self) -> None:
         self.engine.time = self.replay.now
@@ -253,6 +285,7 @@ class LocalExchange:
             if event.stage < TICKS_PER_CANDLE - 1:
                 self._publish_kline(symbol, event.index, event.stage + 1)
         elif isinstance(event, CandleClosed):
+            self._closed_sent[symbol] = int(self.replay.feeds[symbol].frame.open_time[event.index])
             self._publish_kline(symbol, event.index, TICKS_PER_CANDLE)
             self._publish_aggregates(symbol, event.time)
             self._publish_mark(symbol)
@@ -311,7 +344,7 @@ class LocalExchange:
                 self.hub.publish(stream, [self._mark_payload(s) for s in self.replay.feeds])
 
     def _user_event(self, payload: dict[str, object]) -> None:
-        self.hub.publish_user(payload, self.wall_time())
+        self.user_events_sent += self.hub.publish_user(payload, self.wall_time())
 
     async def _watch_listen_keys(self) -> None:
         while True:

@@ -161,17 +161,21 @@ class StreamHub:
                 else:
                     conn.queue.put_nowait(raw)
 
-    def publish_user(self, payload: dict[str, object], now: int) -> None:
-        """Send a user-data event to connections of the live listen key (dropped while stalled)."""
+    def publish_user(self, payload: dict[str, object], now: int) -> int:
+        """Send a user-data event to connections of the live listen key (dropped while stalled); returns to how
+        many connections it went."""
         if self.stalled or self.listen_key is None or now >= self.listen_key.expires_at:
-            return
-        self._send_user(self.listen_key.key, payload)
+            return 0
+        return self._send_user(self.listen_key.key, payload)
 
-    def _send_user(self, key: str, payload: dict[str, object]) -> None:
+    def _send_user(self, key: str, payload: dict[str, object]) -> int:
         text = json.dumps(payload)
+        sent = 0
         for conn in self.connections:
             if conn.listen_key == key:
                 conn.queue.put_nowait(text)
+                sent += 1
+        return sent
 
     # -------------------------------------------------------------------------------------------- listen keys
     def open_listen_key(self, now: int, ttl_ms: int) -> str:

@@ -296,7 +296,10 @@ class OrderManager:
         return sum(1 for b in self.brackets.values() if b.pending)
 
     def has_exposure(self, symbol: str) -> bool:
-        return any(b.plan.symbol == symbol for b in self.brackets.values())
+        """A position or a live entry on ``symbol``. An unfilled entry whose time is up and whose cancel is on its way
+        no longer counts (the backtest drops it on that candle): a new entry waits behind the cancel on the symbol's
+        lock, and a cancel that fails counts the entry again."""
+        return any(b.plan.symbol == symbol and not (b.expiring and not b.filled) for b in self.brackets.values())
 
     def expire(self, symbol: str, candle_open_time: int) -> None:
         """Cancel entries of ``symbol`` whose time is up at the close of this candle (the backtest's rule)."""

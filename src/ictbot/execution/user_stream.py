@@ -133,15 +133,18 @@ class UserStream:
         max_backoff_s: float = 30.0,
         beat: Callable[[], None] | None = None,
         sleep: Sleep = asyncio.sleep,
+        handled: Callable[[], None] | None = None,
     ) -> None:
         """``heartbeat_s``: ping interval that detects a dead connection (no pong within half of it);
-        ``beat``: called on every message and at least every ``idle_beat_s`` while the connection is quiet."""
+        ``beat``: called on every message and at least every ``idle_beat_s`` while the connection is quiet;
+        ``handled``: called once per event message when the consumer is done with it (a lockstep replay counts)."""
         self._client = client
         self._base = ws_base_url.rstrip("/")
         self._keepalive_s, self._heartbeat_s, self._idle_beat_s = keepalive_s, heartbeat_s, idle_beat_s
         self._backoff_s, self._max_backoff_s = backoff_s, max_backoff_s
         self._beat = beat or (lambda: None)
         self._sleep = sleep
+        self._handled = handled or (lambda: None)
 
     async def events(self) -> AsyncIterator[UserEvent]:
         """Every user event, forever; reconnects by itself. Stop by closing the iterator or cancelling its task."""
@@ -198,6 +201,7 @@ class UserStream:
             event = parse_event(payload)
             if event is not None:
                 yield event
+            self._handled()
 
     async def _keep_alive(self, ws: aiohttp.ClientWebSocketResponse, renewal: list[str]) -> None:
         """Extend the listen key every ``keepalive_s``; on -1125 the key is gone: end the connection for a new one."""

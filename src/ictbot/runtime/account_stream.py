@@ -25,12 +25,13 @@ def user_stream_stage(
     wall: Clock,
     funding: Callable[[AccountUpdate], None],
     reconcile: Callable[[], Awaitable[bool]],
+    handled: Callable[[], None] | None = None,
 ) -> StageFactory:
     """The ``user-stream`` stage. Its reconnect backoff and listen-key keepalive run on the wall clock, as the
-    supervisor's backoff does."""
+    supervisor's backoff does; ``handled`` is called after each event message is acted on."""
 
     async def user_stream(ctx: StageContext) -> None:
-        stream = UserStream(venue, ws_url, beat=ctx.beat, sleep=wall.sleep)
+        stream = UserStream(venue, ws_url, beat=ctx.beat, sleep=wall.sleep, handled=handled)
         async for event in stream.events():
             ctx.beat()
             if isinstance(event, OrderUpdate):

@@ -134,13 +134,15 @@ class Engine(Controls):
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set — or, in replay mode with ``replay.stop_at_end``, until the replayed history has
-        been traded to its end."""
+        been traded to its end. Raises the market source's failure (a lockstep replay the bot stopped answering)."""
         self._stop = stop
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
             await self._start()
             await stop.wait()
+            if self.source.failure is not None:
+                raise self.source.failure
         finally:
             await self._shutdown()
             sys.setswitchinterval(switch_interval)

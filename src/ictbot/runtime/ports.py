@@ -31,6 +31,7 @@ class MarketSource(Protocol):
     speed: float  # market seconds per wall second
     warmup_candles: int  # closed base candles the strategy learns from before trading
     exchange: LocalExchange | None  # the local exchange this source runs in-process, if any (faults, the status)
+    failure: Exception | None  # why the market data ended early (a lockstep replay the bot stopped answering)
 
     async def open(self) -> VenueConnection:
         """Start what serves the venue and say how to reach it."""
@@ -57,6 +58,12 @@ class Execution(Protocol):
     orders: OrderManager | None  # the venue's order manager; the simulated account has none
     venue: VenueClient | None  # its order client (rate-limit usage for the metrics)
     records_orders: bool  # the order manager records intents and fills itself (the recorder must not)
+    user_events_handled: int  # user-stream event messages acted on (a lockstep replay waits for them)
+
+    @property
+    def idle(self) -> bool:
+        """No order request in flight and no order job queued or running (a lockstep replay waits for it)."""
+        ...
 
     async def open(self, engine: Engine, connection: VenueConnection) -> None:
         """Connect and set the account up, before the pipeline is built."""

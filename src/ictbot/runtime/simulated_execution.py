@@ -30,6 +30,8 @@ class SimulatedExecution:
     leaving = False
     orders: OrderManager | None = None
     venue: VenueClient | None = None
+    user_events_handled = 0  # no user stream: every fill is made here
+    idle = True  # nothing is ever in flight
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

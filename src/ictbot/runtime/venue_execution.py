@@ -48,10 +48,19 @@ class VenueExecution:
         self.journal: IntentJournal | None = None
         self.reconciler: Reconciler | None = None
         self._ws_url = ""
+        self.user_events_handled = 0
 
     @property
     def leaving(self) -> bool:
         return self.orders is not None and self.orders.leaving
+
+    def _handled(self) -> None:
+        self.user_events_handled += 1
+
+    @property
+    def idle(self) -> bool:
+        """No order request in flight and no order job queued or running."""
+        return self.orders is None or not (self.orders.busy or self.orders.leaving)
 
     async def open(self, engine: Engine, connection: VenueConnection) -> None:
         """Connect the order client and set the account up as configured; restore the intents journal."""
@@ -93,7 +102,7 @@ class VenueExecution:
         stream = user_stream_stage(
             self.venue, self._ws_url, self.orders, engine.wall,
             lambda event: book_funding(engine.pipeline, engine.recording.record, engine.recorder, event),
-            lambda: self.reconciler.reconcile(apply_fills=True),
+            lambda: self.reconciler.reconcile(apply_fills=True), self._handled,
         )  # fmt: skip
         supervisor.add("user-stream", stream, restart=restart, beat_timeout_s=math.inf)
         supervisor.add(

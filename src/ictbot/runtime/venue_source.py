@@ -24,6 +24,7 @@ class VenueSource:
     speed = 1.0
     warmup_candles = LIVE_WARMUP_CANDLES
     exchange: LocalExchange | None = None
+    failure: Exception | None = None
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

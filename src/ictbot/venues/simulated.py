@@ -8,11 +8,15 @@ Fill model (documented in docs/architecture.md):
   price, or at the open if the candle opens beyond it, with the same adverse slippage (taker).
 * When one candle reaches both stop and target — or reaches the stop on the candle that filled the entry — the
   stop is assumed first (conservative: the finest data cannot say which came first). A target on the entry candle
-  is not taken.
+  is not taken. A stop the path is already beyond at the tick that fills the entry cannot be placed on a venue
+  (it would trigger at once): the position is closed at market, at that tick's price, slipped.
 * Isolated-margin liquidation: the risk gate keeps every stop before the liquidation price, so only a candle that
   opens beyond the liquidation price liquidates; the position closes at that open (taker; at the bankruptcy price if
   the open is beyond it) and, as on Binance, the rest of its margin is lost as a clearance fee: the trade loses
   exactly its margin plus fees.
+* A fill's time is when the local exchange's documented path through the candle (open → low → high → close for a
+  bullish candle, open → high → low → close for a bearish one, at its open, one third, two thirds and last
+  millisecond) first reaches the fill's level, as a venue books it; fees are booked to 8 decimals, as Binance does.
 * Position actions of the strategy: a moved stop guards from the next candle; a partial take-profit or a close fills
   at the next candle's open (taker, slipped), before that candle's stop and target are matched.
 """
@@ -28,6 +32,8 @@ from ictbot.domain import Candle, Fill, OrderIntent, OrderType, Side
 from ictbot.risk.liquidation import liquidation_price_at_leverage
 from ictbot.sdk import ClosePosition, MoveStop, PositionAction, TakePartial
 from ictbot.symbols import SymbolSpec
+
+FEE_STEP = Decimal("1e-8")
 
 
 @dataclass(slots=True)
@@ -198,7 +204,8 @@ class SimulatedBroker:
         touched = candle.low <= intent.price if intent.side is Side.BUY else candle.high >= intent.price
         if not touched:
             return None
-        return self._fill(intent, intent.side, intent.price, candle.open_time, maker=True, reason="entry")
+        time = self._touch_time(candle, float(intent.price), below=intent.side is Side.BUY)
+        return self._fill(intent, intent.side, intent.price, time, maker=True, reason="entry")
 
     def _try_exit(self, bracket: _Bracket, candle: Candle, entry_candle: bool) -> Fill | None:
         intent = bracket.intent
@@ -216,13 +223,18 @@ class SimulatedBroker:
             return self._liquidation(bracket, candle)
         if stop_hit:
             base = Decimal(str(candle.open)) if gapped else intent.stop
+            below = intent.side is Side.BUY
+            stage = _touch_stage(candle, stop, below)
+            if entry_candle and stage == _touch_stage(candle, float(intent.price), below):
+                base = Decimal(str(_path(candle)[stage]))  # beyond the stop before it could be placed: at market
             price = self._slipped(intent.symbol, base, exit_side)
-            return self._fill(intent, exit_side, price, candle.open_time, maker=False, reason="stop")
+            return self._fill(intent, exit_side, price, self._tick_time(candle, stage), maker=False, reason="stop")
         if target_hit and not entry_candle:
             opened = Decimal(str(candle.open))
             beyond = opened >= intent.target if intent.side is Side.BUY else opened <= intent.target
             price = self._slipped(intent.symbol, opened if beyond else intent.target, exit_side)
-            return self._fill(intent, exit_side, price, candle.open_time, maker=False, reason="target")
+            time = self._touch_time(candle, float(intent.target), below=intent.side is Side.SELL)
+            return self._fill(intent, exit_side, price, time, maker=False, reason="target")
         return None
 
     def _liquidation(self, bracket: _Bracket, candle: Candle) -> Fill:
@@ -238,13 +250,20 @@ class SimulatedBroker:
         clearance = max(Decimal(0), margin + realized)
         return replace(taker, fee=taker.fee + clearance)
 
+    def _touch_time(self, candle: Candle, level: float, below: bool) -> int:
+        """When the candle's path first trades at or ``below`` (else at or above) ``level``: the time of that tick."""
+        return self._tick_time(candle, _touch_stage(candle, level, below))
+
+    def _tick_time(self, candle: Candle, stage: int) -> int:
+        return candle.open_time + (self.candle_ms - 1 if stage == 3 else stage * self.candle_ms // 3)
+
     def _slipped(self, symbol: str, price: Decimal, side: Side) -> Decimal:
         spec = self.specs[symbol]
         return spec.round_price(price) + side.sign * self.slippage_ticks * spec.tick_size
 
     def _fill(self, intent: OrderIntent, side: Side, price: Decimal, time: int, maker: bool, reason: str) -> Fill:
         rate = self.maker_fee_rate if maker else self.taker_fee_rate
-        fee = intent.quantity * price * rate
+        fee = (intent.quantity * price * rate).quantize(FEE_STEP)
         return Fill(intent.client_order_id, intent.symbol, side, intent.quantity, price, fee, time, maker, reason)
 
 
@@ -260,3 +279,16 @@ def _first_hit(hits_between, start: int, end: int) -> int:
             return start + first
         start, window = stop, window * 4
     return end
+
+
+def _path(candle: Candle) -> tuple[float, float, float, float]:
+    o, h, lo, c = candle.open, candle.high, candle.low, candle.close
+    return (o, lo, h, c) if c >= o else (o, h, lo, c)
+
+
+def _touch_stage(candle: Candle, level: float, below: bool) -> int:
+    """The first tick of the candle's path at or ``below`` (else at or above) ``level`` (the last if none)."""
+    for stage, price in enumerate(_path(candle)):
+        if (price <= level) if below else (price >= level):
+            return stage
+    return 3
