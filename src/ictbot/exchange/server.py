@@ -11,6 +11,7 @@ Use it in-process (tests, the offline default) as an async context manager::
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -77,6 +78,7 @@ class LocalExchange:
         self.speed: float | None = None
         self._runner: web.AppRunner | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._pending: collections.deque[MarketEvent] = collections.deque()  # the current step's events still due
         self._watcher: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()  # set once the last candle is replayed, however the clock was driven
 
@@ -192,11 +194,14 @@ class LocalExchange:
         return done
 
     def replay_candles(self, candles: int = 1) -> int:
-        """The synchronous core of :meth:`advance`, for drivers without an event loop (property tests)."""
+        """The synchronous core of :meth:`advance`, for drivers without an event loop (property tests); a step the
+        clock was stopped in the middle of is finished first, and counts as one."""
         done = 0
-        while done < candles and not self.replay.finished:
-            for event in self.replay.step():
-                self._process(event)
+        while done < candles and (self._pending or not self.replay.finished):
+            if not self._pending:
+                self._pending.extend(self.replay.step())
+            while self._pending:
+                self._process(self._pending.popleft())
             self._end_step()
             done += 1
         return done
@@ -210,6 +215,8 @@ class LocalExchange:
         self._clock = asyncio.create_task(self._run_clock(speed))
 
     def stop_clock(self) -> None:
+        """Stop the replay where it is, also from inside the handling of an event: no later event of the same step
+        is processed until the clock is started again, and none is lost."""
         if self._clock is not None:
             self._clock.cancel()
             self._clock = None
@@ -222,18 +229,27 @@ class LocalExchange:
 
     async def _run_clock(self, speed: float) -> None:
         pace = 0.0 if math.isinf(speed) else self.replay.step_ms / 1000 / speed
-        while not self.replay.finished:
-            await self._step(pace)
+        running = asyncio.current_task()
+        while self._clock is running and (self._pending or not self.replay.finished):
+            await self._step(pace, running)
 
-    async def _step(self, pace_s: float) -> None:
+    async def _step(self, pace_s: float, running: asyncio.Task[None] | None) -> None:
+        """One base candle's events, paced; resumed where a stop left it. Stops as soon as the clock is stopped."""
         loop = asyncio.get_running_loop()
-        start, t0 = loop.time(), self.replay.now
-        for event in self.replay.step():
+        resumed = bool(self._pending)
+        if not resumed:
+            self._pending.extend(self.replay.step())
+        t0 = self.replay.now - self.replay.step_ms
+        # a resumed step keeps its pace from the event it stopped before
+        start = loop.time() - ((self._pending[0].time - t0) / self.replay.step_ms * pace_s if resumed else 0.0)
+        while self._pending:
             if pace_s:
-                delay = start + (event.time - t0) / self.replay.step_ms * pace_s - loop.time()
+                delay = start + (self._pending[0].time - t0) / self.replay.step_ms * pace_s - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            self._process(event)
+            self._process(self._pending.popleft())
+            if self._clock is not running:
+                return
         self._end_step()
         remaining = start + pace_s - loop.time()
         await asyncio.sleep(max(remaining, 0))
