@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from decimal import Decimal
@@ -92,3 +93,33 @@ async def test_replay_stops_at_the_end_of_the_data(btc_frame: CandleFrame) -> No
     async with LocalExchange([btc_frame.slice(0, WARMUP + 3)], warmup=WARMUP) as ex:
         assert await ex.advance(10) == 3
         assert ex.replay.finished
+
+
+async def test_a_clock_stopped_by_an_event_stands_still_at_it_and_resumes_without_losing_a_tick(
+    btc_frame: CandleFrame,
+) -> None:
+    """A driver that stops the clock while the exchange handles an event (a fill, say) must find the market where it
+    stopped: no further trade of the same candle, and after a restart every tick and candle close exactly once."""
+    frame = btc_frame.slice(0, WARMUP + 6)
+    async with LocalExchange([frame], warmup=WARMUP) as ex:
+        seen: list[tuple[str, Decimal]] = []
+        on_tick = ex.engine.on_tick
+
+        def tick(symbol: str, price: Decimal, continuous: bool) -> None:
+            on_tick(symbol, price, continuous)
+            seen.append((symbol, price))
+            if len(seen) in (2, 11):  # the second tick of the first and of the third candle
+                ex.stop_clock()
+
+        ex.engine.on_tick = tick
+        feed = ex.replay.feeds["BTCUSDT"]
+        expected = [("BTCUSDT", price) for i in range(WARMUP, WARMUP + 6) for price in feed.path(i)]
+        for stopped_at in (2, 11):
+            ex.start_clock(math.inf)  # the whole candle in one go, unless the stop takes effect at once
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert seen == expected[:stopped_at], "the market stands still from the stop on"
+            assert ex.speed is None
+        ex.start_clock(math.inf)
+        await asyncio.wait_for(ex.wait_finished(), 10)
+    assert seen == expected

@@ -7,7 +7,9 @@ and the crash-safety invariants hold: no client id twice on the venue, every pos
 stop, the database's open orders are the venue's, and the booked fills add up to the venue's positions.
 
 The exchange runs in the test's process, so the kill is synchronous with the venue accepting the order: the market
-stands still from the kill on, and what the restarted bot finds is exactly what the killed one left.
+stands still from the kill on — from the entry's fill on, when the kill waits for the stop-loss, so that however slowly
+a busy machine lets the bot place it, neither level is crossed meanwhile — and what the restarted bot finds is exactly
+what the killed one left.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ def placed_stop(payload: dict[str, Any]) -> str | None:
     return entry if kind == STOP_LOSS and algo["X"] == "NEW" else None
 
 
+def filled_entry(payload: dict[str, Any]) -> bool:
+    """The venue has just filled one of the bot's entries."""
+    order = payload["o"] if payload.get("e") == "ORDER_TRADE_UPDATE" else {}
+    cid = str(order.get("c", ""))
+    return cid.startswith("ict-") and split_id(cid)[1] == "" and order["X"] == "FILLED"
+
+
 KILL_POINTS = {"its entry reaches the venue": placed_entry, "its stop-loss reaches the venue": placed_stop}
 
 
@@ -63,6 +72,8 @@ async def test_a_bot_killed_with_sigkill_restarts_into_a_safe_state(
 
         def kill(payload: dict[str, Any]) -> None:
             publish(payload)
+            if point == "its stop-loss reaches the venue" and filled_entry(payload):
+                exchange.stop_clock()
             entry = None if killed else KILL_POINTS[point](payload)
             if entry is not None:
                 bot.kill()  # while the venue handles the request: no answer reaches the bot

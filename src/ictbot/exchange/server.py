@@ -12,6 +12,7 @@ Use it in-process (tests, the offline default) as an async context manager::
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -81,6 +82,7 @@ class LocalExchange:
         self.speed: float | None = None
         self._runner: web.AppRunner | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._pending: collections.deque[MarketEvent] = collections.deque()  # the current step's events still due
         self._watcher: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()  # set once the last candle is replayed, however the clock was driven
         self.user_events_sent = 0  # user-stream messages delivered to connections, for a lockstep gate
@@ -199,11 +201,14 @@ class LocalExchange:
         return done
 
     def replay_candles(self, candles: int = 1) -> int:
-        """The synchronous core of :meth:`advance`, for drivers without an event loop (property tests)."""
+        """The synchronous core of :meth:`advance`, for drivers without an event loop (property tests); a step the
+        clock was stopped in the middle of is finished first, and counts as one."""
         done = 0
-        while done < candles and not self.replay.finished:
-            for event in self.replay.step():
-                self._process(event)
+        while done < candles and (self._pending or not self.replay.finished):
+            if not self._pending:
+                self._pending.extend(self.replay.step())
+            while self._pending:
+                self._process(self._pending.popleft())
             self._end_step()
             done += 1
         return done
@@ -222,6 +227,8 @@ class LocalExchange:
         self._clock = asyncio.create_task(self._run_clock(speed, gate, gate_timeout_s))
 
     def stop_clock(self) -> None:
+        """Stop the replay where it is, also from inside the handling of an event: no later event of the same step
+        is processed until the clock is started again, and none is lost."""
         if self._clock is not None:
             self._clock.cancel()
             self._clock = None
@@ -240,23 +247,35 @@ class LocalExchange:
         try:
             if gate is not None:  # the bot listens before anything is sent
                 await wait_for_bot(gate, self.delivered, gate_timeout_s)
-            while not self.replay.finished:
-                await self._step(pace, gate, gate_timeout_s)
+            running = asyncio.current_task()
+            while self._clock is running and (self._pending or not self.replay.finished):
+                await self._step(pace, running, gate, gate_timeout_s)
         except LockstepTimeout as exc:
             self.clock_error = exc
             self._finished.set()
             raise
 
-    async def _step(self, pace_s: float, gate: Gate | None = None, gate_timeout_s: float = 60.0) -> None:
+    async def _step(
+        self, pace_s: float, running: asyncio.Task[None] | None, gate: Gate | None, gate_timeout_s: float
+    ) -> None:
+        """One base candle's events, paced; resumed where a stop left it. Stops as soon as the clock is stopped."""
         loop = asyncio.get_running_loop()
-        start, t0 = loop.time(), self.replay.now
-        for event in self.replay.step():
+        resumed = bool(self._pending)
+        if not resumed:
+            self._pending.extend(self.replay.step())
+        t0 = self.replay.now - self.replay.step_ms
+        # a resumed step keeps its pace from the event it stopped before
+        start = loop.time() - ((self._pending[0].time - t0) / self.replay.step_ms * pace_s if resumed else 0.0)
+        while self._pending:
             if pace_s:
-                delay = start + (event.time - t0) / self.replay.step_ms * pace_s - loop.time()
+                delay = start + (self._pending[0].time - t0) / self.replay.step_ms * pace_s - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            event = self._pending.popleft()
             sent = self.user_events_sent
             self._process(event)
+            if self._clock is not running:
+                return
             if gate is not None and (isinstance(event, CandleClosed) or self.user_events_sent != sent):
                 await wait_for_bot(gate, self.delivered, gate_timeout_s)
         self._end_step()
