@@ -38,17 +38,19 @@ def _fills(result, trade):
 
 
 def test_partial_profit_at_one_r_then_the_rest_at_target(result, frames):
-    # ETH short from the OTE at 2,637.53 (0.056 ETH, filled 07:22): the 07:30 5m candle closed 1 R in favour, so
-    # the stop moved to the entry and half the position was bought back at the next candle's open (07:35, taker, one
-    # tick of slippage); the other half reached the target of 2,606.99 at 08:04 and was bought back as the live
-    # TAKE_PROFIT_MARKET order is, a taker fill one tick of slippage above it.
-    trade = next(t for t in result.trades if t.symbol == "ETHUSDT" and iso(t.entry_time) == "2025-05-30T07:22:00Z")
+    # ETH short from the OTE at 2,637.53 (0.056 ETH): the 07:22 candle (open 2,635.34, low 2,635.06, high 2,642.37)
+    # reached it on its way to the high, the path's tick at :40. The 07:30 5m candle closed 1 R in favour, so the stop
+    # moved to the entry and half the position was bought back at the next candle's open (07:35, taker, one tick of
+    # slippage); the other half reached the target of 2,606.99 at the 08:04 candle's low (its :20 tick) and was bought
+    # back as the live TAKE_PROFIT_MARKET order is, a taker fill one tick of slippage above it.
+    trade = next(t for t in result.trades if t.symbol == "ETHUSDT" and iso(t.entry_time) == "2025-05-30T07:22:40Z")
     eth = frames[1]
-    open_0735 = Decimal(str(eth.open[np.searchsorted(eth.open_time, trade.entry_time + 13 * 60_000)]))
+    open_0735 = Decimal(str(eth.open[np.searchsorted(eth.open_time, trade.entry_time - 40_000 + 13 * 60_000)]))
+    assert open_0735 == Decimal("2621.76")
     assert _fills(result, trade) == [
-        ("entry", "0.056", "2637.53", "2025-05-30T07:22:00Z"),
+        ("entry", "0.056", "2637.53", "2025-05-30T07:22:40Z"),
         ("partial", "0.028", str(open_0735 + Decimal("0.01")), "2025-05-30T07:35:00Z"),
-        ("target", "0.028", "2607.00", "2025-05-30T08:04:00Z"),
+        ("target", "0.028", "2607.00", "2025-05-30T08:04:20Z"),
     ]
     made = [a for a in result.actions if a.symbol == "ETHUSDT" and iso(a.created_at) == "2025-05-30T07:35:00Z"]
     assert made == [MoveStop("ETHUSDT", made[0].created_at, 2637.53, "break-even"),
@@ -57,12 +59,13 @@ def test_partial_profit_at_one_r_then_the_rest_at_target(result, frames):
 
 def test_break_even_stop_closes_the_trade_at_its_entry(frames):
     # With the move at 0.5 R the BTC long of 2025-05-14 (entry 103,934.80) came back: the moved stop filled one tick
-    # of slippage under the entry instead of at the original stop far below.
+    # of slippage under the entry instead of at the original stop far below. Both candles fall from their open to
+    # their low, which the intra-candle path reaches at its :40 tick.
     result = run_backtest(_settings(breakeven_at_r=0.5), frames)
-    trade = next(t for t in result.trades if t.symbol == "BTCUSDT" and iso(t.entry_time) == "2025-05-14T13:38:00Z")
+    trade = next(t for t in result.trades if t.symbol == "BTCUSDT" and iso(t.entry_time) == "2025-05-14T13:38:40Z")
     assert _fills(result, trade) == [
-        ("entry", "0.001", "103934.80", "2025-05-14T13:38:00Z"),
-        ("stop", "0.001", "103934.70", "2025-05-14T13:44:00Z"),
+        ("entry", "0.001", "103934.80", "2025-05-14T13:38:40Z"),
+        ("stop", "0.001", "103934.70", "2025-05-14T13:44:40Z"),
     ]
     assert result.intents[trade.client_order_id].stop < 103900  # the original stop, well under the break-even exit
 
