@@ -3,6 +3,8 @@
 import asyncio
 import logging
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import astuple
 
 import pytest
@@ -69,6 +71,26 @@ async def test_replay_through_ccxt_makes_the_backtests_trades_and_records_them(b
     assert not engine.pipeline.signals and not engine.pipeline.portfolio.fills, "a running bot keeps no history"
     runs = recorder.runs()
     assert runs[0].stopped_at is not None
+
+
+async def test_the_run_is_on_disk_before_the_first_candle_is_replayed(btc_days, tmp_path):
+    """A bot killed right after it started still has its run in the database: the run is committed before the
+    market source starts."""
+    _, path = btc_days
+    database = tmp_path / "bot.sqlite"
+    engine = build_engine(_settings(path, tmp_path), open_recorder(f"sqlite:///{database}"))
+    runs_on_disk = []
+    start = engine.source.start
+
+    def start_counting_runs() -> None:
+        with closing(sqlite3.connect(database)) as db:  # its own connection: sees only what is committed
+            runs_on_disk.append(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+        start()
+
+    engine.source.start = start_counting_runs
+    async with running(engine):
+        pass
+    assert runs_on_disk == [1]
 
 
 async def test_stalled_stream_makes_readiness_false_and_a_recovered_stream_true(btc_days, tmp_path, caplog):

@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -173,8 +172,8 @@ class Engine(Controls):
         assert self.health is not None and self.supervisor is not None
         self.health.mark_venue_ok(self.clock.now_ms())  # markets and the warm-up candles just came from it
         await self.execution.settle(self)
-        if self.recorder is not None:
-            self.recording.record(partial(self.recorder.start_run, market_clock=self.clock.now_ms), s)
+        if self.recorder is not None:  # on disk before the first candle: a bot killed at once still has its run
+            await self.recording.persist(self.recorder.start_run, s, market_clock=self.clock.now_ms)
         self.started_ms = self.clock.now_ms()
         await self.supervisor.start()
         self.market.take_now = self.feed.take_now
