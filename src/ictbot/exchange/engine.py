@@ -210,7 +210,9 @@ class Engine:
             raise BinanceError(-2025)
         if self.reject_next:
             raise BinanceError(self.reject_next.pop(0))
-        marketable = order_type == "MARKET" or (price >= feed.last_price if side == "BUY" else price <= feed.last_price)
+        # Only a limit through the last price takes liquidity: one at it joins the book's side at that price, as the
+        # backtest's resting entry does, and fills when a later trade reaches it.
+        marketable = order_type == "MARKET" or (price > feed.last_price if side == "BUY" else price < feed.last_price)
         if tif == "GTX" and marketable:
             raise BinanceError(-5022)
         if tif == "FOK" and (not marketable or self._taker_qty(quantity, quantity, feed) < quantity):
@@ -457,7 +459,7 @@ class Engine:
 
     def _execute_new(self, order: Order, feed: SymbolFeed, market_price: Decimal) -> None:
         marketable = order.type == "MARKET" or (
-            order.price >= market_price if order.side == "BUY" else order.price <= market_price
+            order.price > market_price if order.side == "BUY" else order.price < market_price
         )
         if marketable:
             price = market_price
