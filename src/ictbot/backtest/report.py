@@ -167,11 +167,51 @@ def trades_csv(result: BacktestResult) -> str:
 
 
 def equity_csv(result: BacktestResult) -> str:
-    """One row per candle, times as ``iso`` writes them, formatted in bulk: ``iso`` row by row costs 4 µs a candle,
-    2 s for a year of 1m."""
-    seconds = result.equity_time.astype("datetime64[ms]").astype("datetime64[s]")
-    stamps = np.datetime_as_string(seconds, unit="s").tolist()
-    return "\n".join(["time,equity", *map("{}Z,{:.8f}".format, stamps, result.equity.tolist())]) + "\n"
+    """One row per candle, times as ``iso`` writes them (cut to the second), equity to eight decimals.
+
+    Formatted in bulk, not row by row (4 µs a candle, 2 s for a year of 1m): each date, time of day and run of equal
+    equity (it stays flat while no position is open) is formatted once and the rows are assembled from them as bytes."""
+    seconds = result.equity_time.astype("datetime64[ms]").astype("datetime64[s]").astype(np.int64)
+    days, second_of_day = np.divmod(seconds, 86_400)
+    dates, date_index = _runs(days)
+    clock = np.zeros(86_400, dtype=bool)
+    clock[second_of_day] = True
+    clock_index = (np.cumsum(clock) - 1)[second_of_day]
+    values, value_index = _runs(result.equity.view(np.int64))  # compared as bits: -0.0 stays apart from 0.0
+    rows = _rows(
+        [
+            ([f"{d}T" for d in np.datetime_as_string(dates.astype("datetime64[D]")).tolist()], date_index),
+            (
+                [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z," for s in np.flatnonzero(clock).tolist()],
+                clock_index,
+            ),
+            ([f"{v:.8f}\n" for v in values.view(np.float64).tolist()], value_index),
+        ]
+    )
+    return "time,equity\n" + rows
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The value of each run of equal consecutive ``values`` and, for every element, the number of its run."""
+    starts = np.concatenate(([True], values[1:] != values[:-1])) if values.size else np.zeros(0, dtype=bool)
+    return values[starts], np.cumsum(starts) - 1
+
+
+def _rows(columns: list[tuple[list[str], np.ndarray]]) -> str:
+    """Row ``r`` is ``texts[index[r]]`` of every column in turn; the texts are ASCII."""
+    texts = [text for column, _ in columns for text in column]
+    firsts = np.cumsum([0] + [len(column) for column, _ in columns[:-1]])
+    pieces = np.stack([index + first for (_, index), first in zip(columns, firsts, strict=True)], axis=1).ravel()
+    if pieces.size == 0:
+        return ""
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    used = sizes[pieces]
+    placed = np.cumsum(used)
+    total = int(placed[-1])
+    placed -= used
+    source = np.repeat((np.cumsum(sizes) - sizes)[pieces] - placed, used).astype(np.int64 if total >> 31 else np.int32)
+    source += np.arange(total, dtype=source.dtype)
+    return np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)[source].tobytes().decode("ascii")
 
 
 def write_outputs(
