@@ -2,9 +2,10 @@
 
 ``run_backtest`` knows the whole history up front, so it computes the candle book's emissions in batch
 (``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes (only those
-the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a UTC day or a funding
-time begins, and — while a strategy that manages positions holds one — every candle of its timeframes. Every other
-candle would change nothing but the marks, so the equity curve is filled in for them afterwards.
+the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a funding time begins,
+a UTC day begins while an order or position is open (a flat account starts its day with its cash, which the next
+visited candle still sees), and — while a strategy that manages positions holds one — every candle of its timeframes.
+Every other candle would change nothing but the marks, so the equity curve is filled in for them afterwards.
 ``run_backtest_stepwise`` feeds every candle through the incremental candle book, exactly as the live engine does;
 tests prove both give identical signals, position actions, fills and trades.
 """
@@ -171,14 +172,15 @@ def run_backtest(
     schedules = [history.schedule(f, frozenset(pipeline.strategy.timeframes)) for f in frames_in_order]
     emissions = [_emissions(pipeline.strategy, s, sc) for s, sc in zip(symbols, schedules, strict=True)]
     managed = [_Managed(sc) for sc in schedules] if getattr(pipeline.strategy, "manages", False) else None
-    wanted = merged.day_starts.copy()
+    wanted = []
     for j, frame in enumerate(frames_in_order):
-        wanted[merged.position[j][list(emissions[j])]] = True
+        wanted.append(merged.position[j][np.fromiter(emissions[j], dtype=np.int64, count=len(emissions[j]))])
         schedule = run.funding.get(symbols[j])
         if schedule is not None:
             first = np.searchsorted(frame.open_time, schedule.times, "left")
-            wanted[merged.position[j][first[first < len(frame)]]] = True
-    next_wanted = _next_true(wanted)
+            wanted.append(merged.position[j][first[first < len(frame)]])
+    visits = np.unique(np.concatenate([*wanted, [merged.size]]))  # the merged positions to visit, then the end
+    days = merged.day_starts
     broker_next = [merged.size] * len(symbols)
     segments: list[tuple[int, Decimal, tuple[tuple[int, Decimal, Decimal], ...]]] = []
     reported = 0
@@ -196,7 +198,12 @@ def run_backtest(
             nxt = min(nxt, managed[j].next_release(i))
         broker_next[j] = int(merged.position[j][nxt]) if nxt < len(frame) else merged.size
         segments.append(_snapshot(k, pipeline.portfolio, symbols))
-        k = min(int(next_wanted[k + 1]) if k + 1 < merged.size else merged.size, min(broker_next))
+        after = k + 1
+        k = min(int(visits[np.searchsorted(visits, after)]), min(broker_next))
+        if pipeline.portfolio.open_position_count() or pipeline.broker.has_orders():
+            day = int(np.searchsorted(days, after))  # a flat account's day-start equity is its cash, the same later
+            if day < days.shape[0]:
+                k = min(k, int(days[day]))
         if progress is not None and k - reported >= 5000:
             progress(min(k, merged.size) - reported)
             reported = min(k, merged.size)
@@ -245,12 +252,6 @@ def _snapshot(k: int, portfolio: Portfolio, symbols: list[str]) -> tuple[int, De
     return k, portfolio.cash, held
 
 
-def _next_true(mask: np.ndarray) -> np.ndarray:
-    """For each index, the first index at or after it where ``mask`` is true (``len(mask)`` if none)."""
-    idx = np.where(mask, np.arange(mask.shape[0]), mask.shape[0])
-    return np.minimum.accumulate(idx[::-1])[::-1]
-
-
 class ReplayHistory:
     """What runs derive from the candles alone, kept for the next run on the same frames: their merged order and each
     symbol's strategy candles. The random-entry baseline replays one history 50 times; recomputing these was most of
@@ -287,7 +288,7 @@ class _MergedTimeline:
         self._closes = [f.close for f in frames]
         self._filled: dict[int, np.ndarray] = {}
         day = self.time // DAY_MS
-        self.day_starts = np.concatenate(([True], day[1:] != day[:-1]))
+        self.day_starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
 
     def marks_before(self, k: int, portfolio: Portfolio, symbols: list[str]) -> dict[str, float]:
         """Latest close of every held symbol among the candles before merged position ``k``."""
