@@ -16,6 +16,7 @@ import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -41,8 +42,7 @@ class BacktestResult:
     portfolio: Portfolio
     signals: list[Signal]
     rejections: list[Rejection]
-    equity_time: np.ndarray
-    equity: np.ndarray
+    curve: Callable[[], tuple[np.ndarray, np.ndarray]] = field(repr=False)  # close times and equity, on demand
     specs: dict[str, SymbolSpec]
     candles: int
     final_equity: Decimal
@@ -56,6 +56,20 @@ class BacktestResult:
     @property
     def trades(self) -> list[Trade]:
         return self.portfolio.closed_trades
+
+    @cached_property
+    def _curve(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.curve()
+
+    @property
+    def equity_time(self) -> np.ndarray:
+        """Close time of every candle (ms)."""
+        return self._curve[0]
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Equity after every candle; built when first read (the random-entry baseline's runs never read it)."""
+        return self._curve[1]
 
 
 @dataclass
@@ -107,7 +121,9 @@ def _prepare(
     return _Run(settings, by_symbol, specs, funding, pipeline)
 
 
-def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> BacktestResult:
+def _result(
+    run: _Run, candles: int, curve: Callable[[], tuple[np.ndarray, np.ndarray]], exposed: int
+) -> BacktestResult:
     pipeline = run.pipeline
     base_ms = pipeline.book.base.ms
     return BacktestResult(
@@ -115,10 +131,9 @@ def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> B
         portfolio=pipeline.portfolio,
         signals=pipeline.signals,
         rejections=pipeline.gate.rejections,
-        equity_time=times,
-        equity=equity,
+        curve=curve,
         specs=run.specs,
-        candles=int(times.shape[0]),
+        candles=candles,
         final_equity=pipeline.equity(),
         start=min(int(f.open_time[0]) for f in run.by_symbol.values()),
         end=max(int(f.open_time[-1]) for f in run.by_symbol.values()) + base_ms,
@@ -146,7 +161,7 @@ def run_backtest_stepwise(
         times[n] = open_time + base_ms
         equity[n] = float(pipeline.equity())
         exposed += pipeline.portfolio.open_position_count() > 0
-    return _result(run, times, equity, exposed)
+    return _result(run, total, lambda: (times, equity), exposed)
 
 
 def run_backtest(
@@ -210,8 +225,10 @@ def run_backtest(
     if progress is not None:
         progress(merged.size - reported)
     pipeline.marks.update(merged.marks_before(merged.size, pipeline.portfolio, symbols))
-    equity, exposed = merged.equity_curve(segments)
-    return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
+    base_ms = pipeline.book.base.ms
+    return _result(
+        run, merged.size, lambda: (merged.time + base_ms, merged.equity_curve(segments)), merged.exposed(segments)
+    )
 
 
 def _emissions(strategy: Strategy, symbol: str, schedule: EmissionSchedule) -> dict[int, list[Emission]]:
@@ -301,21 +318,25 @@ class _MergedTimeline:
                     marks[s] = float(self._closes[j][last])
         return marks
 
-    def equity_curve(self, segments: list[tuple]) -> tuple[np.ndarray, int]:
+    def equity_curve(self, segments: list[tuple]) -> np.ndarray:
         """Equity after every candle, from the account state after each visited candle and the closes between."""
         equity = np.empty(self.size, dtype=np.float64)
         filled = self._filled
-        exposed = 0
-        bounds = [seg[0] for seg in segments[1:]] + [self.size]
-        for (start, cash, held), stop in zip(segments, bounds, strict=True):
+        for (start, cash, held), stop in zip(segments, self._bounds(segments), strict=True):
             equity[start:stop] = float(cash)
-            if held:
-                exposed += stop - start
             for j, quantity, entry in held:
                 if j not in filled:
                     filled[j] = self._forward_filled_close(j, self._closes[j])
                 equity[start:stop] += float(quantity) * (filled[j][start:stop] - float(entry))
-        return equity, exposed
+        return equity
+
+    def exposed(self, segments: list[tuple]) -> int:
+        """How many candles closed with a position open."""
+        bounds = self._bounds(segments)
+        return sum(stop - start for (start, _, held), stop in zip(segments, bounds, strict=True) if held)
+
+    def _bounds(self, segments: list[tuple]) -> list[int]:
+        return [seg[0] for seg in segments[1:]] + [self.size]
 
     def _forward_filled_close(self, j: int, close: np.ndarray) -> np.ndarray:
         last = np.full(self.size, -1, dtype=np.int64)
