@@ -298,9 +298,11 @@ class _MergedTimeline:
         times = np.concatenate([f.open_time for f in frames])
         symbol = np.concatenate([np.full(len(f), j, dtype=np.int64) for j, f in enumerate(frames)])
         index = np.concatenate([np.arange(len(f), dtype=np.int64) for f in frames])
-        order = np.lexsort((symbol, times))
-        self.time, self.symbol, self.index = times[order], symbol[order], index[order]
-        self.size = int(order.shape[0])
+        if len(frames) > 1:
+            order = np.lexsort((symbol, times))
+            times, symbol, index = times[order], symbol[order], index[order]
+        self.time, self.symbol, self.index = times, symbol, index  # one frame's open times already increase
+        self.size = int(times.shape[0])
         self.position = [np.flatnonzero(self.symbol == j) for j in range(len(frames))]
         self._closes = [f.close for f in frames]
         self._filled: dict[int, np.ndarray] = {}
