@@ -175,3 +175,18 @@ def test_emission_schedule_equals_the_book_for_any_gaps(steps, start):
     frame = CandleFrame(times.astype(np.int64), close, close + 1, close - 1, close, np.ones(len(times)), Timeframe.M1)
     timeframes = {Timeframe.M3, Timeframe.M15, Timeframe.H1}
     assert _scheduled(frame, timeframes) == _book_emissions(frame, timeframes)
+
+
+def test_daily_loss_limit_across_flat_days_equals_the_incremental_path(data_dir):
+    """The batch path skips the start of a UTC day while the account is flat; the day's starting equity is then taken
+    at the next visited candle. With a limit one losing trade reaches, the rejections for the rest of each day (and
+    everything after) must still be those of the candle-by-candle path."""
+    s = load_settings(
+        strategy={"name": "fvg_retrace", "entry_timeframe": "15m", "bias_timeframe": "4h"},
+        risk={"daily_loss_limit_usdt": 0.05},
+    )
+    btc = load_candles(data_dir / "BTC_USDT_USDT-1m-futures.feather")
+    fast = run_backtest(s, [btc])
+    reasons = {r.reason for r in fast.rejections}
+    assert "daily_loss_limit" in reasons and len({t.exit_time // 86_400_000 for t in fast.trades}) >= 3, reasons
+    _assert_same(fast, run_backtest_stepwise(s, [btc]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ictbot.backtest.report import equity_csv
 from ictbot.backtest.runner import run_backtest
@@ -36,3 +38,25 @@ def test_sub_second_times_are_cut_to_the_second_as_iso_cuts_them():
         "2025-05-04T15:33:59Z,123456.12345679",
         "9999-12-31T23:59:59Z,-5.50000000",
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 253_402_300_799_999),
+            st.sampled_from([0.0, -0.0, 1e-9, 5e-9, 1000.0, 997.61, -5.5, 123_456.123456789, float("nan")]),
+        ),
+        max_size=60,
+    )
+)
+def test_rows_are_what_iso_and_eight_decimals_write_row_by_row(rows):
+    """Times in any order (repeats, jumps across days and years) and runs of equal, signed-zero and NaN equity: the
+    bulk formatting gives each row exactly what ``iso`` and ``{:.8f}`` give it alone."""
+
+    class Result:
+        equity_time = np.array([t for t, _ in rows], dtype=np.int64)
+        equity = np.array([e for _, e in rows], dtype=np.float64)
+
+    expected = ["time,equity", *(f"{iso(t - t % 1000)},{e:.8f}" for t, e in rows)]
+    assert equity_csv(Result()) == "\n".join(expected) + "\n"

@@ -21,15 +21,12 @@ def drawdown(equity: np.ndarray, times: np.ndarray) -> dict[str, float]:
     peak = np.maximum.accumulate(equity)
     depth = peak - equity
     worst = int(np.argmax(depth))
-    below = depth > 0
-    longest = 0
-    start = None
-    for i, flag in enumerate(below):
-        if flag and start is None:
-            start = i
-        if (not flag or i == below.size - 1) and start is not None:
-            longest = max(longest, int(times[i] - times[start - 1 if start else 0]))
-            start = None
+    below = np.concatenate(([False], depth > 0, [False]))
+    edges = np.flatnonzero(below[1:] != below[:-1])
+    starts, stops = edges[0::2], edges[1::2]  # each spell below a peak: [start, stop)
+    ends = np.minimum(stops, depth.size - 1)  # measured to the candle that recovers, or to the last one
+    spans = times[ends] - times[np.maximum(starts - 1, 0)]
+    longest = int(spans.max()) if spans.size else 0
     return {
         "max_drawdown": round(float(depth[worst]), 6),
         "max_drawdown_pct": round(100 * float(depth[worst]) / float(peak[worst]), 4),

@@ -167,11 +167,49 @@ def trades_csv(result: BacktestResult) -> str:
 
 
 def equity_csv(result: BacktestResult) -> str:
-    """One row per candle, times as ``iso`` writes them, formatted in bulk: ``iso`` row by row costs 4 µs a candle,
-    2 s for a year of 1m."""
-    seconds = result.equity_time.astype("datetime64[ms]").astype("datetime64[s]")
-    stamps = np.datetime_as_string(seconds, unit="s").tolist()
-    return "\n".join(["time,equity", *map("{}Z,{:.8f}".format, stamps, result.equity.tolist())]) + "\n"
+    """One row per candle, times as ``iso`` writes them (cut to the second), equity to eight decimals.
+
+    Formatted in bulk, not row by row (4 µs a candle, 2 s for a year of 1m): each date, time of day and run of equal
+    equity (it stays flat while no position is open) is formatted once and the rows are assembled from them as bytes."""
+    seconds = result.equity_time.astype("datetime64[ms]").astype("datetime64[s]").astype(np.int64)
+    days, second_of_day = np.divmod(seconds, 86_400)
+    dates, date_index = _runs(days)
+    clock = np.zeros(86_400, dtype=bool)
+    clock[second_of_day] = True
+    clock_index = (np.cumsum(clock) - 1)[second_of_day]
+    values, value_index = _runs(result.equity.view(np.int64))  # compared as bits: -0.0 stays apart from 0.0
+    rows = _rows(
+        [
+            ([f"{d}T" for d in np.datetime_as_string(dates.astype("datetime64[D]")).tolist()], date_index),
+            (
+                [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z," for s in np.flatnonzero(clock).tolist()],
+                clock_index,
+            ),
+            ([f"{v:.8f}\n" for v in values.view(np.float64).tolist()], value_index),
+        ]
+    )
+    return "time,equity\n" + rows
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The value of each run of equal consecutive ``values`` and, for every element, the number of its run."""
+    starts = np.concatenate(([True], values[1:] != values[:-1])) if values.size else np.zeros(0, dtype=bool)
+    return values[starts], np.cumsum(starts) - 1
+
+
+def _rows(columns: list[tuple[list[str], np.ndarray]]) -> str:
+    """Row ``r`` is ``texts[index[r]]`` of every column in turn (ASCII texts): laid out as fixed-width fields padded
+    with NUL bytes, which are then dropped; a few bytes per candle of memory, none per character."""
+    count = columns[0][1].shape[0]
+    if count == 0:
+        return ""
+    tables = [np.array([t.encode("ascii") for t in texts], dtype=bytes) for texts, _ in columns]
+    laid = np.empty((count, sum(t.itemsize for t in tables)), dtype=np.uint8)
+    at = 0
+    for table, (_, index) in zip(tables, columns, strict=True):
+        laid[:, at : at + table.itemsize] = table.view(np.uint8).reshape(table.shape[0], table.itemsize)[index]
+        at += table.itemsize
+    return laid[laid != 0].tobytes().decode("ascii")
 
 
 def write_outputs(

@@ -2,9 +2,10 @@
 
 ``run_backtest`` knows the whole history up front, so it computes the candle book's emissions in batch
 (``candles.schedule``) and visits only the candles on which something can happen: a strategy candle closes (only those
-the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a UTC day or a funding
-time begins, and — while a strategy that manages positions holds one — every candle of its timeframes. Every other
-candle would change nothing but the marks, so the equity curve is filled in for them afterwards.
+the strategy still needs, when it implements ``plan_replay``), the broker can fill or cancel, a funding time begins,
+a UTC day begins while an order or position is open (a flat account starts its day with its cash, which the next
+visited candle still sees), and — while a strategy that manages positions holds one — every candle of its timeframes.
+Every other candle would change nothing but the marks, so the equity curve is filled in for them afterwards.
 ``run_backtest_stepwise`` feeds every candle through the incremental candle book, exactly as the live engine does;
 tests prove both give identical signals, position actions, fills and trades.
 """
@@ -15,6 +16,7 @@ import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -40,8 +42,7 @@ class BacktestResult:
     portfolio: Portfolio
     signals: list[Signal]
     rejections: list[Rejection]
-    equity_time: np.ndarray
-    equity: np.ndarray
+    curve: Callable[[], tuple[np.ndarray, np.ndarray]] = field(repr=False)  # close times and equity, on demand
     specs: dict[str, SymbolSpec]
     candles: int
     final_equity: Decimal
@@ -55,6 +56,20 @@ class BacktestResult:
     @property
     def trades(self) -> list[Trade]:
         return self.portfolio.closed_trades
+
+    @cached_property
+    def _curve(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.curve()
+
+    @property
+    def equity_time(self) -> np.ndarray:
+        """Close time of every candle (ms)."""
+        return self._curve[0]
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Equity after every candle; built when first read (the random-entry baseline's runs never read it)."""
+        return self._curve[1]
 
 
 @dataclass
@@ -106,7 +121,9 @@ def _prepare(
     return _Run(settings, by_symbol, specs, funding, pipeline)
 
 
-def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> BacktestResult:
+def _result(
+    run: _Run, candles: int, curve: Callable[[], tuple[np.ndarray, np.ndarray]], exposed: int
+) -> BacktestResult:
     pipeline = run.pipeline
     base_ms = pipeline.book.base.ms
     return BacktestResult(
@@ -114,10 +131,9 @@ def _result(run: _Run, times: np.ndarray, equity: np.ndarray, exposed: int) -> B
         portfolio=pipeline.portfolio,
         signals=pipeline.signals,
         rejections=pipeline.gate.rejections,
-        equity_time=times,
-        equity=equity,
+        curve=curve,
         specs=run.specs,
-        candles=int(times.shape[0]),
+        candles=candles,
         final_equity=pipeline.equity(),
         start=min(int(f.open_time[0]) for f in run.by_symbol.values()),
         end=max(int(f.open_time[-1]) for f in run.by_symbol.values()) + base_ms,
@@ -145,7 +161,7 @@ def run_backtest_stepwise(
         times[n] = open_time + base_ms
         equity[n] = float(pipeline.equity())
         exposed += pipeline.portfolio.open_position_count() > 0
-    return _result(run, times, equity, exposed)
+    return _result(run, total, lambda: (times, equity), exposed)
 
 
 def run_backtest(
@@ -171,14 +187,15 @@ def run_backtest(
     schedules = [history.schedule(f, frozenset(pipeline.strategy.timeframes)) for f in frames_in_order]
     emissions = [_emissions(pipeline.strategy, s, sc) for s, sc in zip(symbols, schedules, strict=True)]
     managed = [_Managed(sc) for sc in schedules] if getattr(pipeline.strategy, "manages", False) else None
-    wanted = merged.day_starts.copy()
+    wanted = []
     for j, frame in enumerate(frames_in_order):
-        wanted[merged.position[j][list(emissions[j])]] = True
+        wanted.append(merged.position[j][np.fromiter(emissions[j], dtype=np.int64, count=len(emissions[j]))])
         schedule = run.funding.get(symbols[j])
         if schedule is not None:
             first = np.searchsorted(frame.open_time, schedule.times, "left")
-            wanted[merged.position[j][first[first < len(frame)]]] = True
-    next_wanted = _next_true(wanted)
+            wanted.append(merged.position[j][first[first < len(frame)]])
+    visits = np.unique(np.concatenate([*wanted, [merged.size]]))  # the merged positions to visit, then the end
+    days = merged.day_starts
     broker_next = [merged.size] * len(symbols)
     segments: list[tuple[int, Decimal, tuple[tuple[int, Decimal, Decimal], ...]]] = []
     reported = 0
@@ -196,15 +213,22 @@ def run_backtest(
             nxt = min(nxt, managed[j].next_release(i))
         broker_next[j] = int(merged.position[j][nxt]) if nxt < len(frame) else merged.size
         segments.append(_snapshot(k, pipeline.portfolio, symbols))
-        k = min(int(next_wanted[k + 1]) if k + 1 < merged.size else merged.size, min(broker_next))
+        after = k + 1
+        k = min(int(visits[np.searchsorted(visits, after)]), min(broker_next))
+        if pipeline.portfolio.open_position_count() or pipeline.broker.has_orders():
+            day = int(np.searchsorted(days, after))  # a flat account's day-start equity is its cash, the same later
+            if day < days.shape[0]:
+                k = min(k, int(days[day]))
         if progress is not None and k - reported >= 5000:
             progress(min(k, merged.size) - reported)
             reported = min(k, merged.size)
     if progress is not None:
         progress(merged.size - reported)
     pipeline.marks.update(merged.marks_before(merged.size, pipeline.portfolio, symbols))
-    equity, exposed = merged.equity_curve(segments)
-    return _result(run, merged.time + pipeline.book.base.ms, equity, exposed)
+    base_ms = pipeline.book.base.ms
+    return _result(
+        run, merged.size, lambda: (merged.time + base_ms, merged.equity_curve(segments)), merged.exposed(segments)
+    )
 
 
 def _emissions(strategy: Strategy, symbol: str, schedule: EmissionSchedule) -> dict[int, list[Emission]]:
@@ -245,12 +269,6 @@ def _snapshot(k: int, portfolio: Portfolio, symbols: list[str]) -> tuple[int, De
     return k, portfolio.cash, held
 
 
-def _next_true(mask: np.ndarray) -> np.ndarray:
-    """For each index, the first index at or after it where ``mask`` is true (``len(mask)`` if none)."""
-    idx = np.where(mask, np.arange(mask.shape[0]), mask.shape[0])
-    return np.minimum.accumulate(idx[::-1])[::-1]
-
-
 class ReplayHistory:
     """What runs derive from the candles alone, kept for the next run on the same frames: their merged order and each
     symbol's strategy candles. The random-entry baseline replays one history 50 times; recomputing these was most of
@@ -280,14 +298,16 @@ class _MergedTimeline:
         times = np.concatenate([f.open_time for f in frames])
         symbol = np.concatenate([np.full(len(f), j, dtype=np.int64) for j, f in enumerate(frames)])
         index = np.concatenate([np.arange(len(f), dtype=np.int64) for f in frames])
-        order = np.lexsort((symbol, times))
-        self.time, self.symbol, self.index = times[order], symbol[order], index[order]
-        self.size = int(order.shape[0])
+        if len(frames) > 1:
+            order = np.lexsort((symbol, times))
+            times, symbol, index = times[order], symbol[order], index[order]
+        self.time, self.symbol, self.index = times, symbol, index  # one frame's open times already increase
+        self.size = int(times.shape[0])
         self.position = [np.flatnonzero(self.symbol == j) for j in range(len(frames))]
         self._closes = [f.close for f in frames]
         self._filled: dict[int, np.ndarray] = {}
         day = self.time // DAY_MS
-        self.day_starts = np.concatenate(([True], day[1:] != day[:-1]))
+        self.day_starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
 
     def marks_before(self, k: int, portfolio: Portfolio, symbols: list[str]) -> dict[str, float]:
         """Latest close of every held symbol among the candles before merged position ``k``."""
@@ -300,21 +320,25 @@ class _MergedTimeline:
                     marks[s] = float(self._closes[j][last])
         return marks
 
-    def equity_curve(self, segments: list[tuple]) -> tuple[np.ndarray, int]:
+    def equity_curve(self, segments: list[tuple]) -> np.ndarray:
         """Equity after every candle, from the account state after each visited candle and the closes between."""
         equity = np.empty(self.size, dtype=np.float64)
         filled = self._filled
-        exposed = 0
-        bounds = [seg[0] for seg in segments[1:]] + [self.size]
-        for (start, cash, held), stop in zip(segments, bounds, strict=True):
+        for (start, cash, held), stop in zip(segments, self._bounds(segments), strict=True):
             equity[start:stop] = float(cash)
-            if held:
-                exposed += stop - start
             for j, quantity, entry in held:
                 if j not in filled:
                     filled[j] = self._forward_filled_close(j, self._closes[j])
                 equity[start:stop] += float(quantity) * (filled[j][start:stop] - float(entry))
-        return equity, exposed
+        return equity
+
+    def exposed(self, segments: list[tuple]) -> int:
+        """How many candles closed with a position open."""
+        bounds = self._bounds(segments)
+        return sum(stop - start for (start, _, held), stop in zip(segments, bounds, strict=True) if held)
+
+    def _bounds(self, segments: list[tuple]) -> list[int]:
+        return [seg[0] for seg in segments[1:]] + [self.size]
 
     def _forward_filled_close(self, j: int, close: np.ndarray) -> np.ndarray:
         last = np.full(self.size, -1, dtype=np.int64)

@@ -18,8 +18,6 @@ def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
 
     Returns the number of records per kind."""
     with loading_implementation():
-        import numpy as np
-
         from ictbot.candles.aggregate import resample
         from ictbot.data.loaders import load_candles
         from ictbot.ict.batch import detect_frame
@@ -38,8 +36,7 @@ def ict_command(data: Path, timeframe: str, out: Path | None) -> Counter:
     counts: Counter = Counter()
     for table in tables:
         if len(table):
-            kinds, numbers = np.unique(table.columns["kind"].astype(str), return_counts=True)
-            counts.update(dict(zip(kinds.tolist(), numbers.tolist(), strict=True)))
+            counts.update(table.columns["kind"].tolist())
     return counts
 
 
