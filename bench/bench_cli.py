@@ -13,7 +13,9 @@ wall at 13,000), so start-up does not count. The candles are the real BTC 1m fil
 the default 50-run random-entry baseline, printed (``ictbot backtest``) and with the report files (``--out DIR``).
 
 Each figure is the median of ``--runs`` runs, wall and CPU (user + system) time; the machine may be shared, so compare
-figures of the same run (the load average is printed before and after).
+figures of the same run (the load average is printed before and after). The marginal throughput is given from the
+fastest run at each size and from the medians: a whole process's start-up varies by a tenth of a second from run to
+run, as much as the 117,000 extra candles cost, and the fastest run is the one least disturbed by the machine.
 
 Run: python bench/bench_cli.py [--runs 5] [--freqtrade /path/bin/freqtrade] [--jesse /path/bin/jesse]
 """
@@ -47,8 +49,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def median_wall(argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Median wall and median CPU seconds of ``runs`` runs of ``argv``, after one untimed run that warms the caches."""
+def timed_runs(argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each of ``runs`` runs of ``argv``, after one untimed run that warms the caches."""
     walls, cpus = [], []
     for n in range(runs + 1):
         cpu, start = _children_cpu(), time.perf_counter()
@@ -59,6 +61,12 @@ def median_wall(argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> t
         if n:
             walls.append(wall)
             cpus.append(_children_cpu() - cpu)
+    return walls, cpus
+
+
+def median_wall(argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Median wall and median CPU seconds of ``runs`` runs of ``argv``."""
+    walls, cpus = timed_runs(argv, runs, cwd, env)
     return statistics.median(walls), statistics.median(cpus)
 
 
@@ -86,14 +94,23 @@ def _row(label: str, wall: float, cpu: float) -> None:
     print(f"{label:40s} {wall:6.2f} s  (cpu {cpu:5.2f} s)", flush=True)
 
 
+def _rate(candles: int, seconds: float) -> str:
+    return f"{candles / seconds:,.0f} candles/s" if seconds > 0 else "not resolved (raise --runs)"
+
+
 def marginal(label: str, argv_of: dict[int, list[str]], runs: int, cwd: Path, env: dict[str, str]) -> None:
     """Wall time at each size and the candles per second the larger one adds."""
-    times = {n: median_wall(argv, runs, cwd, env) for n, argv in argv_of.items()}
-    (small, (w0, c0)), (large, (w1, c1)) = times.items()
-    shown = ", ".join(f"{n:,}: {w:.2f} s (cpu {c:.2f} s)" for n, (w, c) in times.items())
+    times = {n: timed_runs(argv, runs, cwd, env) for n, argv in argv_of.items()}
+    (small, (walls0, cpus0)), (large, (walls1, cpus1)) = times.items()
+    shown = ", ".join(
+        f"{n:,}: best {min(w):.2f} s, median {statistics.median(w):.2f} s (cpu {statistics.median(c):.2f} s)"
+        for n, (w, c) in times.items()
+    )
+    added = large - small
     print(
-        f"{label}: {shown}; marginal {(large - small) / max(w1 - w0, 1e-9):,.0f} candles/s "
-        f"(cpu: {(large - small) / max(c1 - c0, 1e-9):,.0f})",
+        f"{label}: {shown}; marginal {_rate(added, min(walls1) - min(walls0))} (best runs), "
+        f"{_rate(added, statistics.median(walls1) - statistics.median(walls0))} (medians; "
+        f"cpu {_rate(added, statistics.median(cpus1) - statistics.median(cpus0))})",
         flush=True,
     )
 
