@@ -215,7 +215,7 @@ def run_backtest(
         segments.append(_snapshot(k, pipeline.portfolio, symbols))
         after = k + 1
         k = min(int(visits[np.searchsorted(visits, after)]), min(broker_next))
-        if pipeline.portfolio.open_position_count() or pipeline.broker.has_orders():
+        if pipeline.portfolio.open_position_count() or pipeline.broker.pending_entries():
             day = int(np.searchsorted(days, after))  # a flat account's day-start equity is its cash, the same later
             if day < days.shape[0]:
                 k = min(k, int(days[day]))

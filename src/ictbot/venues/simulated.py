@@ -74,10 +74,6 @@ class SimulatedBroker:
     def has_exposure(self, symbol: str) -> bool:
         return bool(self._brackets.get(symbol))
 
-    def has_orders(self) -> bool:
-        """Whether any symbol has an entry resting or a bracket open."""
-        return any(self._brackets.values())
-
     def protection(self, symbol: str) -> tuple[float, float] | None:
         for bracket in self._brackets.get(symbol, ()):
             if bracket.filled:
