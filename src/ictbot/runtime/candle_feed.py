@@ -170,7 +170,7 @@ class CandleFeed:
                 log.info("%s %s candle %s closed at %s", symbol, tf, iso(closed_candle.open_time), closed_candle.close)
         if candle.open_time != self._last_equity_time and e.recorder is not None:
             self._last_equity_time = candle.open_time
-            e.recording.record(e.recorder.record_equity, candle.open_time + BASE.ms, e.pipeline.equity())
+            e.recording.record_equity(candle.open_time + BASE.ms, e.pipeline.equity())
 
     def note_cancelled(self) -> None:
         """Record the entries the broker cancelled unfilled since the last look."""

@@ -2,12 +2,18 @@
 
 The pipeline reports to it as a listener; the order manager queues its own records through ``persist``, ahead of the
 routine ones. Recording never stops trading: a failed write is logged.
+
+Equity snapshots (one per candle: hundreds a second in a fast replay) are buffered and written together: the first
+point queues one routine write, and the points that arrive before it runs join it, all in one transaction
+(``Recorder.record_equity_many``). A point may so be written ahead of routine records queued before it, never after
+a write queued after it: whatever waits for the writer (``Engine.records_written``, shutdown's drain) sees it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,6 +45,9 @@ class Recording:
         # The simulated account: fills are recorded and order latency measured here. On the venue the order manager
         # records fills (with the venue's trade ids) and measures latency when the request leaves.
         self.simulated_broker = True
+        self._equity_lock = threading.Lock()
+        self._equity: list[tuple[int, Decimal]] = []  # points not yet taken by the queued equity write
+        self._equity_queued = False
 
     def on_decision(self, signal: Signal, decision: OrderIntent | Rejection) -> None:
         self._counters.signal()
@@ -81,8 +90,25 @@ class Recording:
         answer waits for it to be on disk and raises its failure, never swallows it."""
         return asyncio.wrap_future(self.writer.submit(method, *args, urgent=True, **kwargs))
 
+    def record_equity(self, time: int, equity: Decimal) -> None:
+        """An equity snapshot, written with the others that arrive before the writer gets to it; from any thread."""
+        if self._recorder is None:
+            return
+        with self._equity_lock:  # queued under the lock: no write queued after this call can run before the point
+            if not self._equity_queued:
+                self.record(self._record_equity)  # raises if the writer is closed, before the point is kept
+                self._equity_queued = True
+            self._equity.append((time, equity))
+
     def close(self) -> None:
+        """Write everything queued, buffered equity included, then stop the writer."""
         self.writer.close()
+
+    def _record_equity(self) -> None:
+        with self._equity_lock:
+            points, self._equity, self._equity_queued = self._equity, [], False
+        assert self._recorder is not None
+        self._recorder.record_equity_many(points)
 
     def _record_position(self, position: Position, time: int) -> None:
         assert self._recorder is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,6 +57,8 @@ Number = Decimal | float | int | str
 # How often equity records also mark the bot alive (``touch``): a claim lapses only after minutes of silence
 # (``STALE_MS``), and a fast replay writes an equity record per candle, hundreds a second.
 TOUCH_EVERY_MS = 1_000
+# Times per ``IN (...)`` list when looking up which equity times are known: within every backend's bound-parameter limit
+IN_LIST_MAX = 500
 
 
 def wall_clock_ms() -> int:
@@ -458,27 +460,51 @@ class Recorder(RecordReader):
     ) -> bool:
         """An equity snapshot of the current run (once per run and market time); it also sets the day's opening
         (first) and closing (latest) equity."""
-        same = select(EquitySnapshot.id).where(EquitySnapshot.time == time, _of_run(self.run_id))
+        snapshot = EquitySnapshot(
+            run_id=self.run_id,
+            time=time,
+            equity=exact(equity),
+            wallet_balance=exact(wallet_balance),
+            unrealized_pnl=exact(unrealized_pnl),
+        )
+        return self._add_equity([snapshot]) == 1
+
+    def record_equity_many(self, points: Sequence[tuple[int, Number]]) -> int:
+        """Equity snapshots ``(time, equity)`` in one transaction, as ``record_equity`` for each in turn records them
+        (a time already recorded, or given twice, keeps its first equity) but with one query for the known times and
+        one per day: a fast replay records one per candle. Returns how many were new."""
+        return self._add_equity([EquitySnapshot(run_id=self.run_id, time=t, equity=exact(e)) for t, e in points])
+
+    def _add_equity(self, snapshots: list[EquitySnapshot]) -> int:
+        times = sorted({s.time for s in snapshots})
         with self._write() as session:
-            if session.scalar(same) is not None:
-                return False
-            snapshot = EquitySnapshot(
-                run_id=self.run_id,
-                time=time,
-                equity=exact(equity),
-                wallet_balance=exact(wallet_balance),
-                unrealized_pnl=exact(unrealized_pnl),
-            )
-            session.add(snapshot)
+            known: set[int] = set()
+            for start in range(0, len(times), IN_LIST_MAX):
+                chunk = times[start : start + IN_LIST_MAX]
+                recorded = select(EquitySnapshot.time).where(EquitySnapshot.time.in_(chunk), _of_run(self.run_id))
+                known.update(session.scalars(recorded))
+            new = []
+            for snapshot in snapshots:
+                if snapshot.time not in known:
+                    known.add(snapshot.time)
+                    new.append(snapshot)
+            if not new:
+                return 0
+            session.add_all(new)
             now = self._now(None)
             if self._touched_at is None or not 0 <= now - self._touched_at < TOUCH_EVERY_MS:
                 touch(session, self.bot, now)
                 self._touched_at = now
-            day = _day(session, time)
-            if day.equity_open is None:
-                day.equity_open = snapshot.equity
-            day.equity_close = snapshot.equity
-        return True
+            days: dict[str, DailyPnl] = {}
+            for snapshot in new:  # in the order given: a day's first sets its opening equity, its last its closing
+                key = _day_key(snapshot.time)
+                if key not in days:
+                    days[key] = _day(session, snapshot.time)
+                day = days[key]
+                if day.equity_open is None:
+                    day.equity_open = snapshot.equity
+                day.equity_close = snapshot.equity
+        return len(new)
 
     def _now(self, at: int | None) -> int:
         return self.clock() if at is None else at
@@ -533,9 +559,13 @@ def _decision(decision: OrderIntent | Rejection) -> RiskDecision:
 
 def _day(session: Session, time: int) -> DailyPnl:
     """The day's PnL row (UTC), created at zero when the day's first record arrives."""
-    key = datetime.fromtimestamp(time // 1000, UTC).date().isoformat()
+    key = _day_key(time)
     day = session.scalar(select(DailyPnl).where(DailyPnl.day == key))
     if day is None:
         day = DailyPnl(day=key, realized_pnl=Decimal(0), fees=Decimal(0), funding=Decimal(0), fill_count=0)
         session.add(day)
     return day
+
+
+def _day_key(time: int) -> str:
+    return datetime.fromtimestamp(time // 1000, UTC).date().isoformat()
